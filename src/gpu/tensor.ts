@@ -1,0 +1,65 @@
+import { DisposedError, formatShape, ShapeError } from './errors';
+import type { Engine } from './engine';
+
+/**
+ * A dense f32 tensor on the GPU. 4-D tensors are NCHW (PyTorch's layout, so smp weights and
+ * activations compare element for element); conv weights are OIHW. Memory comes from the
+ * engine's pool and goes back on `dispose()`; any use afterwards throws.
+ */
+export class Tensor {
+  readonly size: number;
+  private buf: GPUBuffer | null;
+  private static nextId = 1;
+  readonly id = Tensor.nextId++;
+
+  constructor(
+    readonly engine: Engine,
+    readonly shape: readonly number[],
+    buffer: GPUBuffer,
+    readonly label = 'tensor',
+  ) {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${label}: invalid shape ${formatShape(shape)}`);
+    }
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.buf = buffer;
+  }
+
+  get buffer(): GPUBuffer {
+    if (!this.buf) throw new DisposedError(`${this.label} ${formatShape(this.shape)} was used after dispose()`);
+    return this.buf;
+  }
+
+  get disposed(): boolean {
+    return this.buf === null;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Copies the tensor back to the CPU. Flushes pending GPU work. */
+  read(): Promise<Float32Array> {
+    return this.engine.read(this);
+  }
+
+  dispose(): void {
+    if (!this.buf) return;
+    this.engine.releaseBuffer(this.buf);
+    this.buf = null;
+  }
+
+  toString(): string {
+    return `Tensor(${this.label} ${formatShape(this.shape)}${this.disposed ? ' disposed' : ''})`;
+  }
+}
+
+/** Throws a ShapeError unless `t` has rank 4; returns [N, C, H, W]. */
+export function nchw(t: Tensor, what: string): [number, number, number, number] {
+  if (t.rank !== 4) throw new ShapeError(`${what}: expected an NCHW tensor of rank 4, got ${formatShape(t.shape)}`);
+  return t.shape as unknown as [number, number, number, number];
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

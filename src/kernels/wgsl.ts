@@ -1,0 +1,53 @@
+/**
+ * Kernel source helpers. Templates in shaders/*.wgsl carry `{{NAME}}` placeholders; `specialize`
+ * fills them, and the pipeline cache keys on the result, so every distinct tile size or fused
+ * epilogue is its own compiled pipeline.
+ */
+export function specialize(template: string, defs: Record<string, string | number>): string {
+  const out = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const v = defs[name];
+    if (v === undefined) throw new Error(`specialize: no value for {{${name}}}`);
+    return String(v);
+  });
+  return out;
+}
+
+/** WGSL float literal that round-trips (always has a decimal point or exponent). */
+export const f32Lit = (v: number): string => {
+  const s = String(Math.fround(v));
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+};
+
+/**
+ * Splits a workgroup count over x and y so neither exceeds the per-dimension limit (65535 by
+ * default). Kernels recover the linear index as `wid.x + wid.y * nwg.x`.
+ */
+export function grid(workgroups: number, maxPerDim = 65535): [number, number] {
+  if (workgroups <= maxPerDim) return [workgroups, 1];
+  const y = Math.ceil(workgroups / maxPerDim);
+  return [Math.ceil(workgroups / y), y];
+}
+
+/** Packs u32/f32 values into a uniform block (16-byte padded). Use `f32()` to mark floats. */
+export class Uniforms {
+  private words: { v: number; float: boolean }[] = [];
+  u32(...vs: number[]): this {
+    for (const v of vs) this.words.push({ v, float: false });
+    return this;
+  }
+  f32(...vs: number[]): this {
+    for (const v of vs) this.words.push({ v, float: true });
+    return this;
+  }
+  bytes(): ArrayBuffer {
+    const n = Math.max(4, Math.ceil(this.words.length / 4) * 4);
+    const buf = new ArrayBuffer(n * 4);
+    const u = new Uint32Array(buf);
+    const f = new Float32Array(buf);
+    this.words.forEach((w, i) => {
+      if (w.float) f[i] = w.v;
+      else u[i] = w.v >>> 0;
+    });
+    return buf;
+  }
+}

@@ -1,0 +1,100 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create, globals } from 'webgpu';
+import { engineFromAdapter } from '../gpu/acquire';
+import type { Engine, EngineOptions } from '../gpu/engine';
+import { NoAdapterError } from '../gpu/errors';
+
+/**
+ * Node entry: Dawn through the `webgpu` package. Tries the system's Vulkan driver (a real GPU)
+ * first; when it finds none, points the Vulkan loader at a SwiftShader ICD (software Vulkan that
+ * ships with Chromium/Chrome) and tries again. The environment variable is read when Dawn
+ * creates its Vulkan instance, so a second `create()` in the same process picks it up.
+ */
+export async function acquireNodeEngine(options: EngineOptions & { forceSoftware?: boolean } = {}): Promise<Engine> {
+  Object.assign(globalThis, globals);
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `osteo-xdg-${process.getuid?.() ?? 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  const debugShaders = options.debugShaders ?? process.env.OSTEO_DEBUG_SHADERS === '1';
+  const opts = { ...options, debugShaders };
+
+  const override = process.env.OSTEO_VK_ICD;
+  if (override) {
+    if (!existsSync(override)) throw new NoAdapterError(`OSTEO_VK_ICD=${override}: no such file`);
+    return (await tryIcd(override, opts)) ?? fail([`OSTEO_VK_ICD=${override} gave no adapter`]);
+  }
+  if (!options.forceSoftware) {
+    const hw = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+    if (hw) return engineFromAdapter(hw, 'node-hardware', opts);
+  }
+  const tried: string[] = [];
+  for (const icd of findSwiftShaderIcds()) {
+    tried.push(icd);
+    const engine = await tryIcd(icd, opts);
+    if (engine) return engine;
+  }
+  return fail(tried);
+}
+
+async function tryIcd(icd: string, opts: EngineOptions): Promise<Engine | null> {
+  process.env.VK_ICD_FILENAMES = icd;
+  process.env.VK_DRIVER_FILES = icd;
+  const adapter = await create([]).requestAdapter();
+  return adapter ? engineFromAdapter(adapter, 'node-swiftshader', opts) : null;
+}
+
+function fail(tried: string[]): never {
+  const libvulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].some(existsSync);
+  throw new NoAdapterError(
+    [
+      'No WebGPU adapter: Dawn found no usable Vulkan driver.',
+      libvulkan ? null : '- The Vulkan loader (libvulkan.so.1) is missing: apt-get install -y libvulkan1',
+      tried.length
+        ? `- SwiftShader ICDs tried without success: ${tried.join(', ')}`
+        : '- No SwiftShader ICD found for the CPU fallback: apt-get install -y chromium (ships /usr/lib/chromium/vk_swiftshader_icd.json), or set OSTEO_VK_ICD=/path/to/vk_swiftshader_icd.json',
+      '- With a GPU: install its Vulkan driver (NVIDIA driver, mesa-vulkan-drivers for AMD/Intel).',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+}
+
+/** Candidate SwiftShader Vulkan ICD manifests: Debian/Ubuntu chromium, Google Chrome, Puppeteer's cache. */
+export function findSwiftShaderIcds(): string[] {
+  const found: string[] = [];
+  const direct = [
+    '/usr/lib/chromium/vk_swiftshader_icd.json',
+    '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+    '/opt/google/chrome/vk_swiftshader_icd.json',
+    '/opt/google/chrome-beta/vk_swiftshader_icd.json',
+    '/snap/chromium/current/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  ];
+  for (const p of direct) if (existsSync(p)) found.push(p);
+  // Puppeteer / @puppeteer/browsers: ~/.cache/puppeteer/chrome/linux-<ver>/chrome-linux64/
+  const caches = [process.env.PUPPETEER_CACHE_DIR, join(homedir(), '.cache', 'puppeteer')].filter(Boolean) as string[];
+  for (const cache of caches) {
+    for (const product of ['chrome', 'chrome-headless-shell', 'chromium']) {
+      const dir = join(cache, product);
+      if (!existsSync(dir)) continue;
+      for (const ver of safeList(dir)) {
+        for (const sub of safeList(join(dir, ver))) {
+          const p = join(dir, ver, sub, 'vk_swiftshader_icd.json');
+          if (existsSync(p)) found.push(p);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+/** Loads `*.wgsl` as a default-exported string, the same contract as esbuild's `text` loader. */
+const wgslAsText = {
+  name: 'wgsl-as-text',
+  enforce: 'pre' as const,
+  load(id: string) {
+    if (!id.endsWith('.wgsl')) return null;
+    return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
+  },
+};
+
+export default defineConfig({
+  plugins: [wgslAsText],
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
+});

@@ -26,8 +26,8 @@ export interface EngineOptions {
 export interface Dispatch {
   kernel: string;
   code: string;
-  /** Storage buffers bound at @binding(1), @binding(2), … in order. */
-  buffers: GPUBuffer[];
+  /** Storage bindings at @binding(1), @binding(2), … in order: `tensor.binding` (or a raw buffer). */
+  buffers: (GPUBufferBinding | GPUBuffer)[];
   /** Contents of the uniform struct at @binding(0), if the kernel has one. */
   uniforms?: ArrayBuffer | ArrayBufferView;
   workgroups: [number, number?, number?];
@@ -114,9 +114,45 @@ export class Engine {
 
   zeros(shape: readonly number[], label = 'zeros'): Tensor {
     const t = this.empty(shape, label);
-    this.endPass();
-    this.enc().clearBuffer(t.buffer);
+    this.clear(t);
     return t;
+  }
+
+  /** Sets a tensor to zero inside the command stream (no upload). */
+  clear(t: Tensor): void {
+    const b = t.binding;
+    this.endPass();
+    this.enc().clearBuffer(b.buffer, b.offset, Math.ceil((t.size * 4) / 4) * 4);
+  }
+
+  /**
+   * One buffer holding many tensors, each at a 256-byte-aligned offset: parameters, gradients and
+   * optimizer state live in arenas so one dispatch can update all of them. The views share the
+   * arena's lifetime; dispose the arena (returned `dispose`) to free it.
+   */
+  arena(shapes: readonly (readonly number[])[], label = 'arena'): { buffer: GPUBuffer; tensors: Tensor[]; bytes: number; dispose: () => void } {
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const s of shapes) {
+      offsets.push(bytes);
+      const n = s.reduce((a, b) => a * b, 1);
+      bytes += Math.ceil(Math.max(16, n * 4) / align) * align;
+    }
+    const buffer = this.pool.acquire(Math.max(bytes, 16), STORAGE, label);
+    const tensors = shapes.map((s, i) => new Tensor(this, s, buffer, `${label}[${i}]`, offsets[i], false));
+    let freed = false;
+    return {
+      buffer,
+      tensors,
+      bytes,
+      dispose: () => {
+        if (freed) return;
+        freed = true;
+        for (const t of tensors) t.dispose();
+        this.pool.release(buffer);
+      },
+    };
   }
 
   /** Uploads host data. `data.length` must equal the product of `shape`. */
@@ -126,18 +162,20 @@ export class Engine {
       throw new ShapeError(`${label}: ${data.length} values do not fill shape ${formatShape(shape)} (${size} elements)`);
     }
     const t = this.empty(shape, label);
+    this.upload(t, data instanceof Float32Array ? data : Float32Array.from(data));
+    return t;
+  }
+
+  private upload(t: Tensor, f32: Float32Array): void {
     // A pooled buffer may still be read by unsubmitted commands; queue.writeBuffer would overtake them.
     if (this.encoder) this.flush();
-    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.device.queue.writeBuffer(t.buffer, 0, f32.buffer, f32.byteOffset, f32.byteLength);
-    return t;
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, f32.buffer, f32.byteOffset, f32.byteLength);
   }
 
   /** Overwrites an existing tensor's contents. */
   write(t: Tensor, data: Float32Array): void {
     if (data.length !== t.size) throw new ShapeError(`${t.label}: write of ${data.length} values into ${formatShape(t.shape)}`);
-    if (this.encoder) this.flush();
-    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.upload(t, data);
   }
 
   /** A new tensor with the same contents, optionally under another shape of the same size (a reshape). */
@@ -145,7 +183,7 @@ export class Engine {
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== src.size) throw new ShapeError(`copy: cannot view ${formatShape(src.shape)} as ${formatShape(shape)}`);
     const dst = this.empty(shape, label);
-    this.copyInto(src.buffer, 0, dst.buffer, 0, src.size * 4);
+    this.copyInto(src.buffer, src.byteOffset, dst.buffer, 0, src.size * 4);
     return dst;
   }
 
@@ -160,7 +198,7 @@ export class Engine {
     this.checkAlive();
     const bytes = t.size * 4;
     const staging = this.pool.acquire(Math.max(4, bytes), MAP_READ_COPY_DST, 'readback');
-    if (bytes > 0) this.copyInto(t.buffer, 0, staging, 0, bytes);
+    if (bytes > 0) this.copyInto(t.buffer, t.byteOffset, staging, 0, bytes);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, bytes));
@@ -230,7 +268,7 @@ export class Engine {
     const pipeline = this.pipelines.get(d.kernel, d.code);
     const entries: GPUBindGroupEntry[] = [];
     if (d.uniforms) entries.push({ binding: 0, resource: this.uniformSlot(d.uniforms) });
-    d.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    d.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: d.kernel });
     if (this.profiler) {
       if (this.profiler.needsFlush()) this.flush();

@@ -12,11 +12,18 @@ export class Tensor {
   private static nextId = 1;
   readonly id = Tensor.nextId++;
 
+  /**
+   * @param byteOffset a view into a shared buffer (e.g. the flat parameter arena) starts here;
+   *   multiple of the device's minStorageBufferOffsetAlignment (256). Views do not own memory:
+   *   disposing one only detaches it.
+   */
   constructor(
     readonly engine: Engine,
     readonly shape: readonly number[],
     buffer: GPUBuffer,
     readonly label = 'tensor',
+    readonly byteOffset = 0,
+    private readonly owns = true,
   ) {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${label}: invalid shape ${formatShape(shape)}`);
@@ -28,6 +35,14 @@ export class Tensor {
   get buffer(): GPUBuffer {
     if (!this.buf) throw new DisposedError(`${this.label} ${formatShape(this.shape)} was used after dispose()`);
     return this.buf;
+  }
+
+  /**
+   * What kernels bind: the buffer, this tensor's offset, and its byte length rounded up to 16
+   * (so vec4 views work; pooled buffers and arena slots are always padded that far).
+   */
+  get binding(): GPUBufferBinding {
+    return { buffer: this.buffer, offset: this.byteOffset, size: Math.max(16, Math.ceil((this.size * 4) / 16) * 16) };
   }
 
   get disposed(): boolean {
@@ -45,7 +60,7 @@ export class Tensor {
 
   dispose(): void {
     if (!this.buf) return;
-    this.engine.releaseBuffer(this.buf);
+    if (this.owns) this.engine.releaseBuffer(this.buf);
     this.buf = null;
   }
 

@@ -17,7 +17,7 @@ export type UnaryName = keyof typeof UNARY;
 /** y = f(x) element-wise; a new tensor of x's shape. */
 export function unary(name: UnaryName, x: Tensor, out?: Tensor): Tensor {
   const e = x.engine;
-  const xb = x.buffer; // throws on a disposed input before anything is allocated
+  const xb = x.binding; // throws on a disposed input before anything is allocated
   const vec = x.size % 4 === 0;
   const t: T = vec ? 'vec4<f32>' : 'f32';
   const n = vec ? x.size / 4 : x.size;
@@ -27,7 +27,7 @@ export function unary(name: UnaryName, x: Tensor, out?: Tensor): Tensor {
     kernel: `${name}${vec ? '_vec4' : ''}`,
     code: specialize(template, { T: t, EXPR: UNARY[name](t) }),
     uniforms: new Uniforms().u32(n, gx * 256).bytes(),
-    buffers: [xb, y.buffer],
+    buffers: [xb, y.binding],
     workgroups: [gx, gy],
     flops: x.size,
     bytes: x.size * 8,

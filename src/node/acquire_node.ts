@@ -12,6 +12,17 @@ import { NoAdapterError } from '../gpu/errors';
  * ships with Chromium/Chrome) and tries again. The environment variable is read when Dawn
  * creates its Vulkan instance, so a second `create()` in the same process picks it up.
  */
+/**
+ * Dawn instances must outlive their devices: if the GPU object from `create()` is garbage
+ * collected, queued callbacks (onSubmittedWorkDone, mapAsync) never fire and awaits hang.
+ */
+const instances: GPU[] = [];
+function dawn(): GPU {
+  const gpu = create([]);
+  instances.push(gpu);
+  return gpu;
+}
+
 export async function acquireNodeEngine(options: EngineOptions & { forceSoftware?: boolean } = {}): Promise<Engine> {
   Object.assign(globalThis, globals);
   if (!process.env.XDG_RUNTIME_DIR) {
@@ -27,8 +38,9 @@ export async function acquireNodeEngine(options: EngineOptions & { forceSoftware
     if (!existsSync(override)) throw new NoAdapterError(`OSTEO_VK_ICD=${override}: no such file`);
     return (await tryIcd(override, opts)) ?? fail([`OSTEO_VK_ICD=${override} gave no adapter`]);
   }
-  if (!options.forceSoftware) {
-    const hw = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+  // Probing Vulkan with no GPU makes Dawn print a warning about lavapipe; skip it when Linux has no GPU device node.
+  if (!options.forceSoftware && mayHaveGpu()) {
+    const hw = await dawn().requestAdapter({ powerPreference: 'high-performance' });
     if (hw) return engineFromAdapter(hw, 'node-hardware', opts);
   }
   const tried: string[] = [];
@@ -43,8 +55,14 @@ export async function acquireNodeEngine(options: EngineOptions & { forceSoftware
 async function tryIcd(icd: string, opts: EngineOptions): Promise<Engine | null> {
   process.env.VK_ICD_FILENAMES = icd;
   process.env.VK_DRIVER_FILES = icd;
-  const adapter = await create([]).requestAdapter();
+  const adapter = await dawn().requestAdapter();
   return adapter ? engineFromAdapter(adapter, 'node-swiftshader', opts) : null;
+}
+
+function mayHaveGpu(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dri = safeList('/dev/dri').some((f) => f.startsWith('render'));
+  return dri || existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl') || existsSync('/dev/kfd');
 }
 
 function fail(tried: string[]): never {

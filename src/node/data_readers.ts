@@ -1,0 +1,363 @@
+/**
+ * Data set readers over files (Node). Parsing is in src/data/datasets.ts; this module finds
+ * files, checks images (existence and size from the header, without decoding) and applies the
+ * skip-and-count / strict policy: a bad item becomes a DataError naming the file and row; it is
+ * counted in `report` and left out, unless `strict`, when the first one is thrown.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import {
+  CHEST_LANDMARKS, ISBI2015_LANDMARKS, ISBI2015_MM_PER_PIXEL, isbiSplitOf, meanPoints, parseChestLabel,
+  parseDatasetSpec, parseHandCsv, parseImageCsv, parseImageJson, parseIsbiAnnotation, parseSpacingCsv,
+  wristMmPerPixel, type DatasetSpec, type ParseResult,
+} from '../data/datasets';
+import { syntheticDataset, type SyntheticKind } from '../data/synthetic';
+import {
+  DataError, emptyReport, pointInside, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point,
+  type ReadReport,
+} from '../data/types';
+import { readImage, readImageSize } from './data_image';
+import { readZip } from './data_zip';
+
+export interface ReadOptions {
+  /** Throw the first DataError instead of skipping and counting bad items. */
+  strict?: boolean;
+  /** Check that each image exists and read its size from the header (default true). */
+  checkImages?: boolean;
+  /**
+   * A labelled row whose image is absent: 'skip' counts it in report.missingImages (the default
+   * for hand and chest, whose label files cover more images than a folder may hold); 'error'
+   * treats it as a bad item (the default for ISBI and generic).
+   */
+  missingImages?: 'skip' | 'error';
+  /** Keep at most this many items (after sorting by id). */
+  limit?: number;
+}
+
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+
+const isDir = (p: string): boolean => { try { return statSync(p).isDirectory(); } catch { return false; } };
+const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
+
+function readText(path: string): string {
+  try { return readFileSync(path, 'utf8'); } catch (e) {
+    throw new DataError(path, undefined, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Maps an image's name without extension to its path, over the given folders (first wins). */
+export function indexImages(dirs: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const d of dirs) {
+    if (!isDir(d)) continue;
+    for (const f of readdirSync(d).sort()) {
+      if (!IMAGE_EXT.has(extname(f).toLowerCase())) continue;
+      const s = f.slice(0, f.length - extname(f).length);
+      if (!m.has(s)) m.set(s, join(d, f));
+    }
+  }
+  return m;
+}
+
+/** Collects errors under the strict / skip policy. */
+class Collector {
+  readonly report: ReadReport = emptyReport();
+  constructor(private readonly opts: ReadOptions) {}
+  bad(e: unknown): void {
+    if (!(e instanceof DataError)) throw e;
+    if (this.opts.strict) throw e;
+    this.report.skipped++;
+    this.report.errors.push(e);
+  }
+  parsed(r: ParseResult): ParseResult {
+    for (const e of r.errors) this.bad(e);
+    return r;
+  }
+  /** Image missing: a bad item or a counted skip, by policy. Returns false either way. */
+  missing(file: string, row: number | undefined, image: string, def: 'skip' | 'error'): false {
+    if ((this.opts.missingImages ?? def) === 'skip') this.report.missingImages++;
+    else this.bad(new DataError(file, row, `image not found: ${image}`));
+    return false;
+  }
+}
+
+/**
+ * Fills width/height from the image header and checks the points lie inside. Returns false
+ * (after recording the error) when the item must be left out.
+ */
+function checkItem(item: LandmarkItem, labelFile: string, row: number | undefined, c: Collector, opts: ReadOptions, missingDefault: 'skip' | 'error'): boolean {
+  if (opts.checkImages === false) return true;
+  if (!isFile(item.imagePath)) return c.missing(labelFile, row, item.imagePath, missingDefault);
+  try {
+    const { width, height } = readImageSize(item.imagePath);
+    item.width = width;
+    item.height = height;
+    item.points.forEach((p, i) => {
+      if (!Number.isFinite(p[0]) || !Number.isFinite(p[1]) || !pointInside(p, width, height)) {
+        throw new DataError(labelFile, row, `landmark ${i + 1} (${p[0]}, ${p[1]}) lies outside the ${width}x${height} image ${item.imagePath}`);
+      }
+    });
+    return true;
+  } catch (e) {
+    c.bad(e);
+    return false;
+  }
+}
+
+function finish(ds: Omit<LandmarkDataset, 'unit' | 'report'>, c: Collector, opts: ReadOptions): LandmarkDataset {
+  ds.items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (opts.limit !== undefined) ds.items = ds.items.slice(0, opts.limit);
+  const unit = ds.items.length > 0 && ds.items.every((it) => it.mmPerPixel !== undefined) ? 'mm' : 'px';
+  if (ds.splits) {
+    const have = new Set(ds.items.map((it) => it.id));
+    for (const k of Object.keys(ds.splits)) ds.splits[k] = ds.splits[k]!.filter((id) => have.has(id));
+  }
+  return { ...ds, unit, report: c.report };
+}
+
+// ---------------------------------------------------------------------------------- ISBI 2015
+
+export interface IsbiOptions extends ReadOptions {
+  /** 'auto' (default): the senior/junior mean when both exist, else the one annotator present. */
+  annotator?: 'auto' | 'mean' | 'senior' | 'junior';
+}
+
+/**
+ * ISBI 2015 cephalometric set. Reads either the official layout
+ * (`AnnotationsByMD/400_{senior,junior}/NNN.txt`, `RawImage/{TrainingData,Test1Data,Test2Data}/NNN.bmp`)
+ * or the common re-save (`400_senior/NNN.txt` or `train_senior.csv`, `images/NNN.jpg`).
+ */
+export function readIsbi2015(root: string, opts: IsbiOptions = {}): LandmarkDataset {
+  const c = new Collector(opts);
+  const annotator = opts.annotator ?? 'auto';
+  const find = (who: string): string | undefined =>
+    [join(root, 'AnnotationsByMD', `400_${who}`), join(root, `400_${who}`)].find(isDir);
+  const dirs = { senior: find('senior'), junior: find('junior') };
+  const images = indexImages([
+    join(root, 'RawImage', 'TrainingData'), join(root, 'RawImage', 'Test1Data'), join(root, 'RawImage', 'Test2Data'),
+    join(root, 'RawImage'), join(root, 'images'), root,
+  ]);
+  // Per annotator: id → { file, row, points }.
+  type Ann = Map<string, { file: string; row: number | undefined; points: Point[] }>;
+  const load = (who: 'senior' | 'junior'): Ann | undefined => {
+    const m: Ann = new Map();
+    const dir = dirs[who];
+    if (dir) {
+      for (const f of readdirSync(dir).filter((f) => /\.txt$/i.test(f)).sort()) {
+        const file = join(dir, f);
+        try { m.set(basename(f, extname(f)), { file, row: undefined, points: parseIsbiAnnotation(readText(file), file) }); }
+        catch (e) { c.bad(e); }
+      }
+      return m;
+    }
+    const csv = [join(root, `train_${who}.csv`), join(root, `${who}.csv`)].find(isFile);
+    if (!csv) return undefined;
+    for (const r of c.parsed(parseImageCsv(readText(csv), csv, 19)).rows) m.set(r.id, { file: csv, row: r.row, points: r.points });
+    return m;
+  };
+  const senior = annotator === 'junior' ? undefined : load('senior');
+  const junior = annotator === 'senior' ? undefined : load('junior');
+  if (!senior && !junior) throw new DataError(root, undefined, 'no ISBI 2015 annotations (AnnotationsByMD/400_senior, 400_senior/ or train_senior.csv)');
+  if (annotator === 'mean' && (!senior || !junior)) throw new DataError(root, undefined, `annotator=mean needs senior and junior annotations; found only ${senior ? 'senior' : 'junior'}`);
+  const used = senior && junior ? 'mean of senior and junior' : senior ? 'senior only' : 'junior only';
+  c.report.notes.push(`ISBI 2015 ground truth: ${used}`);
+
+  const ids = [...new Set([...(senior?.keys() ?? []), ...(junior?.keys() ?? [])])].sort();
+  const items: LandmarkItem[] = [];
+  for (const id of ids) {
+    const s = senior?.get(id), j = junior?.get(id);
+    const ref = (s ?? j)!;
+    if (senior && junior && (!s || !j)) {
+      c.bad(new DataError(ref.file, ref.row, `image ${id} has no ${s ? 'junior' : 'senior'} annotation to average with`));
+      continue;
+    }
+    const points = s && j ? meanPoints(s.points, j.points) : ref.points;
+    const path = images.get(id);
+    const item: LandmarkItem = { id, imagePath: path ?? join(root, 'images', `${id}.jpg`), points, mmPerPixel: ISBI2015_MM_PER_PIXEL };
+    if (!path && opts.checkImages !== false) { c.missing(ref.file, ref.row, `${id}.{bmp,jpg,png} under ${root}`, 'error'); continue; }
+    if (checkItem(item, ref.file, ref.row, c, opts, 'error')) items.push(item);
+  }
+  const splits: Record<string, string[]> = { train: [], test1: [], test2: [] };
+  for (const it of items) {
+    const s = isbiSplitOf(Number(it.id));
+    if (s) splits[s]!.push(it.id);
+  }
+  return finish({ name: 'isbi2015', landmarkNames: ISBI2015_LANDMARKS.slice(), k: 19, items, splits }, c, opts);
+}
+
+// ------------------------------------------------------------------------------ Hand (DHA)
+
+export interface HandOptions extends ReadOptions {
+  /** mm per pixel: 'auto' (default) spacing.csv where it lists the image, else the wrist rule. */
+  spacing?: 'auto' | 'wrist' | 'file';
+  /** Image folder (default: images/ next to all.csv, then jpg/, png/, the folder itself). */
+  images?: string;
+}
+
+export function readHand(target: string, opts: HandOptions = {}): LandmarkDataset {
+  const c = new Collector(opts);
+  const csv = isFile(target) ? target : join(target, 'all.csv');
+  const root = dirname(csv);
+  const images = indexImages(opts.images ? [opts.images] : [join(root, 'images'), join(root, 'jpg'), join(root, 'png'), root]);
+  const spacingFile = join(root, 'spacing.csv');
+  const mode = opts.spacing ?? 'auto';
+  const spacing = mode !== 'wrist' && isFile(spacingFile) ? parseSpacingCsv(readText(spacingFile), spacingFile) : new Map<string, number>();
+  if (mode === 'file' && spacing.size === 0) throw new DataError(spacingFile, undefined, 'spacing=file but no spacing.csv');
+  let bySpacing = 0, byWrist = 0;
+  const items: LandmarkItem[] = [];
+  for (const r of c.parsed(parseHandCsv(readText(csv), csv)).rows) {
+    const path = images.get(r.id);
+    if (!path && opts.checkImages !== false) { c.missing(csv, r.row, `${r.id}.{png,jpg,bmp}`, 'skip'); continue; }
+    let mm = spacing.get(r.id);
+    if (mm === undefined) {
+      if (mode === 'file') { c.bad(new DataError(csv, r.row, `no spacing for image ${r.id} in ${spacingFile}`)); continue; }
+      try { mm = wristMmPerPixel(r.points); } catch (e) { c.bad(new DataError(csv, r.row, (e as Error).message)); continue; }
+      byWrist++;
+    } else bySpacing++;
+    const item: LandmarkItem = { id: r.id, imagePath: path ?? join(root, 'images', `${r.id}.png`), points: r.points, mmPerPixel: mm };
+    if (checkItem(item, csv, r.row, c, opts, 'skip')) items.push(item);
+  }
+  c.report.notes.push(`hand mm/px: ${bySpacing} from spacing.csv, ${byWrist} from the 50 mm wrist rule`);
+  return finish({ name: 'hand', k: 37, items }, c, opts);
+}
+
+// ----------------------------------------------------------------------------- Shenzhen chest
+
+export interface ChestOptions extends ReadOptions {
+  /** Image folder (default: images/ next to the labels, then the folder itself). */
+  images?: string;
+}
+
+/**
+ * Shenzhen chest labels from a zip (`chest_labels.zip`, entries `…/CHNCXR_NNNN_0.txt`), a folder
+ * holding that zip, or an extracted folder of `.txt` labels (searched in labels/, chest/labels/,
+ * the folder itself). Points are ratio × image size, in pixels; no spacing.
+ */
+export function readChest(target: string, opts: ChestOptions = {}): LandmarkDataset {
+  const c = new Collector(opts);
+  const labels: { id: string; file: string; text: () => string }[] = [];
+  let root: string;
+  const zipPath = /\.zip$/i.test(target) && isFile(target) ? target
+    : isDir(target) ? readdirSync(target).filter((f) => /\.zip$/i.test(f)).map((f) => join(target, f)).find(isFile) : undefined;
+  const labelDirs = isDir(target) ? [join(target, 'labels'), join(target, 'chest', 'labels'), target] : [];
+  const txtDir = labelDirs.find((d) => isDir(d) && readdirSync(d).some((f) => /^CHNCXR_.*\.txt$/i.test(f)));
+  if (txtDir) {
+    root = isDir(target) ? target : dirname(target);
+    for (const f of readdirSync(txtDir).filter((f) => /\.txt$/i.test(f)).sort()) {
+      const file = join(txtDir, f);
+      labels.push({ id: basename(f, extname(f)), file, text: () => readText(file) });
+    }
+  } else if (zipPath) {
+    root = dirname(zipPath);
+    const zip = readZip(zipPath);
+    for (const e of zip.entries) {
+      if (e.isDirectory || !/\.txt$/i.test(e.name)) continue;
+      labels.push({ id: basename(e.name, extname(e.name)), file: `${zipPath}:${e.name}`, text: () => zip.readText(e.name) });
+    }
+  } else {
+    throw new DataError(target, undefined, 'no chest labels (a .zip of CHNCXR_*.txt, or a folder of them)');
+  }
+  const images = indexImages(opts.images ? [opts.images] : [join(root, 'images'), join(root, 'CXR_png'), root]);
+  const items: LandmarkItem[] = [];
+  for (const l of labels) {
+    let ratios: Point[];
+    try { ratios = parseChestLabel(l.text(), l.file); } catch (e) { c.bad(e); continue; }
+    const path = images.get(l.id);
+    if (!path) { c.missing(l.file, undefined, `${l.id}.png`, 'skip'); continue; }
+    try {
+      const { width, height } = readImageSize(path);
+      items.push({ id: l.id, imagePath: path, points: ratios.map(([x, y]) => [x * width, y * height]), width, height });
+    } catch (e) { c.bad(e); }
+  }
+  return finish({ name: 'chest', landmarkNames: CHEST_LANDMARKS.slice(), k: 6, items }, c, opts);
+}
+
+// ------------------------------------------------------------------------------------- Generic
+
+export interface GenericOptions extends ReadOptions {
+  /** Folder that image names are relative to (default: the labels file's folder). */
+  images?: string;
+  /** mm per pixel for items that do not give their own. */
+  mmPerPixel?: number;
+  name?: string;
+}
+
+/** Generic labels: CSV `image,x1,y1,…[,mm_per_pixel]` (header optional) or JSON `[{image, points, mmPerPixel?}]`. */
+export function readGeneric(labels: string, opts: GenericOptions = {}): LandmarkDataset {
+  const c = new Collector(opts);
+  const text = readText(labels);
+  const parsed = c.parsed(/\.json$/i.test(labels) ? parseImageJson(text, labels) : parseImageCsv(text, labels));
+  const base = opts.images ?? dirname(labels);
+  const k = parsed.rows[0]?.points.length ?? 0;
+  const items: LandmarkItem[] = [];
+  const seen = new Set<string>();
+  for (const r of parsed.rows) {
+    const imagePath = isAbsolute(r.image!) ? r.image! : resolve(base, r.image!);
+    let id = r.id;
+    for (let n = 2; seen.has(id); n++) id = `${r.id}#${n}`;
+    seen.add(id);
+    const item: LandmarkItem = { id, imagePath, points: r.points };
+    const mm = r.mmPerPixel ?? opts.mmPerPixel;
+    if (mm !== undefined) item.mmPerPixel = mm;
+    if (checkItem(item, labels, r.row, c, opts, 'error')) items.push(item);
+  }
+  return finish({ name: opts.name ?? basename(labels, extname(labels)), k, items }, c, opts);
+}
+
+// ------------------------------------------------------------------------------ Spec dispatch
+
+const bool = (s: string | undefined): boolean | undefined => (s === undefined ? undefined : s === '' || s === 'true' || s === '1');
+const int = (s: string | undefined, what: string): number | undefined => {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`dataset option ${what}=${s}: expected a non-negative integer`);
+  return n;
+};
+
+/** Reads a data set from a spec string (`hand:/data/dha?strict`, `synthetic:head?n=16`), see parseDatasetSpec. */
+export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions = {}): LandmarkDataset {
+  const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  const o = s.options;
+  const base: ReadOptions = { ...overrides };
+  const strict = bool(o.strict); if (strict !== undefined) base.strict = strict;
+  const limit = int(o.limit, 'limit'); if (limit !== undefined) base.limit = limit;
+  if (o.missing === 'skip' || o.missing === 'error') base.missingImages = o.missing;
+  switch (s.kind) {
+    case 'isbi2015': {
+      const a = o.annotator;
+      if (a !== undefined && !['auto', 'mean', 'senior', 'junior'].includes(a)) throw new RangeError(`annotator=${a}: expected auto, mean, senior or junior`);
+      return readIsbi2015(s.target, { ...base, ...(a ? { annotator: a as IsbiOptions['annotator'] } : {}) });
+    }
+    case 'hand': {
+      const sp = o.spacing;
+      if (sp !== undefined && !['auto', 'wrist', 'file'].includes(sp)) throw new RangeError(`spacing=${sp}: expected auto, wrist or file`);
+      return readHand(s.target, { ...base, ...(sp ? { spacing: sp as HandOptions['spacing'] } : {}), ...(o.images ? { images: o.images } : {}) });
+    }
+    case 'chest':
+      return readChest(s.target, { ...base, ...(o.images ? { images: o.images } : {}) });
+    case 'generic': {
+      const g: GenericOptions = { ...base };
+      if (o.images) g.images = o.images;
+      const mm = o.mm ?? o.mmPerPixel;
+      if (mm !== undefined) {
+        const v = Number(mm);
+        if (!(v > 0)) throw new RangeError(`mm=${mm}: expected a positive number`);
+        g.mmPerPixel = v;
+      }
+      return readGeneric(s.target, g);
+    }
+    case 'synthetic':
+      return syntheticDataset({
+        kind: s.target as SyntheticKind,
+        n: int(o.n, 'n') ?? 64,
+        size: int(o.size, 'size') ?? 128,
+        seed: int(o.seed, 'seed') ?? 1,
+      });
+  }
+}
+
+/** The item's image: in memory (synthetic) or decoded from its file. */
+export function loadItemImage(item: LandmarkItem): GreyImage {
+  return item.image ?? readImage(item.imagePath);
+}
+

@@ -1,0 +1,152 @@
+import { formatShape, ShapeError } from '../gpu/errors';
+import { sameShape, Tensor } from '../gpu/tensor';
+import template from '../../shaders/loss.wgsl';
+import { finishReduce, mapKernel, reduceToScalar, section } from './arith';
+import { grid, specialize, Uniforms } from './wgsl';
+
+const CE_PARTIAL = section(template, 'ce_partial');
+const CE_BACKWARD = section(template, 'ce_backward');
+
+function check(op: string, pred: Tensor, target: Tensor, gradOut?: Tensor): GPUBufferBinding[] {
+  if (!sameShape(pred.shape, target.shape)) {
+    throw new ShapeError(`${op}: pred ${formatShape(pred.shape)} and target ${formatShape(target.shape)} must have the same shape`);
+  }
+  if (gradOut && gradOut.size !== 1) throw new ShapeError(`${op}: gradOut must be a [1] tensor, got ${formatShape(gradOut.shape)}`);
+  const b = [pred.binding, target.binding];
+  if (gradOut) b.push(gradOut.binding);
+  return b;
+}
+
+/** mean((pred − target)²) → [1]. */
+export function mseLoss(pred: Tensor, target: Tensor): Tensor {
+  check('mseLoss', pred, target);
+  return reduceToScalar({
+    kernel: 'mse_loss',
+    a: pred,
+    b: target,
+    term: '(av - bv) * (av - bv)',
+    final: 's * p.scale',
+    scale: 1 / pred.size,
+    flops: 3 * pred.size,
+  });
+}
+
+/** d mean((pred − target)²)/d pred · gradOut = 2(pred − target)/n · gradOut. */
+export function mseLossBackward(pred: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
+  const [pb, tb] = check('mseLossBackward', pred, target, gradOut);
+  const out = pred.engine.empty(pred.shape, 'mse_grad');
+  mapKernel(
+    {
+      kernel: gradOut ? 'mse_backward_g' : 'mse_backward',
+      inputs: [pred, target],
+      scalars: gradOut ? [gradOut] : [],
+      out,
+      expr: () => `(v0 - v1) * (s${gradOut ? ' * g0[0]' : ''})`,
+      s: 2 / pred.size,
+    },
+    [pb!, tb!],
+  );
+  return out;
+}
+
+/** mean(max(z, 0) − z·t + log(1 + exp(−|z|))) → [1]: binary cross-entropy on logits, stable. */
+export function bceWithLogitsLoss(logits: Tensor, target: Tensor): Tensor {
+  check('bceWithLogitsLoss', logits, target);
+  return reduceToScalar({
+    kernel: 'bce_logits_loss',
+    a: logits,
+    b: target,
+    term: 'max(av, vec4<f32>(0.0)) - av * bv + log(vec4<f32>(1.0) + exp(-abs(av)))',
+    final: 's * p.scale',
+    scale: 1 / logits.size,
+    flops: 8 * logits.size,
+  });
+}
+
+/** (sigmoid(z) − t)/n · gradOut. */
+export function bceWithLogitsLossBackward(logits: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
+  const [zb, tb] = check('bceWithLogitsLossBackward', logits, target, gradOut);
+  const out = logits.engine.empty(logits.shape, 'bce_grad');
+  mapKernel(
+    {
+      kernel: gradOut ? 'bce_backward_g' : 'bce_backward',
+      inputs: [logits, target],
+      scalars: gradOut ? [gradOut] : [],
+      out,
+      // stable sigmoid: exp of a non-positive number only
+      expr: () =>
+        `(select(exp(v0) / (O + exp(v0)), O / (O + exp(-v0)), v0 >= Z) - v1) * (s${gradOut ? ' * g0[0]' : ''})`,
+      s: 1 / logits.size,
+      flops: 6 * logits.size,
+    },
+    [zb!, tb!],
+  );
+  return out;
+}
+
+/** [N, C, …spatial] → N, C, pixels per image. */
+function nc(op: string, z: Tensor): [number, number, number] {
+  if (z.rank < 2) throw new ShapeError(`${op}: expected [N, C, ...] logits (softmax over dim 1), got ${formatShape(z.shape)}`);
+  const [n, c, ...rest] = z.shape as number[];
+  return [n!, c!, rest.reduce((a, b) => a * b, 1)];
+}
+
+const WG = 256;
+
+/**
+ * Per-pixel softmax over the channel dimension, cross-entropy against soft targets,
+ * mean over N·H·W: mean_pixels(−Σ_c t_c·log softmax(z)_c) → [1]. Stable log-sum-exp.
+ * Two-stage: ≤ 1024 workgroups each reduce a span of pixels, then one workgroup sums them.
+ */
+export function softmaxCrossEntropy(logits: Tensor, target: Tensor): Tensor {
+  const [zb, tb] = check('softmaxCrossEntropy', logits, target);
+  const [n, c, hw] = nc('softmaxCrossEntropy', logits);
+  const e = logits.engine;
+  const npix = n * hw;
+  let span = WG * 4;
+  if (Math.ceil(npix / span) > 1024) span = Math.ceil(npix / 1024 / WG) * WG;
+  const parts = Math.max(1, Math.ceil(npix / span));
+  const partials = e.empty([parts], 'ce_partials');
+  const out = e.empty([1], 'softmax_ce');
+  e.run({
+    kernel: 'softmax_ce_partial',
+    code: CE_PARTIAL,
+    uniforms: new Uniforms().u32(npix, hw, c, span).bytes(),
+    buffers: [zb!, tb!, partials.binding],
+    workgroups: [parts],
+    flops: 6 * logits.size,
+    bytes: 8 * logits.size,
+    shape: formatShape(logits.shape),
+  });
+  finishReduce(partials, 's * p.scale', 1 / npix, out, 'softmax_ce');
+  partials.dispose();
+  return out;
+}
+
+/**
+ * d softmaxCrossEntropy / d logits · gradOut = (softmax_c·Σ_k t_k − t_c)/(N·H·W) · gradOut
+ * (which is (softmax − t)/(N·H·W) when the targets of each pixel sum to 1).
+ */
+export function softmaxCrossEntropyBackward(logits: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
+  const [zb, tb, gb] = check('softmaxCrossEntropyBackward', logits, target, gradOut);
+  const [n, c, hw] = nc('softmaxCrossEntropyBackward', logits);
+  const e = logits.engine;
+  const npix = n * hw;
+  const out = e.empty(logits.shape, 'ce_grad');
+  const [gx, gy] = grid(Math.ceil(npix / WG), e.limits.maxComputeWorkgroupsPerDimension);
+  e.run({
+    kernel: gradOut ? 'softmax_ce_backward_g' : 'softmax_ce_backward',
+    code: specialize(CE_BACKWARD, {
+      G_BINDING: gb ? '@group(0) @binding(3) var<storage, read> g: array<f32>;' : '',
+      G: gb ? 'g[0]' : '1.0',
+      OUT_BINDING: gb ? 4 : 3,
+    }),
+    uniforms: new Uniforms().u32(npix, hw, c, gx * WG).f32(1 / npix).bytes(),
+    buffers: gb ? [zb!, tb!, gb, out.binding] : [zb!, tb!, out.binding],
+    workgroups: [gx, gy],
+    flops: 8 * logits.size,
+    bytes: 12 * logits.size,
+    shape: formatShape(logits.shape),
+  });
+  return out;
+}

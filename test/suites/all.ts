@@ -1,4 +1,5 @@
 import type { Case } from './case';
+import { autogradCases } from './autograd.cases';
 import { batchnormCases } from './batchnorm.cases';
 import { concatCases } from './concat.cases';
 import { conv2dCases } from './conv2d.cases';
@@ -26,4 +27,5 @@ export const ALL_SUITES: Record<string, Case[]> = {
   batchnorm: batchnormCases,
   loss: lossCases,
   optim: optimCases,
+  autograd: autogradCases,
 };

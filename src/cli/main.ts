@@ -1,8 +1,9 @@
 import { OsteoError } from '../gpu/errors';
 import { UsageError, type Command } from './command';
+import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
 
-const COMMANDS: Command[] = [deviceCommand];
+const COMMANDS: Command[] = [demoCommand, deviceCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,402 @@
+import type { Engine } from '../gpu/engine';
+import { formatShape, ShapeError } from '../gpu/errors';
+import { nchw, type Tensor } from '../gpu/tensor';
+import template from '../../shaders/conv2d.wgsl';
+import { grid, specialize, Uniforms } from './wgsl';
+
+/**
+ * 2-D convolution (stride 1, square kernel, zero padding) as an implicit GEMM, and its gradient
+ * with respect to the input as the same GEMM over the flipped kernel. The weight gradient lives in
+ * conv2d_grad_weight.ts.
+ *
+ * GEMM view (forward): M = Cout rows, P = N·outH·outW columns (output pixels), K = Cin·k·k.
+ * A = w viewed as [Cout, Cin·k·k] (OIHW is already row-major in k), B = im2col(x), gathered on the
+ * fly and never materialised. See shaders/conv2d.wgsl for the tiling.
+ */
+
+/**
+ * Workgroup tile: BM output channels × BN output pixels per workgroup, BK reduction slice per
+ * step, TM × TN outputs per thread (multiples of 4). Threads = (BM/TM)·(BN/TN).
+ */
+export interface ConvTile {
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+}
+
+export interface Conv2dOptions {
+  /** Zero padding on every side; default (k−1)/2 ("same" for odd k). */
+  padding?: number;
+  /** Fused ReLU epilogue: y = max(conv + bias, 0). */
+  relu?: boolean;
+  /** Write into channels [outChannelOffset, outChannelOffset+Cout) of this [N, C, outH, outW] tensor. */
+  out?: Tensor;
+  outChannelOffset?: number;
+  /** Override the tile (benchmark sweeps); must pass `checkTile`. */
+  tile?: ConvTile;
+}
+
+export interface Conv2dBackwardInputOptions {
+  padding?: number;
+  tile?: ConvTile;
+}
+
+const threadsOf = (t: ConvTile): number => (t.BM / t.TM) * (t.BN / t.TN);
+
+/** Throws unless the tile is one the shader template can build on this device. */
+export function checkTile(engine: Engine, t: ConvTile): void {
+  const why: string[] = [];
+  const threads = threadsOf(t);
+  if (t.TM % 4 || t.TN % 4) why.push('TM and TN must be multiples of 4');
+  if (t.BM % t.TM || t.BN % t.TN) why.push('BM must be a multiple of TM and BN of TN');
+  if (t.BK % 4 || t.BK < 4) why.push('BK must be a positive multiple of 4');
+  if (threads > engine.limits.maxComputeInvocationsPerWorkgroup) why.push(`${threads} threads exceed maxComputeInvocationsPerWorkgroup ${engine.limits.maxComputeInvocationsPerWorkgroup}`);
+  if (threads > engine.limits.maxComputeWorkgroupSizeX) why.push(`${threads} threads exceed maxComputeWorkgroupSizeX`);
+  const bytes = (t.BM + t.BN) * t.BK * 4;
+  if (bytes > engine.limits.maxComputeWorkgroupStorageSize) why.push(`${bytes} B of workgroup memory exceed ${engine.limits.maxComputeWorkgroupStorageSize}`);
+  // each thread owns one B column (its pixel is decomposed once) and whole rows of the B tile
+  if (threads % t.BN) why.push('threads must be a multiple of BN');
+  else if ((t.BK * t.BN) % threads) why.push('BK·BN must be a multiple of the thread count');
+  if (why.length) throw new ShapeError(`conv2d tile ${JSON.stringify(t)}: ${why.join('; ')}`);
+}
+
+/**
+ * Default tile for an M×P GEMM on this device: the biggest register tile whose grid still fills
+ * the machine, never much taller than M (the 1×1 heads have tiny Cout), within the device limits.
+ */
+export function conv2dTile(engine: Engine, M: number, P: number): ConvTile {
+  const maxT = engine.limits.maxComputeInvocationsPerWorkgroup;
+  const maxS = engine.limits.maxComputeWorkgroupStorageSize;
+  const software = engine.adapter.fallback;
+  // CPU rasterisers (SwiftShader): few invocations with big register tiles win (barriers are
+  // coroutine switches there); measured 2-4x over 256-thread 4x4 tiles on 2 cores.
+  const candidates: ConvTile[] = software
+    ? [
+        { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
+        { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
+      ]
+    : // H200 sweep (Dawn/Vulkan, 3x3 convs 32²–512², 64–512 channels): 64x128 with 8x4 per thread
+      // (256 threads) led almost everywhere at 20–25 TF/s; 128x128/8x8 ran at about half that.
+      [
+        { BM: 64, BN: 128, BK: 16, TM: 8, TN: 4 },
+        { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+        { BM: 32, BN: 128, BK: 16, TM: 4, TN: 4 },
+        { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
+      ];
+  const fits = candidates.filter((t) => threadsOf(t) <= maxT && (t.BM + t.BN) * t.BK * 4 <= maxS);
+  const minWorkgroups = software ? 1 : 120; // GPUs: about one workgroup per SM (132 on an H100)
+  // never more than half the rows idle (the 1×1 heads have tiny Cout)
+  const shaped = fits.filter((t) => t.BM === 16 || M > t.BM / 2);
+  for (const t of shaped) {
+    if (Math.ceil(M / t.BM) * Math.ceil(P / t.BN) >= minWorkgroups) return t;
+  }
+  return shaped[shaped.length - 1] ?? fits[fits.length - 1] ?? { BM: 16, BN: 64, BK: 8, TM: 4, TN: 4 };
+}
+
+type AMode = 'rows' | 'rows4' | 'flipped';
+
+interface GemmConv {
+  kernel: string;
+  mode: AMode;
+  M: number;
+  P: number;
+  K: number;
+  KS: number;
+  pad: number; // padding of the gathered input; may be negative
+  cin: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  outOff: number;
+  relu: boolean;
+  tile: ConvTile;
+  x: GPUBufferBinding;
+  w: GPUBufferBinding;
+  y: GPUBufferBinding;
+  bias: GPUBufferBinding | null;
+  flops: number;
+  bytes: number;
+  shape: string;
+}
+
+/** Generates the unrolled pieces of shaders/conv2d.wgsl for one tile and variant. */
+function buildShader(c: GemmConv, outVec4: boolean): string {
+  const { BM, BN, BK, TM, TN } = c.tile;
+  const T = threadsOf(c.tile);
+  const aVec = c.mode === 'rows4';
+  const aElems = aVec ? (BM * BK) / 4 : BM * BK;
+  const aLoads = Math.ceil(aElems / T);
+  const aGuard = aElems % T !== 0;
+  const bLoads = (BK * BN) / T;
+  const bStep = T / BN;
+  const GM = TM / 4;
+  const GN = TN / 4;
+
+  // Global→register loads and register→workgroup stores stay WGSL loops over private arrays
+  // (GPU compilers unroll them; SwiftShader takes minutes over dozens of inlined gathers).
+  const reg: string[] = [];
+  reg.push(`  var ra: array<${aVec ? 'vec4<f32>' : 'f32'}, ${aLoads}>;`);
+  reg.push(`  var rb: array<f32, ${bLoads}>;`);
+  for (let r = 0; r < TM; r++) for (let j = 0; j < GN; j++) reg.push(`  var c${r}_${j} = vec4<f32>(0.0);`);
+
+  // flipped: A[ci, (co, r)] = w[co, ci, k−1−ky, k−1−kx] = w[(co·M + ci)·KK + KK−1−r]
+  const aIndex = aVec ? '(m * p.K + k) / 4u' : c.mode === 'rows' ? 'm * p.K + k' : '((k / KK) * p.M + m) * KK + (KK - 1u - k % KK)';
+  const zero = aVec ? 'vec4<f32>(0.0)' : '0.0';
+  const load = (ind: string): string =>
+    [
+      `${ind}for (var i = 0u; i < ${aLoads}u; i++) {`,
+      `${ind}  let e = lid + i * THREADS;`,
+      // vec4 path: one vec4 along k (K % 4 == 0, so it is all in or all out)
+      `${ind}  let m = m0 + e % BM; let k = k0 + (e / BM)${aVec ? ' * 4u' : ''};`,
+      `${ind}  let ok = ${aGuard ? `e < ${aElems}u && ` : ''}m < p.M && k < p.K;`,
+      `${ind}  ra[i] = select(${zero}, w[select(0u, ${aIndex}, ok)], ok);`,
+      `${ind}}`,
+      `${ind}for (var i = 0u; i < ${bLoads}u; i++) {`,
+      `${ind}  rb[i] = gatherB(k0 + bRow + i * ${bStep}u, bValid, bBase, boy, box, p.K, p.inH, p.inW, inHW);`,
+      `${ind}}`,
+    ].join('\n');
+
+  const store: string[] = [];
+  store.push(`    for (var i = 0u; i < ${aLoads}u; i++) {`);
+  store.push(`      let e = lid + i * THREADS; let row = e % BM; let col = (e / BM)${aVec ? ' * 4u' : ''};`);
+  if (aGuard) store.push(`      if (e >= ${aElems}u) { break; }`);
+  if (aVec) {
+    for (let q = 0; q < 4; q++) store.push(`      As[(col + ${q}u) * (BM / 4u) + row / 4u][row % 4u] = ra[i][${q}];`);
+  } else {
+    store.push('      As[col * (BM / 4u) + row / 4u][row % 4u] = ra[i];');
+  }
+  store.push('    }');
+  store.push(`    for (var i = 0u; i < ${bLoads}u; i++) {`);
+  store.push(`      Bs[(bRow + i * ${bStep}u) * (BN / 4u) + bCol / 4u][bCol % 4u] = rb[i];`);
+  store.push('    }');
+
+  const compute: string[] = [];
+  for (let g = 0; g < GM; g++) compute.push(`      let a${g} = As[kk * (BM / 4u) + ${g * (BM / TM)}u + ty];`);
+  for (let j = 0; j < GN; j++) compute.push(`      let b${j} = Bs[kk * (BN / 4u) + ${j * (BN / TN)}u + tx];`);
+  const comp = ['x', 'y', 'z', 'w'];
+  for (let r = 0; r < TM; r++) {
+    for (let j = 0; j < GN; j++) compute.push(`      c${r}_${j} = fma(vec4<f32>(a${r >> 2}.${comp[r & 3]}), b${j}, c${r}_${j});`);
+  }
+
+  // Epilogue: bias, ReLU, store into the (possibly wider) output tensor.
+  const ep: string[] = [];
+  for (let j = 0; j < GN; j++) {
+    const q = `q0 + ${j * (BN / GN)}u + tx * 4u`;
+    if (outVec4) {
+      // outHW % 4 == 0: the 4 pixels are in one image and the address is 16-byte aligned
+      ep.push(`  let yq${j} = ${q}; let yn${j} = yq${j} / p.outHW;`);
+      ep.push(`  let base${j} = (yn${j} * p.outC + p.outOff) * p.outHW + (yq${j} - yn${j} * p.outHW);`);
+    } else {
+      for (let cc = 0; cc < 4; cc++) {
+        ep.push(`  let yq${j}_${cc} = ${q} + ${cc}u; let yn${j}_${cc} = yq${j}_${cc} / p.outHW;`);
+        ep.push(`  let base${j}_${cc} = (yn${j}_${cc} * p.outC + p.outOff) * p.outHW + (yq${j}_${cc} - yn${j}_${cc} * p.outHW);`);
+      }
+    }
+  }
+  for (let r = 0; r < TM; r++) {
+    ep.push(`  { let m = m0 + ${(r >> 2) * (BM / GM) + (r & 3)}u + ty * 4u;`);
+    ep.push(`    if (m < p.M) {`);
+    ep.push(`      let bm = ${c.bias ? 'bias[m]' : '0.0'};`);
+    for (let j = 0; j < GN; j++) {
+      const v = c.relu ? `max(c${r}_${j} + bm, vec4<f32>(0.0))` : `c${r}_${j} + bm`;
+      ep.push(`      let v${j} = ${v};`);
+      if (outVec4) {
+        ep.push(`      if (yq${j} < p.P) { y[(base${j} + m * p.outHW) / 4u] = v${j}; }`);
+      } else {
+        for (let cc = 0; cc < 4; cc++) ep.push(`      if (yq${j}_${cc} < p.P) { y[base${j}_${cc} + m * p.outHW] = v${j}[${cc}]; }`);
+      }
+    }
+    ep.push('    }', '  }');
+  }
+
+  return specialize(template, {
+    W_T: aVec ? 'vec4<f32>' : 'f32',
+    Y_T: outVec4 ? 'vec4<f32>' : 'f32',
+    BIAS_DECL: c.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
+    BM,
+    BN,
+    BK,
+    TN,
+    THREADS: T,
+    KS: c.KS,
+    KK: c.KS * c.KS,
+    PAD: `${c.pad}i`,
+    AS_LEN: (BK * BM) / 4,
+    BS_LEN: (BK * BN) / 4,
+    REG_DECL: reg.join('\n'),
+    LOAD: `  {\n    let k0 = 0u;\n${load('    ')}\n  }`,
+    LOAD_NEXT: load('      '),
+    STORE: store.join('\n'),
+    COMPUTE: compute.join('\n'),
+    EPILOGUE: ep.join('\n'),
+  });
+}
+
+function dispatchGemmConv(e: Engine, c: GemmConv): void {
+  const outVec4 = (c.outH * c.outW) % 4 === 0;
+  const tilesM = Math.ceil(c.M / c.tile.BM);
+  const tiles = tilesM * Math.ceil(c.P / c.tile.BN);
+  const [gx, gy] = grid(tiles, e.limits.maxComputeWorkgroupsPerDimension);
+  const t = c.tile;
+  e.run({
+    kernel: `${c.kernel}_k${c.KS}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${c.mode === 'rows4' ? '_a4' : ''}${outVec4 ? '_y4' : ''}`,
+    code: buildShader(c, outVec4),
+    uniforms: new Uniforms()
+      .u32(c.M, c.P, c.K, c.cin, c.inH, c.inW, c.outW, c.outH * c.outW, c.outC, c.outOff, tilesM, tiles)
+      .bytes(),
+    buffers: c.bias ? [c.x, c.w, c.y, c.bias] : [c.x, c.w, c.y],
+    workgroups: [gx, gy],
+    flops: c.flops,
+    bytes: c.bytes,
+    shape: c.shape,
+  });
+}
+
+function squareKernel(w: Tensor, what: string): number {
+  if (w.rank !== 4 || w.shape[2] !== w.shape[3] || w.shape[2]! < 1) {
+    throw new ShapeError(`${what}: w ${formatShape(w.shape)} must be OIHW with a square kernel`);
+  }
+  return w.shape[2]!;
+}
+
+function checkPadding(padding: number, what: string): void {
+  if (!Number.isInteger(padding) || padding < 0) throw new ShapeError(`${what}: padding must be a non-negative integer, got ${padding}`);
+}
+
+/**
+ * y = conv2d(x, w) + bias, stride 1, zero padding, optionally ReLU'd and optionally written into a
+ * channel slice of a larger pre-allocated tensor (zero-copy concat: returns `out` itself then).
+ */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const [N, C, H, W] = nchw(x, 'conv2d: x');
+  const k = squareKernel(w, 'conv2d');
+  const [Cout, Cin] = w.shape as [number, number];
+  if (C !== Cin) throw new ShapeError(`conv2d: x ${formatShape(x.shape)} has ${C} channels but w ${formatShape(w.shape)} expects ${Cin}`);
+  const padding = opts.padding ?? Math.floor((k - 1) / 2);
+  checkPadding(padding, 'conv2d');
+  const OH = H + 2 * padding - k + 1;
+  const OW = W + 2 * padding - k + 1;
+  if (OH < 1 || OW < 1) throw new ShapeError(`conv2d: x ${formatShape(x.shape)} is smaller than the ${k}x${k} kernel with padding ${padding}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) {
+    throw new ShapeError(`conv2d: bias ${formatShape(bias.shape)} does not match w ${formatShape(w.shape)} (expects [${Cout}])`);
+  }
+  const offset = opts.outChannelOffset ?? 0;
+  const out = opts.out;
+  if (out) {
+    const [on, oc, oh, ow] = nchw(out, 'conv2d: out');
+    if (on !== N || oh !== OH || ow !== OW || !Number.isInteger(offset) || offset < 0 || offset + Cout > oc) {
+      throw new ShapeError(
+        `conv2d: out ${formatShape(out.shape)} cannot hold channels [${offset}, ${offset + Cout}) of the [${N}, ${Cout}, ${OH}, ${OW}] result of x ${formatShape(x.shape)} * w ${formatShape(w.shape)}`,
+      );
+    }
+  } else if (offset !== 0) {
+    throw new ShapeError('conv2d: outChannelOffset needs out');
+  }
+  // touch every binding (throws on disposed inputs) before anything is allocated
+  const xb = x.binding;
+  const wb = w.binding;
+  const bb = bias ? bias.binding : null;
+  const ob = out ? out.binding : null;
+  if (ob && [xb, wb, bb].some((b) => b && b.buffer === ob.buffer)) {
+    throw new ShapeError(`conv2d: out ${formatShape(out!.shape)} shares a buffer with an input; WebGPU cannot bind it for reading and writing at once`);
+  }
+  const M = Cout;
+  const P = N * OH * OW;
+  const K = Cin * k * k;
+  const tile = opts.tile ?? conv2dTile(x.engine, M, P);
+  checkTile(x.engine, tile);
+  const y = out ?? x.engine.empty([N, Cout, OH, OW], 'conv2d');
+  dispatchGemmConv(x.engine, {
+    kernel: opts.relu ? 'conv2d_relu' : 'conv2d',
+    mode: K % 4 === 0 ? 'rows4' : 'rows',
+    M,
+    P,
+    K,
+    KS: k,
+    pad: padding,
+    cin: Cin,
+    inH: H,
+    inW: W,
+    outH: OH,
+    outW: OW,
+    outC: y.shape[1]!,
+    outOff: offset,
+    relu: !!opts.relu,
+    tile,
+    x: xb,
+    w: wb,
+    y: ob ?? y.binding,
+    bias: bb,
+    flops: 2 * P * M * K,
+    bytes: 4 * (x.size + w.size + (bias ? Cout : 0) + P * M),
+    shape: `${formatShape(x.shape)}*${formatShape(w.shape)} p${padding}`,
+  });
+  return y;
+}
+
+/**
+ * dx for y = conv2d(x, w) (stride 1, padding p), given dy = ∂L/∂y:
+ *
+ *   dx[n, ci, iy, ix] = Σ_{co, ky, kx} dy[n, co, iy + p − ky, ix + p − kx] · w[co, ci, ky, kx]
+ *                     = Σ_{co, ky', kx'} dy[n, co, iy + ky' − (k−1−p), ix + kx' − (k−1−p)] · w[co, ci, k−1−ky', k−1−kx']
+ *
+ * i.e. a stride-1 convolution of dy with the spatially flipped kernel, in/out channels swapped
+ * (w'[ci, co] = flip(w[co, ci])), and padding k−1−p. Same implicit GEMM as the forward pass with
+ * M = Cin, K = Cout·k·k; the A operand is gathered from w through the flip (no transposed copy).
+ */
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly number[], opts: Conv2dBackwardInputOptions = {}): Tensor {
+  const [N, Cout, OH, OW] = nchw(dy, 'conv2dBackwardInput: dy');
+  const k = squareKernel(w, 'conv2dBackwardInput');
+  if (xShape.length !== 4) throw new ShapeError(`conv2dBackwardInput: xShape ${formatShape(xShape)} must be NCHW`);
+  const [xn, Cin, H, W] = xShape as [number, number, number, number];
+  const padding = opts.padding ?? Math.floor((k - 1) / 2);
+  checkPadding(padding, 'conv2dBackwardInput');
+  if (w.shape[0] !== Cout || w.shape[1] !== Cin) {
+    throw new ShapeError(
+      `conv2dBackwardInput: dy ${formatShape(dy.shape)} and x ${formatShape(xShape)} need w [${Cout}, ${Cin}, k, k], got w ${formatShape(w.shape)}`,
+    );
+  }
+  if (xn !== N || H + 2 * padding - k + 1 !== OH || W + 2 * padding - k + 1 !== OW) {
+    throw new ShapeError(
+      `conv2dBackwardInput: dy ${formatShape(dy.shape)} is not the output of x ${formatShape(xShape)} * w ${formatShape(w.shape)} with padding ${padding}`,
+    );
+  }
+  const dyb = dy.binding;
+  const wb = w.binding;
+  const M = Cin;
+  const P = N * H * W;
+  const K = Cout * k * k;
+  const tile = opts.tile ?? conv2dTile(dy.engine, M, P);
+  checkTile(dy.engine, tile);
+  const dx = dy.engine.empty([N, Cin, H, W], 'conv2d_dx');
+  dispatchGemmConv(dy.engine, {
+    kernel: 'conv2d_dx',
+    mode: 'flipped',
+    M,
+    P,
+    K,
+    KS: k,
+    pad: k - 1 - padding,
+    cin: Cout,
+    inH: OH,
+    inW: OW,
+    outH: H,
+    outW: W,
+    outC: Cin,
+    outOff: 0,
+    relu: false,
+    tile,
+    x: dyb,
+    w: wb,
+    y: dx.binding,
+    bias: null,
+    flops: 2 * P * M * K,
+    bytes: 4 * (dy.size + w.size + dx.size),
+    shape: `${formatShape(dy.shape)}*${formatShape(w.shape)}ᵀ p${padding}`,
+  });
+  return dx;
+}

@@ -2,8 +2,9 @@ import { OsteoError } from '../gpu/errors';
 import { UsageError, type Command } from './command';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
+import { weightsCommand } from './commands/weights';
 
-const COMMANDS: Command[] = [demoCommand, deviceCommand];
+const COMMANDS: Command[] = [demoCommand, deviceCommand, weightsCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

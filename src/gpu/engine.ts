@@ -89,6 +89,11 @@ export class Engine {
     return this.features.includes('timestamp-query');
   }
 
+  /** Set once the device is lost (then every call throws DeviceLostError). */
+  get lostReason(): string | null {
+    return this.lost ? `${this.lost.reason}: ${this.lost.message}` : null;
+  }
+
   get hasSubgroups(): boolean {
     return this.features.includes('subgroups');
   }

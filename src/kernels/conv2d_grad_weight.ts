@@ -83,7 +83,7 @@ function defaultTiles(e: Engine, m: number, n: number): GradWeightTiles {
   const candidates: GradWeightTiles[] = [];
   const bm = m <= 32 ? 32 : 64;
   const bn = n <= 32 ? 32 : 64;
-  if (!e.adapter.fallback) candidates.push({ bm, bn, bk: 16, tm: 8, tn: 8 });
+  candidates.push({ bm, bn, bk: 16, tm: 8, tn: 8 });
   candidates.push({ bm, bn, bk: 16, tm: 4, tn: 4 });
   candidates.push({ bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 });
   candidates.push({ bm: 16, bn: 16, bk: 16, tm: 4, tn: 4 });

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const state: NonNullable<Window['__osteo']> = { done: false, results: [] };
   window.__osteo = state;
   try {
-    const engine = await acquireBrowserEngine();
+    let engine = await acquireBrowserEngine();
     state.adapter = engine.adapter;
     for (const [suite, cases] of Object.entries(ALL_SUITES)) {
       for (const c of cases) {
@@ -30,7 +30,11 @@ async function main(): Promise<void> {
           await runCase(engine, c);
           state.results.push({ suite, name: c.name, ok: true, ms: performance.now() - t0 });
         } catch (e) {
-          state.results.push({ suite, name: c.name, ok: false, error: String((e as Error).stack ?? e), ms: performance.now() - t0 });
+          // give the device a moment to report loss, then record the case and carry on with a fresh device
+          await new Promise((r) => setTimeout(r, 50));
+          const lost = engine.lostReason;
+          state.results.push({ suite, name: c.name, ok: false, error: `${String((e as Error).stack ?? e)}${lost ? `\n(device lost: ${lost})` : ''}`, ms: performance.now() - t0 });
+          if (lost) engine = await acquireBrowserEngine();
         }
         console.log(`[osteo] ${suite} > ${c.name}: ${state.results.at(-1)!.ok ? 'ok' : 'FAIL'}`);
       }

@@ -2,9 +2,10 @@ import { OsteoError } from '../gpu/errors';
 import { UsageError, type Command } from './command';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
+import { memoryCommand } from './commands/memory';
 import { weightsCommand } from './commands/weights';
 
-const COMMANDS: Command[] = [demoCommand, deviceCommand, weightsCommand];
+const COMMANDS: Command[] = [demoCommand, deviceCommand, memoryCommand, weightsCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -63,6 +63,11 @@ export class Engine {
   private lost: GPUDeviceLostInfo | null = null;
   private profiler: Profiler | null = null;
   private destroyed = false;
+  /**
+   * Dry run: ops validate shapes and allocate their outputs, but nothing is encoded or uploaded
+   * and reads return zeros. Peak pool bytes of a whole step then cost seconds, not a GPU.
+   */
+  dryRun = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -126,6 +131,7 @@ export class Engine {
   /** Sets a tensor to zero inside the command stream (no upload). */
   clear(t: Tensor): void {
     const b = t.binding;
+    if (this.dryRun) return;
     this.endPass();
     this.enc().clearBuffer(b.buffer, b.offset, Math.ceil((t.size * 4) / 4) * 4);
   }
@@ -172,6 +178,7 @@ export class Engine {
   }
 
   private upload(t: Tensor, f32: Float32Array): void {
+    if (this.dryRun) return;
     // A pooled buffer may still be read by unsubmitted commands; queue.writeBuffer would overtake them.
     if (this.encoder) this.flush();
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, f32.buffer, f32.byteOffset, f32.byteLength);
@@ -195,12 +202,17 @@ export class Engine {
   /** Byte copy between buffers inside the current command stream. */
   copyInto(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkAlive();
+    if (this.dryRun) return;
     this.endPass();
     this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   async read(t: Tensor): Promise<Float32Array> {
     this.checkAlive();
+    if (this.dryRun) {
+      t.binding; // still an error on a disposed tensor
+      return new Float32Array(t.size);
+    }
     const bytes = t.size * 4;
     const staging = this.pool.acquire(Math.max(4, bytes), MAP_READ_COPY_DST, 'readback');
     if (bytes > 0) this.copyInto(t.buffer, t.byteOffset, staging, 0, bytes);
@@ -269,7 +281,7 @@ export class Engine {
     if (x > max || y > max || z > max) {
       throw new LimitError(`${d.kernel}: ${x}x${y}x${z} workgroups exceed maxComputeWorkgroupsPerDimension ${max} (${d.shape ?? ''})`);
     }
-    if (x === 0 || y === 0 || z === 0) return;
+    if (x === 0 || y === 0 || z === 0 || this.dryRun) return;
     const pipeline = this.pipelines.get(d.kernel, d.code);
     const entries: GPUBindGroupEntry[] = [];
     if (d.uniforms) entries.push({ binding: 0, resource: this.uniformSlot(d.uniforms) });

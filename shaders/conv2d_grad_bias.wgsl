@@ -4,7 +4,7 @@
 // partial buffer [chunks, Cout] (stage 2 is the split reduce) or straight into db (optionally +=).
 struct Params { cout: u32, hw: u32, ktotal: u32, chunk: u32 }
 
-const WG = 256u;
+const WG = {{WG}}u; // 256 on a GPU; 4 (one SIMD group: barriers are coroutine switches) on SwiftShader
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

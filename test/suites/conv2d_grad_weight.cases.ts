@@ -5,6 +5,8 @@ import {
   conv2dBackwardBias,
   conv2dBackwardWeight,
   planConv2dBackwardWeight,
+  planConv2dBackwardWeightDirect,
+  usesDirectConv2dBackwardWeight,
   type GradWeightConfig,
 } from '../../src/kernels/conv2d_grad_weight';
 import { assert, assertClose, assertThrows, type Tolerance } from '../helpers/compare';
@@ -66,7 +68,9 @@ function weightCase(c: WeightCase): Case {
       const seed = c.n * 1000 + c.cin * 100 + c.cout * 10 + c.h + c.w + c.k + pad;
       const xData = randn(prod(xShape), seed);
       const dyData = randn(prod(dyShape), seed + 1);
-      const plan = planConv2dBackwardWeight(e, c.cout, c.cin * c.k * c.k, c.n * ho * wo, c.config);
+      const plan = usesDirectConv2dBackwardWeight(e, c.config)
+        ? { splits: planConv2dBackwardWeightDirect(c.cout, c.cin, c.k, c.n * ho, wo, c.config).slices }
+        : planConv2dBackwardWeight(e, c.cout, c.cin * c.k * c.k, c.n * ho * wo, c.config);
       if (c.minSplits) assert(plan.splits >= c.minSplits, `expected ≥ ${c.minSplits} splits, plan has ${plan.splits}`);
       const x = e.tensor(xData, xShape, 'x');
       const dy = e.tensor(dyData, dyShape, 'dy');
@@ -114,6 +118,20 @@ W({ n: 2, cin: 3, cout: 6, h: 7, w: 5, k: 3, config: { bm: 32, bn: 32, bk: 16, t
 W({ n: 2, cin: 3, cout: 6, h: 7, w: 5, k: 3, accumulate: true, config: { splits: 1 } });
 W({ n: 3, cin: 5, cout: 17, h: 9, w: 11, k: 3, accumulate: true, config: { splits: 6 }, minSplits: 4 });
 W({ n: 1, cin: 13, cout: 32, h: 7, w: 5, k: 1, pad: 0, accumulate: true });
+// the GEMM path explicitly (the default on GPUs; software adapters default to the direct path)
+W({ n: 3, cin: 5, cout: 17, h: 9, w: 11, k: 3, config: { algorithm: 'gemm' } });
+W({ n: 2, cin: 3, cout: 6, h: 7, w: 5, k: 1, accumulate: true, config: { algorithm: 'gemm' } });
+// direct path (the software-adapter default): sliding window, row slices, partial tiles in Cout and Cin
+W({ n: 3, cin: 5, cout: 17, h: 9, w: 11, k: 3, config: { algorithm: 'direct' } });
+W({ n: 2, cin: 1, cout: 1, h: 7, w: 5, k: 3, config: { algorithm: 'direct', slices: 1 } });
+W({ n: 2, cin: 3, cout: 6, h: 7, w: 5, k: 3, pad: 0, config: { algorithm: 'direct', slices: 4 }, minSplits: 4 });
+W({ n: 1, cin: 13, cout: 32, h: 9, w: 11, k: 3, pad: 2, config: { algorithm: 'direct', slices: 4 }, minSplits: 4 }); // 11 rows: 3 per slice
+W({ n: 3, cin: 5, cout: 17, h: 9, w: 11, k: 3, config: { algorithm: 'direct', directTm: 4, slices: 27 }, minSplits: 27 });
+W({ n: 2, cin: 13, cout: 6, h: 7, w: 5, k: 1, config: { algorithm: 'direct', slices: 3 }, minSplits: 3 }); // 4 input channels per invocation, 13 % 4 ≠ 0
+W({ n: 2, cin: 5, cout: 17, h: 7, w: 5, k: 1, pad: 1, config: { algorithm: 'direct', directCit: 2, directTm: 4 } });
+W({ n: 2, cin: 3, cout: 9, h: 7, w: 5, k: 3, accumulate: true, config: { algorithm: 'direct', slices: 1 } });
+W({ n: 3, cin: 5, cout: 17, h: 9, w: 11, k: 3, accumulate: true, config: { algorithm: 'direct', slices: 6 }, minSplits: 6 });
+W({ n: 2, cin: 8, cout: 8, h: 16, w: 16, k: 3, config: { algorithm: 'direct' } }); // automatic slices
 
 // central finite differences on sampled weights, against a float64 host forward conv
 conv2dGradWeightCases.push({

@@ -16,6 +16,17 @@
  * tfjs optimizers work. The public API takes and returns NCHW tensors / PyTorch layouts.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
+// tfjs-core's main entry must be evaluated BEFORE the deep `dist/register_all_gradients` import.
+// Under Node (vitest, tsx) the two resolve to different module copies: the main entry to the CJS
+// bundle (dist/tf-core.node.js), the deep path to the ESM files in dist/. The engine is a global
+// shared by both, created by whichever copy loads first, and it builds every tensor from *its*
+// copy's Tensor class. The ESM copy reached through register_all_gradients never runs its
+// base_side_effects, so its Tensor class has no op handler: if it created the engine, every
+// chained tensor method (`t.clone()`, …) throws "Cannot read properties of null" — e.g. the Cast
+// gradient (`dy.clone()`) of the cast inside tf.moments, i.e. any training-mode backward.
+// Loading the main entry first makes the engine (and its Tensor class) the fully initialised
+// copy regardless of what the importer loads next. In a bundler both paths are one ESM copy.
+import '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients (the @tensorflow/tfjs union package does); the
 // registries are global, so this serves whichever tfjs-core instance the caller passes in.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';

@@ -1,0 +1,127 @@
+/**
+ * The whole U-Net++/VGG19 on our engine against an independent tfjs implementation of the same
+ * network (bench/reference/tfjs_unetpp.ts) with the same weights: eval-mode outputs, and in
+ * training mode the loss, every parameter gradient and the BatchNorm running-stat updates.
+ * Small widths and 32x32 inputs keep tfjs-cpu's backward affordable.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Graph } from '../../src/autograd/graph';
+import type { Engine } from '../../src/gpu/engine';
+import { ShapeError } from '../../src/gpu/errors';
+import { UnetPlusPlus } from '../../src/model/unetpp';
+import { unetPlusPlusExpected } from '../../src/weights/smp';
+import { randomUnetPPWeights, TfUnetPlusPlus, type UnetPPConfig } from '../../bench/reference/tfjs_unetpp';
+import { assertClose } from '../helpers/compare';
+import { nodeEngine } from '../helpers/node_engine';
+import { randn, uniform } from '../helpers/random';
+import { tfCpu } from '../helpers/tf';
+
+const WIDTHS = [4, 4, 8, 8, 16, 16, 16, 16, 32, 32, 32, 32, 32, 32, 32, 32];
+const CONFIG: UnetPPConfig = { classes: 3, inChannels: 1, widths: WIDTHS, decoderChannels: [16, 8, 8, 4, 4] };
+const N = 2, S = 32;
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await nodeEngine();
+});
+afterAll(() => engine?.destroy());
+
+function loadInto(model: UnetPlusPlus, weights: Map<string, Float32Array>): void {
+  for (const [name, data] of weights) {
+    if (name.endsWith('num_batches_tracked')) continue;
+    model.params.load(name, data);
+  }
+}
+
+/** Relative L2-style bound: elementwise atol scaled to the tensor's largest magnitude. */
+function tolFor(ref: Float32Array, rel = 2e-3) {
+  let m = 0;
+  for (const v of ref) m = Math.max(m, Math.abs(v));
+  return { atol: rel * m + 1e-7, rtol: 1e-2 };
+}
+
+describe('U-Net++/VGG19 vs the tfjs reference', () => {
+  test('the full-size model has smp’s 39.9 M parameters and names', () => {
+    const expected = unetPlusPlusExpected({ classes: 1, inputChannels: 3 }).filter((t) => !/running|num_batches/.test(t.name));
+    const count = expected.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    expect(count).toBe(39_936_401);
+    expect(expected.some((t) => t.name === 'decoder.blocks.x_0_1.conv1.0.weight' && t.shape.join() === '128,1280,3,3')).toBe(true);
+  });
+
+  test('eval-mode heatmaps equal', async () => {
+    const tf = await tfCpu();
+    const weights = randomUnetPPWeights(CONFIG, 3);
+    const xData = uniform(N * S * S, 4, 0, 1);
+    const ref = new TfUnetPlusPlus(tf, CONFIG, weights);
+    const refOut = tf.tidy(() => ref.forward(tf.tensor4d(xData, [N, 1, S, S]), { training: false }).dataSync() as Float32Array);
+    ref.dispose();
+
+    const model = new UnetPlusPlus(engine, CONFIG);
+    loadInto(model, weights);
+    const x = engine.tensor(xData, [N, 1, S, S]);
+    const g = new Graph(engine, { grad: false, training: false });
+    const before = engine.memory().liveBytes;
+    const y = model.forward(g, g.input(x));
+    const got = await y.value.read();
+    y.release();
+    expect(engine.memory().liveBytes).toBe(before); // inference frees every activation
+    assertClose(got, refOut, 'eval logits', tolFor(refOut));
+    x.dispose();
+    model.dispose();
+  });
+
+  test('training mode: loss, every parameter gradient and running stats equal', async () => {
+    const tf = await tfCpu();
+    const weights = randomUnetPPWeights(CONFIG, 5);
+    const xData = uniform(N * S * S, 6, 0, 1);
+    const tData = randn(N * CONFIG.classes * S * S, 7, 0.5);
+    const ref = new TfUnetPlusPlus(tf, CONFIG, weights);
+    const xs = tf.tensor4d(xData, [N, 1, S, S]);
+    const ts = tf.tensor4d(tData, [N, CONFIG.classes, S, S]);
+    const refRun = ref.lossAndGrads(xs, ts, 'mse', { training: true });
+    tf.dispose([xs, ts]);
+    ref.dispose();
+
+    const model = new UnetPlusPlus(engine, CONFIG);
+    loadInto(model, weights);
+    const x = engine.tensor(xData, [N, 1, S, S]);
+    const t = engine.tensor(tData, [N, CONFIG.classes, S, S]);
+    const live = engine.memory().liveBytes;
+    const g = new Graph(engine);
+    const logits = model.forward(g, g.input(x));
+    const loss = g.mseLoss(logits, g.input(t));
+    logits.release();
+    const lossValue = (await loss.value.read())[0]!;
+    await g.backward(loss);
+    loss.release();
+    expect(engine.memory().liveBytes).toBe(live); // backward freed every activation and gradient
+
+    assertClose([lossValue], [refRun.loss], 'loss', { atol: 1e-6, rtol: 1e-4 });
+    const failures: string[] = [];
+    let checked = 0;
+    for (const [name, want] of refRun.grads) {
+      try {
+        assertClose(await model.params.readGrad(name), want, `d ${name}`, tolFor(want, 5e-3));
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+      checked++;
+    }
+    expect(checked).toBe(model.params.names.length);
+    expect(failures).toEqual([]);
+    for (const [name, want] of refRun.runningStats ?? new Map()) {
+      assertClose(await model.params.read(name), want, name, { atol: 1e-5, rtol: 1e-4 });
+    }
+    expect(refRun.runningStats?.size).toBeGreaterThan(0);
+    x.dispose();
+    t.dispose();
+    model.dispose();
+  }, 300_000);
+
+  test('input sides that are not multiples of 32 and wrong channels are clear errors', () => {
+    const model = new UnetPlusPlus(engine, CONFIG);
+    expect(() => model.checkInput([1, 1, 48, 64])).toThrow(/multiples of 32.*48x64/);
+    expect(() => model.checkInput([1, 3, 64, 64])).toThrow(ShapeError);
+    model.dispose();
+  });
+});

@@ -12,11 +12,11 @@ struct Params { hwv: u32, c: u32, mv: u32, span: u32, parts: u32 }
 @group(0) @binding(1) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> part: array<vec4<f32>>;
 
-var<workgroup> sn: array<f32, 256>;
-var<workgroup> sm: array<f32, 256>;
-var<workgroup> sq: array<f32, 256>;
+var<workgroup> sn: array<f32, {{RWG}}>;
+var<workgroup> sm: array<f32, {{RWG}}>;
+var<workgroup> sq: array<f32, {{RWG}}>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size({{RWG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ch = wid.y;
   let start = wid.x * p.span;
@@ -27,7 +27,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var cnt = 0.0;
   var sd = {{T}}(0.0);
   var sq2 = {{T}}(0.0);
-  for (var j = start + lid; j < end; j += 256u) {
+  for (var j = start + lid; j < end; j += {{RWG}}u) {
     let n = j / p.hwv;
     let d = x[(n * p.c + ch) * p.hwv + (j - n * p.hwv)] - shift;
     cnt += 1.0;
@@ -45,7 +45,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   sm[lid] = tm;
   sq[lid] = tq;
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
+  for (var k = {{RHALF}}u; k > 0u; k >>= 1u) {
     if (lid < k) {
       let na = sn[lid];
       let nb = sn[lid + k];
@@ -76,17 +76,17 @@ struct Params { c: u32, parts: u32, momentum: f32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> smean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> sinv: array<f32>;
 
-var<workgroup> sn: array<f32, 64>;
-var<workgroup> sm: array<f32, 64>;
-var<workgroup> sq: array<f32, 64>;
+var<workgroup> sn: array<f32, {{FWG}}>;
+var<workgroup> sm: array<f32, {{FWG}}>;
+var<workgroup> sq: array<f32, {{FWG}}>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size({{FWG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ch = wid.x;
   var n = 0.0;
   var mean = 0.0;
   var m2 = 0.0;
-  for (var i = lid; i < p.parts; i += 64u) {
+  for (var i = lid; i < p.parts; i += {{FWG}}u) {
     let q = part[ch * p.parts + i];
     if (q.x > 0.0) {
       let nt = n + q.x;
@@ -101,7 +101,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   sm[lid] = mean;
   sq[lid] = m2;
   workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
+  for (var k = {{FHALF}}u; k > 0u; k >>= 1u) {
     if (lid < k) {
       let na = sn[lid];
       let nb = sn[lid + k];
@@ -162,10 +162,10 @@ struct Params { hwv: u32, c: u32, mv: u32, span: u32, parts: u32 }
 {{Y_BINDING}}
 @group(0) @binding({{PART_BINDING}}) var<storage, read_write> part: array<vec2<f32>>;
 
-var<workgroup> sa: array<f32, 256>;
-var<workgroup> sb: array<f32, 256>;
+var<workgroup> sa: array<f32, {{RWG}}>;
+var<workgroup> sb: array<f32, {{RWG}}>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size({{RWG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ch = wid.y;
   let mu = mean[ch];
@@ -173,7 +173,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let end = min(start + p.span, p.mv);
   var a = {{T}}(0.0);
   var b = {{T}}(0.0);
-  for (var j = start + lid; j < end; j += 256u) {
+  for (var j = start + lid; j < end; j += {{RWG}}u) {
     let n = j / p.hwv;
     let i = (n * p.c + ch) * p.hwv + (j - n * p.hwv);
     let g = {{G}};
@@ -183,7 +183,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   sa[lid] = {{HSUM_A}};
   sb[lid] = {{HSUM_B}};
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
+  for (var k = {{RHALF}}u; k > 0u; k >>= 1u) {
     if (lid < k) {
       sa[lid] += sa[lid + k];
       sb[lid] += sb[lid + k];
@@ -208,16 +208,16 @@ struct Params { c: u32, parts: u32, invm: f32, _pad: u32 }
 @group(0) @binding(6) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> coef: array<vec4<f32>>;
 
-var<workgroup> ss: array<vec2<f32>, 64>;
+var<workgroup> ss: array<vec2<f32>, {{FWG}}>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size({{FWG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ch = wid.x;
   var acc = vec2<f32>(0.0);
-  for (var i = lid; i < p.parts; i += 64u) { acc += part[ch * p.parts + i]; }
+  for (var i = lid; i < p.parts; i += {{FWG}}u) { acc += part[ch * p.parts + i]; }
   ss[lid] = acc;
   workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
+  for (var k = {{FHALF}}u; k > 0u; k >>= 1u) {
     if (lid < k) { ss[lid] += ss[lid + k]; }
     workgroupBarrier();
   }

@@ -12,6 +12,10 @@ const BWD_FINALIZE = section(template, 'bwd_finalize');
 const BWD_DX = section(template, 'bwd_dx');
 
 const WG = 256;
+/** Reduction workgroup sizes: software adapters run workgroups as coroutines, where every barrier
+ * costs a context switch, so they get one SIMD group (4) instead of 256/64 threads. */
+const reductionSizes = (e: { adapter: { fallback: boolean } }) =>
+  e.adapter.fallback ? { RWG: 4, RHALF: 2, FWG: 4, FHALF: 2 } : { RWG: 256, RHALF: 128, FWG: 64, FHALF: 32 };
 /** Partials per channel (merged by one 64-thread workgroup per channel). */
 const MAX_PARTS = 256;
 
@@ -52,8 +56,9 @@ function layout(x: Tensor, what: string): Layout {
   const hwv = vec ? hw / 4 : hw;
   const mv = n * hwv;
   // ≥ 8 loads per thread; more when that would exceed MAX_PARTS partials per channel
-  let span = WG * 8;
-  if (Math.ceil(mv / span) > MAX_PARTS) span = Math.ceil(mv / MAX_PARTS / WG) * WG;
+  const rwg = reductionSizes(x.engine).RWG;
+  let span = rwg * 8;
+  if (Math.ceil(mv / span) > MAX_PARTS) span = Math.ceil(mv / MAX_PARTS / rwg) * rwg;
   const parts = Math.max(1, Math.ceil(mv / span));
   return { n, c, hw, vec, t: vec ? 'vec4<f32>' : 'f32', hwv, mv, span, parts };
 }
@@ -113,6 +118,7 @@ export function batchNorm(
     e.run({
       kernel: `bn_stats${L.vec ? '_vec4' : ''}`,
       code: specialize(STATS, {
+        ...reductionSizes(e),
         T: L.t,
         LANES: L.vec
           ? `  let tn = 4.0 * cnt;
@@ -131,7 +137,7 @@ export function batchNorm(
     saved = { mean: e.empty([L.c], 'bn_mean'), invStd: e.empty([L.c], 'bn_inv_std') };
     e.run({
       kernel: 'bn_finalize',
-      code: FINALIZE,
+      code: specialize(FINALIZE, reductionSizes(e)),
       uniforms: new Uniforms().u32(L.c, L.parts).f32(momentum, eps).bytes(),
       buffers: [part.binding, rmb, rvb, saved.mean.binding, saved.invStd.binding],
       workgroups: [L.c],
@@ -203,6 +209,7 @@ export function batchNormBackward(
   e.run({
     kernel: `bn_bwd_reduce${relu ? '_relu' : ''}${L.vec ? '_vec4' : ''}`,
     code: specialize(BWD_REDUCE, {
+      ...reductionSizes(e),
       T: L.t,
       Y_BINDING: relu ? `@group(0) @binding(4) var<storage, read> y: array<${L.t}>;` : '',
       PART_BINDING: relu ? 5 : 4,
@@ -222,7 +229,7 @@ export function batchNormBackward(
   const coef = e.empty([L.c * 4], 'bn_coef');
   e.run({
     kernel: 'bn_bwd_finalize',
-    code: BWD_FINALIZE,
+    code: specialize(BWD_FINALIZE, reductionSizes(e)),
     uniforms: new Uniforms().u32(L.c, L.parts).f32(1 / (L.n * L.hw)).u32(0).bytes(),
     buffers: [part.binding, gb, mb, ib, dgamma.binding, dbeta.binding, coef.binding],
     workgroups: [L.c],

@@ -1,5 +1,5 @@
 import type { Engine } from '../../src/gpu/engine';
-import { conv2d, conv2dBackwardInput, type ConvTile } from '../../src/kernels/conv2d';
+import { conv2d, conv2dBackwardInput, type ConvAlgorithm, type ConvDirectTile, type ConvTile } from '../../src/kernels/conv2d';
 import { assert, assertClose, assertThrows, type Tolerance } from '../helpers/compare';
 import { prod, randn } from '../helpers/random';
 import { nchwToNhwc, nhwcToNchw, oihwToHwio, tfCpu } from '../helpers/tf';
@@ -21,6 +21,8 @@ interface Fwd {
   /** write into channels [slice, slice+cout) of a tensor with cout+slice+2 channels */
   slice?: number;
   tile?: ConvTile;
+  algorithm?: ConvAlgorithm;
+  directTile?: ConvDirectTile;
 }
 
 async function refForward(c: Fwd, x: Float32Array, w: Float32Array, b: Float32Array | null): Promise<Float32Array> {
@@ -36,7 +38,8 @@ async function refForward(c: Fwd, x: Float32Array, w: Float32Array, b: Float32Ar
 
 function forwardCase(c: Fwd, seed: number): Case {
   const pad = c.pad ?? (c.k - 1) / 2;
-  const name = `forward N${c.n} ${c.cin}->${c.cout} ${c.h}x${c.w} k${c.k} p${pad}${c.bias ? ' bias' : ''}${c.relu ? ' relu' : ''}${c.slice !== undefined ? ` slice@${c.slice}` : ''}${c.tile ? ` tile ${c.tile.BM}x${c.tile.BN}x${c.tile.BK}/${c.tile.TM}x${c.tile.TN}` : ''}`;
+  const name = `forward N${c.n} ${c.cin}->${c.cout} ${c.h}x${c.w} k${c.k} p${pad}${c.bias ? ' bias' : ''}${c.relu ? ' relu' : ''}${c.slice !== undefined ? ` slice@${c.slice}` : ''}${c.tile ? ` tile ${c.tile.BM}x${c.tile.BN}x${c.tile.BK}/${c.tile.TM}x${c.tile.TN}` : ''}${algName(c)}`;
+  const alg = { tile: c.tile, algorithm: c.algorithm, directTile: c.directTile };
   return {
     name,
     async run(e) {
@@ -53,7 +56,7 @@ function forwardCase(c: Fwd, seed: number): Case {
       const want = await refForward(c, xd, wd, bd);
       const tol = tolFor(c.cin * c.k * c.k);
       if (c.slice === undefined) {
-        const y = conv2d(x, w, b, { padding: pad, relu: c.relu, tile: c.tile });
+        const y = conv2d(x, w, b, { padding: pad, relu: c.relu, ...alg });
         assert(y.shape.join() === [c.n, c.cout, oh, ow].join(), `${name}: shape ${y.shape}`);
         assertClose(await y.read(), want, name, tol);
         y.dispose();
@@ -62,7 +65,7 @@ function forwardCase(c: Fwd, seed: number): Case {
         const ctot = c.cout + c.slice + 2;
         const sentinel = new Float32Array(c.n * ctot * oh * ow).fill(-7.5);
         const out = e.tensor(sentinel, [c.n, ctot, oh, ow]);
-        const y = conv2d(x, w, b, { padding: pad, relu: c.relu, out, outChannelOffset: c.slice, tile: c.tile });
+        const y = conv2d(x, w, b, { padding: pad, relu: c.relu, out, outChannelOffset: c.slice, ...alg });
         assert(y === out, `${name}: conv2d with out must return out`);
         const got = await out.read();
         const expect = sentinel.slice();
@@ -89,7 +92,12 @@ interface Bwd {
   k: number;
   pad?: number;
   tile?: ConvTile;
+  algorithm?: ConvAlgorithm;
+  directTile?: ConvDirectTile;
 }
+
+const algName = (c: { algorithm?: ConvAlgorithm; directTile?: ConvDirectTile }): string =>
+  c.directTile ? ` direct ${c.directTile.TM}x${c.directTile.PX}` : c.algorithm ? ` ${c.algorithm}` : '';
 
 /** dx of sum(conv2d(x, w) · dy) by tf.grad: an independent route to the input gradient. */
 async function refBackward(c: Bwd, pad: number, dyd: Float32Array, wd: Float32Array): Promise<Float32Array> {
@@ -106,7 +114,7 @@ async function refBackward(c: Bwd, pad: number, dyd: Float32Array, wd: Float32Ar
 
 function backwardCase(c: Bwd, seed: number): Case {
   const pad = c.pad ?? (c.k - 1) / 2;
-  const name = `backward-input N${c.n} ${c.cin}->${c.cout} ${c.h}x${c.w} k${c.k} p${pad}${c.tile ? ` tile ${c.tile.BM}x${c.tile.BN}x${c.tile.BK}/${c.tile.TM}x${c.tile.TN}` : ''}`;
+  const name = `backward-input N${c.n} ${c.cin}->${c.cout} ${c.h}x${c.w} k${c.k} p${pad}${c.tile ? ` tile ${c.tile.BM}x${c.tile.BN}x${c.tile.BK}/${c.tile.TM}x${c.tile.TN}` : ''}${algName(c)}`;
   return {
     name,
     async run(e) {
@@ -118,7 +126,7 @@ function backwardCase(c: Bwd, seed: number): Case {
       const dyd = randn(prod(dys), seed + 1, 1);
       const w = e.tensor(wd, ws);
       const dy = e.tensor(dyd, dys);
-      const dx = conv2dBackwardInput(dy, w, [c.n, c.cin, c.h, c.w], { padding: pad, tile: c.tile });
+      const dx = conv2dBackwardInput(dy, w, [c.n, c.cin, c.h, c.w], { padding: pad, tile: c.tile, algorithm: c.algorithm, directTile: c.directTile });
       assert(dx.shape.join() === [c.n, c.cin, c.h, c.w].join(), `${name}: shape ${dx.shape}`);
       const want = await refBackward(c, pad, dyd, wd);
       assertClose(await dx.read(), want, name, tolFor(c.cout * c.k * c.k));
@@ -161,6 +169,31 @@ bwd({ n: 2, cin: 6, cout: 13, h: 9, w: 11, k: 1 });
 bwd({ n: 2, cin: 3, cout: 5, h: 5, w: 7, k: 1, pad: 1 }); // k−1−p = −1: the gather crops dy
 bwd({ n: 2, cin: 36, cout: 20, h: 18, w: 18, k: 3 });
 bwd({ n: 2, cin: 17, cout: 6, h: 8, w: 8, k: 3, tile: { BM: 16, BN: 32, BK: 8, TM: 4, TN: 4 } });
+
+// the direct path (default on software adapters) and the GEMM, each forced whatever the adapter
+const G: ConvAlgorithm = 'gemm';
+const D: ConvAlgorithm = 'direct';
+fwd({ n: 2, cin: 1, cout: 6, h: 7, w: 5, k: 3, algorithm: D });
+fwd({ n: 3, cin: 3, cout: 17, h: 9, w: 11, k: 3, bias: true, relu: true, algorithm: D });
+fwd({ n: 2, cin: 5, cout: 37, h: 7, w: 13, k: 3, bias: true, relu: true, algorithm: D }); // strips + a partial one
+fwd({ n: 2, cin: 13, cout: 1, h: 9, w: 11, k: 3, pad: 0, bias: true, algorithm: D });
+fwd({ n: 3, cin: 5, cout: 6, h: 5, w: 9, k: 3, pad: 0, relu: true, algorithm: D, directTile: { TM: 4, PX: 3 } });
+fwd({ n: 2, cin: 13, cout: 17, h: 9, w: 11, k: 1, bias: true, algorithm: D });
+fwd({ n: 2, cin: 3, cout: 6, h: 5, w: 7, k: 1, pad: 1, bias: true, algorithm: D }); // 1x1 with padding: a zero border
+fwd({ n: 2, cin: 3, cout: 6, h: 7, w: 5, k: 3, bias: true, relu: true, slice: 3, algorithm: D });
+fwd({ n: 3, cin: 5, cout: 17, h: 4, w: 4, k: 3, bias: true, slice: 5, algorithm: D, directTile: { TM: 8, PX: 16 } });
+fwd({ n: 2, cin: 13, cout: 6, h: 9, w: 11, k: 1, slice: 0, algorithm: D });
+fwd({ n: 2, cin: 3, cout: 17, h: 9, w: 11, k: 3, bias: true, relu: true, algorithm: G });
+fwd({ n: 2, cin: 5, cout: 6, h: 7, w: 5, k: 3, bias: true, slice: 2, algorithm: G });
+bwd({ n: 2, cin: 1, cout: 6, h: 7, w: 5, k: 3, algorithm: D });
+bwd({ n: 3, cin: 17, cout: 3, h: 9, w: 11, k: 3, algorithm: D });
+bwd({ n: 2, cin: 37, cout: 5, h: 7, w: 13, k: 3, algorithm: D });
+bwd({ n: 2, cin: 6, cout: 13, h: 9, w: 11, k: 3, pad: 0, algorithm: D });
+bwd({ n: 3, cin: 6, cout: 5, h: 5, w: 9, k: 3, pad: 0, algorithm: D, directTile: { TM: 4, PX: 3 } });
+bwd({ n: 2, cin: 6, cout: 13, h: 9, w: 11, k: 1, algorithm: D });
+bwd({ n: 2, cin: 3, cout: 5, h: 5, w: 7, k: 1, pad: 1, algorithm: D }); // k−1−p = −1: the gather crops dy
+bwd({ n: 2, cin: 1, cout: 17, h: 4, w: 4, k: 3, algorithm: D, directTile: { TM: 8, PX: 16 } });
+bwd({ n: 2, cin: 6, cout: 13, h: 9, w: 11, k: 3, algorithm: G });
 
 conv2dCases.push({
   name: 'backward-input vs central finite differences',

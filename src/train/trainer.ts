@@ -6,9 +6,9 @@
 import { Graph } from '../autograd/graph';
 import type { Engine } from '../gpu/engine';
 import type { GreyImage, Point } from '../data/types';
-import { decodeBatch } from '../landmarks/decode';
+import { decodeBatch, type DecodeOptions } from '../landmarks/decode';
 import { evaluate, type Evaluation } from '../landmarks/metrics';
-import { collate, preprocess, type AugmentOptions, type Sample } from '../landmarks/preprocess';
+import { collate, mapPoints, preprocess, type Affine, type AugmentOptions, type Sample } from '../landmarks/preprocess';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { AdamW } from '../nn/optim';
 
@@ -30,12 +30,22 @@ export interface TrainOptions {
   accum?: number;
   /** Multiply heatmap targets (MSE on small Gaussians learns faster with a larger peak). */
   targetScale?: number;
+  /** Heatmap decoding for predict/evaluate (default argmax with Gaussian sub-pixel refinement). */
+  decode?: DecodeOptions;
 }
 
+/**
+ * Images with their points. `images` may be pre-resized copies of the originals (see
+ * src/train/data.ts): then `toOriginal[i]` maps image i's pixels back to its original's, and
+ * predictions, ground truth and errors are reported in original pixels (mm via `mmPerPixel`,
+ * which is always the original image's spacing).
+ */
 export interface LandmarkSet {
   images: GreyImage[];
   points: Point[][];
   mmPerPixel: (number | undefined)[];
+  toOriginal?: (Affine | undefined)[];
+  ids?: string[];
 }
 
 export interface StepInfo {
@@ -47,8 +57,12 @@ export interface StepInfo {
 }
 
 export class LandmarkTrainer {
-  readonly optimizer: AdamW;
+  private optim: AdamW | undefined;
   private readonly opts: Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false };
+
+  get options(): Readonly<Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false }> {
+    return this.opts;
+  }
 
   constructor(
     readonly engine: Engine,
@@ -65,11 +79,19 @@ export class LandmarkTrainer {
       seed: 0,
       accum: 1,
       targetScale: 1,
+      decode: {},
       ...opts,
     };
-    this.optimizer = new AdamW(model.params, { lr: this.opts.lr, weightDecay: this.opts.weightDecay }, [
+    if (!(Number.isInteger(this.opts.accum) && this.opts.accum >= 1)) throw new RangeError(`accum must be a positive integer, got ${this.opts.accum}`);
+    if (!(Number.isInteger(this.opts.batch) && this.opts.batch >= 1)) throw new RangeError(`batch must be a positive integer, got ${this.opts.batch}`);
+  }
+
+  /** AdamW over the model (created on first use: inference-only trainers hold no optimizer state). */
+  get optimizer(): AdamW {
+    this.optim ??= new AdamW(this.model.params, { lr: this.opts.lr, weightDecay: this.opts.weightDecay }, [
       { name: 'no_decay', params: (n: string) => n.endsWith('.bias') || /\.1\.weight$/.test(n), weightDecay: 0 },
     ]);
+    return this.optim;
   }
 
   private samples(set: LandmarkSet, idx: number[], epoch: number, train: boolean): Sample[] {
@@ -92,18 +114,26 @@ export class LandmarkTrainer {
     const steps = Math.floor(order.length / b) || 1;
     let total = 0;
     const t0 = performance.now();
+    const accum = this.opts.accum;
     this.optimizer.zeroGrad();
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * b, s * b + b);
-      const loss = await this.step(this.samples(set, idx, epoch, true), (s + 1) % this.opts.accum === 0 || s === steps - 1);
+      const update = (s + 1) % accum === 0 || s === steps - 1;
+      // Mean of the micro-batch losses: the last group of an epoch may hold fewer than `accum`.
+      const inGroup = update ? s - Math.floor(s / accum) * accum + 1 : accum;
+      const loss = await this.step(this.samples(set, idx, epoch, true), update, inGroup);
       total += loss;
       onStep?.({ epoch, step: s + 1, steps, loss, imagesPerSecond: ((s + 1) * idx.length) / ((performance.now() - t0) / 1000) });
     }
     return total / steps;
   }
 
-  /** Forward + backward on one batch; optimizer step when `update`. Returns the loss. */
-  async step(samples: Sample[], update = true): Promise<number> {
+  /**
+   * Forward + backward on one batch; optimizer step when `update` (gradients summed since the
+   * last update are first divided by `micro`, the number of micro-batches they came from).
+   * Returns the loss.
+   */
+  async step(samples: Sample[], update = true, micro = this.opts.accum): Promise<number> {
     const e = this.engine;
     const batch = collate(samples);
     if (this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
@@ -120,7 +150,7 @@ export class LandmarkTrainer {
       await g.backward(loss);
       loss.release();
       if (update) {
-        if (this.opts.accum > 1) this.optimizer.scaleGrads(1 / this.opts.accum);
+        if (micro > 1) this.optimizer.scaleGrads(1 / micro);
         this.optimizer.step();
         this.optimizer.zeroGrad();
       }
@@ -132,10 +162,14 @@ export class LandmarkTrainer {
     }
   }
 
-  /** Heatmaps and decoded points (original pixels) for each image. */
-  async predict(images: GreyImage[], batch = this.opts.batch): Promise<{ points: Point[][]; heatmaps: Float32Array[] }> {
+  /**
+   * Decoded points (the given images' pixels) and peak values for each image, and the heatmaps of
+   * the first `keepHeatmaps` images (each K × size × size floats: keep few for large sets).
+   */
+  async predict(images: GreyImage[], batch = this.opts.batch, keepHeatmaps = Infinity): Promise<{ points: Point[][]; heatmaps: Float32Array[]; confidence: number[][] }> {
     const e = this.engine;
     const points: Point[][] = [];
+    const confidence: number[][] = [];
     const heatmaps: Float32Array[] = [];
     const k = this.model.config.classes;
     for (let s = 0; s < images.length; s += batch) {
@@ -147,26 +181,44 @@ export class LandmarkTrainer {
       samples.forEach((smp, i) => input.set(smp.input, i * size * size));
       const x = e.tensor(input, [n, 1, size, size], 'images');
       const g = new Graph(e, { grad: false, training: false });
-      const logits = this.model.forward(g, g.input(x));
-      const hm = await logits.value.read();
-      logits.release();
-      x.dispose();
-      const decoded = decodeBatch(hm, n, k, size, size, samples.map((smp) => smp.toOriginal));
+      let hm: Float32Array;
+      try {
+        const logits = this.model.forward(g, g.input(x));
+        hm = await logits.value.read();
+        logits.release();
+      } finally {
+        g.dispose();
+        x.dispose();
+      }
+      const decoded = decodeBatch(hm, n, k, size, size, samples.map((smp) => smp.toOriginal), this.opts.decode);
       for (let i = 0; i < n; i++) {
         points.push(decoded[i]!.points);
-        heatmaps.push(hm.slice(i * k * size * size, (i + 1) * k * size * size));
+        confidence.push(decoded[i]!.confidence);
+        if (s + i < keepHeatmaps) heatmaps.push(hm.slice(i * k * size * size, (i + 1) * k * size * size));
       }
     }
-    return { points, heatmaps };
+    return { points, heatmaps, confidence };
   }
 
-  async evaluate(set: LandmarkSet): Promise<{ evaluation: Evaluation; points: Point[][]; heatmaps: Float32Array[] }> {
-    const { points, heatmaps } = await this.predict(set.images);
-    return { evaluation: evaluate(points, set.points, set.mmPerPixel), points, heatmaps };
+  /**
+   * Predicts every image of `set` and scores it. `points` (predictions) and `truth` are in the
+   * original images' pixels (through `set.toOriginal` when the images were pre-resized);
+   * `heatmaps` holds the first `keepHeatmaps` images' heatmaps (default 1).
+   */
+  async evaluate(set: LandmarkSet, opts: { keepHeatmaps?: number } = {}): Promise<{ evaluation: Evaluation; points: Point[][]; truth: Point[][]; heatmaps: Float32Array[]; confidence: number[][] }> {
+    const { points, heatmaps, confidence } = await this.predict(set.images, this.opts.batch, opts.keepHeatmaps ?? 1);
+    const back = (pts: Point[], i: number): Point[] => {
+      const m = set.toOriginal?.[i];
+      return m ? mapPoints(m, pts) : pts;
+    };
+    const preds = points.map(back);
+    const truth = set.points.map(back);
+    return { evaluation: evaluate(preds, truth, set.mmPerPixel), points: preds, truth, heatmaps, confidence };
   }
 
   dispose(): void {
-    this.optimizer.dispose();
+    this.optim?.dispose();
+    this.optim = undefined;
   }
 }
 

@@ -1,0 +1,156 @@
+/**
+ * `osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--json] [--out FILE]`:
+ * MRE ± std, median, SDR at 2 / 2.5 / 3 / 4 (mm when every image has a spacing, else pixels),
+ * overall and per landmark, and per image. Errors are measured in the original images' pixels.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Engine } from '../../gpu/engine';
+import { formatEvaluation, type ErrorStats, type Evaluation } from '../../landmarks/metrics';
+import { loadCheckpoint, modelFromCheckpoint, type Checkpoint } from '../../node/checkpoint';
+import { writeFileAtomic } from '../../node/weights_io';
+import { LandmarkTrainer } from '../../train/trainer';
+import type { UnetPlusPlus } from '../../model/unetpp';
+import { UsageError, type Command } from '../command';
+import { LandmarkCountError, log, prepareData, round, withEngine, type PreparedData } from './train';
+
+export interface Predictor {
+  ck: Checkpoint;
+  model: UnetPlusPlus;
+  trainer: LandmarkTrainer;
+  dispose(): void;
+}
+
+/** A checkpoint ready for inference (no optimizer state). */
+export async function loadPredictor(engine: Engine, path: string, opts: { decode?: 'argmax' | 'blob'; batch?: number } = {}): Promise<Predictor> {
+  const ck = await loadCheckpoint(path);
+  const model = modelFromCheckpoint(engine, ck);
+  const t = ck.train;
+  const trainer = new LandmarkTrainer(engine, model, {
+    size: t.size,
+    batch: opts.batch ?? 4,
+    lr: 0,
+    sigma: t.sigma,
+    loss: t.loss,
+    mean: t.normalization.mean,
+    std: t.normalization.std,
+    decode: { method: opts.decode ?? t.decode ?? 'argmax' },
+  });
+  return {
+    ck,
+    model,
+    trainer,
+    dispose() {
+      trainer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** Throws a LandmarkCountError naming both counts when model and data disagree. */
+export function checkK(ck: Checkpoint, k: number, dataSpec: string): void {
+  if (ck.model.classes !== k) throw new LandmarkCountError(`checkpoint ${ck.path} predicts K=${ck.model.classes} landmarks, data ${dataSpec} has K=${k}`);
+}
+
+const statsJson = (s: ErrorStats) => ({
+  n: s.n, mre: round(s.mre, 4), std: round(s.std, 4), median: round(s.median, 4), max: round(s.max, 4),
+  sdr: Object.fromEntries(Object.entries(s.sdr).map(([k, v]) => [k, round(v, 2)])),
+});
+
+export interface EvalReport {
+  model: string;
+  data: string;
+  split: string | null;
+  decode: string;
+  images: number;
+  skipped: number;
+  unit: 'mm' | 'px';
+  overall: ReturnType<typeof statsJson>;
+  perLandmark: (ReturnType<typeof statsJson> & { landmark: number; name: string | null })[];
+  perImage: { id: string; mre: number; max: number }[];
+}
+
+export function evalReport(ev: Evaluation, meta: { model: string; data: PreparedData; split?: string; decode: string; names?: string[] }): EvalReport {
+  return {
+    model: meta.model,
+    data: meta.data.spec,
+    split: meta.split ?? null,
+    decode: meta.decode,
+    images: ev.errors.length,
+    skipped: meta.data.skipped,
+    unit: ev.unit,
+    overall: statsJson(ev.overall),
+    perLandmark: ev.perLandmark.map((s, i) => ({ landmark: i + 1, name: meta.names?.[i] ?? null, ...statsJson(s) })),
+    perImage: ev.errors.map((e, i) => ({ id: meta.data.set.ids[i]!, mre: round(e.reduce((a, b) => a + b, 0) / e.length, 4), max: round(Math.max(...e), 4) })),
+  };
+}
+
+/** Evaluates a checkpoint on prepared data. */
+export async function evaluateCheckpoint(p: Predictor, data: PreparedData): Promise<Evaluation> {
+  checkK(p.ck, data.k, data.spec);
+  return (await p.trainer.evaluate(data.set, { keepHeatmaps: 0 })).evaluation;
+}
+
+export async function evalMain(argv: string[]): Promise<EvalReport> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      split: { type: 'string' },
+      decode: { type: 'string' },
+      json: { type: 'boolean' },
+      out: { type: 'string' },
+      strict: { type: 'boolean' },
+      limit: { type: 'string' },
+      batch: { type: 'string' },
+      software: { type: 'boolean' },
+    },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (!values.model) throw new UsageError('--model CKPT is required');
+  if (!values.data) throw new UsageError('--data SPEC is required');
+  if (values.decode && !['argmax', 'blob'].includes(values.decode)) throw new UsageError(`--decode must be argmax or blob, got ${values.decode}`);
+  const limit = values.limit !== undefined ? Number(values.limit) : undefined;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
+  const batch = values.batch !== undefined ? Number(values.batch) : 4;
+  if (!(Number.isInteger(batch) && batch > 0)) throw new UsageError(`--batch must be a positive integer, got ${values.batch}`);
+  return withEngine(values.software, async (engine) => {
+    const p = await loadPredictor(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch });
+    try {
+      const data = prepareData(values.data!, { size: p.ck.train.size, strict: !!values.strict, ...(values.split ? { split: values.split } : {}), ...(limit ? { limit } : {}) });
+      if (!values.split && data.splits) log(`note: the data defines splits (${Object.keys(data.splits).join(', ')}); evaluating all ${data.set.images.length} images (use --split NAME)`);
+      checkK(p.ck, data.k, data.spec);
+      const t0 = performance.now();
+      const ev = await evaluateCheckpoint(p, data);
+      const decode = values.decode ?? p.ck.train.decode ?? 'argmax';
+      const names = data.landmarkNames ?? p.ck.train.landmarkNames;
+      const report = evalReport(ev, { model: resolve(values.model!), data, ...(values.split ? { split: values.split } : {}), decode, ...(names ? { names } : {}) });
+      log(`evaluated ${ev.errors.length} images in ${((performance.now() - t0) / 1000).toFixed(1)}s (decode ${decode})`);
+      if (values.out) {
+        await writeFileAtomic(values.out, new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
+        log(`wrote ${values.out}`);
+      }
+      if (values.json) console.log(JSON.stringify(report));
+      else {
+        console.log(`${ev.errors.length} images, MRE ${ev.overall.mre.toFixed(3)} ± ${ev.overall.std.toFixed(3)} ${ev.unit}; ` +
+          `SDR ${ev.thresholds.map((t) => `${t}${ev.unit} ${ev.overall.sdr[String(t)]!.toFixed(1)}%`).join(', ')}`);
+        console.log(formatEvaluation(ev, names));
+      }
+      return report;
+    } finally {
+      p.dispose();
+    }
+  });
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate a checkpoint on a data set: MRE ± std, SDR at 2/2.5/3/4 mm (or px), per landmark',
+  usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
+  async run(argv) {
+    await evalMain(argv);
+    return 0;
+  },
+};

@@ -2,10 +2,16 @@ import { OsteoError } from '../gpu/errors';
 import { UsageError, type Command } from './command';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
+import { benchCommand } from './commands/bench';
+import { profileCommand } from './commands/profile';
+import { trainCommand } from './commands/train';
+import { evalCommand } from './commands/eval';
+import { predictCommand } from './commands/predict';
+import { experimentCommand } from './commands/experiment';
 import { memoryCommand } from './commands/memory';
 import { weightsCommand } from './commands/weights';
 
-const COMMANDS: Command[] = [demoCommand, deviceCommand, memoryCommand, weightsCommand];
+const COMMANDS: Command[] = [demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, experimentCommand, benchCommand, profileCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

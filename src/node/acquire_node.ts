@@ -17,6 +17,11 @@ import { NoAdapterError } from '../gpu/errors';
  * collected, queued callbacks (onSubmittedWorkDone, mapAsync) never fire and awaits hang.
  */
 const instances: GPU[] = [];
+/** The Dawn instance that gave the last engine's adapter (for tfjs-webgpu in the same process: `navigator.gpu`). */
+export function dawnInstance(): GPU | undefined {
+  return instances[instances.length - 1];
+}
+
 function dawn(): GPU {
   const gpu = create([]);
   instances.push(gpu);

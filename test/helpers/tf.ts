@@ -1,10 +1,13 @@
 /** The independent reference: tfjs-core on the plain-JS CPU backend. */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// A named import, not a bare one: the package's Node entry is not in its `sideEffects` list, so
+// bundlers (esbuild for the GPU machine) would drop a bare import and the backend never registers.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 let ready: Promise<boolean> | null = null;
 export async function tfCpu(): Promise<typeof tf> {
+  if (!version_cpu) throw new Error('@tensorflow/tfjs-backend-cpu did not load');
   ready ??= tf.setBackend('cpu');
   await ready;
   return tf;

@@ -1,0 +1,247 @@
+/**
+ * Renders benchmark results as a markdown table (stdout) and as one self-contained HTML page with
+ * inline SVG charts (no scripts, no external assets: it opens offline): speed-up vs tfjs per
+ * kernel, share of the device ceiling, a roofline, and the whole-model times. Host-agnostic.
+ */
+import { fmt, geomean } from './stats';
+import type { BenchResults, KernelRow, ModelRow } from './types';
+
+const pct = (x: number | null | undefined): string => (x == null || !Number.isFinite(x) ? '–' : `${fmt(x * 100)}%`);
+const ms = (x: number | null | undefined): string => fmt(x);
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Geometric-mean speed-up per op family (and how many rows reach `goal`). */
+export function opSummary(rows: readonly KernelRow[], goal = 2): { op: string; rows: number; geomeanRatio: number; minRatio: number; atGoal: number; osteoGeomeanRate: number; tfjsGeomeanRate: number; unit: string }[] {
+  const ops = [...new Set(rows.map((r) => r.op))];
+  return ops.map((op) => {
+    const rs = rows.filter((r) => r.op === op);
+    const ratios = rs.map((r) => r.ratio).filter((x): x is number => x != null);
+    return {
+      op,
+      rows: rs.length,
+      geomeanRatio: geomean(ratios),
+      minRatio: ratios.length ? Math.min(...ratios) : NaN,
+      atGoal: ratios.filter((x) => x >= goal).length,
+      osteoGeomeanRate: geomean(rs.map((r) => r.osteoRate)),
+      tfjsGeomeanRate: geomean(rs.map((r) => r.tfjsRate)),
+      unit: rs[0]!.unit,
+    };
+  });
+}
+
+function header(r: BenchResults): string[] {
+  const m = r.meta;
+  return [
+    `# osteo vs tfjs-${m.tfjsBackend} ${m.tfjsVersion} — ${m.host}, ${m.adapter.vendor} / ${m.adapter.architecture}${m.adapter.fallback ? ' (software adapter)' : ''}`,
+    '',
+    `${m.date}. Adapter: ${m.adapter.description || m.adapter.architecture} (${m.adapter.source}). Kernel shapes at ${m.size}x${m.size}, batch ${m.batch}; ${m.reps} repetitions after warm-up.`,
+    `Measured ceilings: FMA ${fmt(m.ceilings.fmaGflops)} GFLOP/s, copy ${fmt(m.ceilings.copyGbps)} GB/s (${m.ceilings.timing} timing).`,
+    `Timing: ${m.timing}`,
+  ];
+}
+
+export function markdownReport(r: BenchResults): string {
+  const out = header(r);
+  if (r.kernels.length) {
+    const extras = [...new Set(r.kernels.flatMap((k) => Object.keys(k.extra ?? {})))];
+    out.push('', '## Kernels', '', 'ratio = tfjs time / osteo time (> 1: osteo faster); time = median ms per op [min–max]; rate in GFLOP/s (convs) or GB/s (data movement).', '');
+    out.push(`| op | layer | shape | osteo ms | tfjs ms | ratio | osteo rate | tfjs rate | osteo % ceiling | osteo GPU ms (timestamps) |${extras.map((e) => ` tfjs-${e} ms |`).join('')}`);
+    out.push(`|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`);
+    for (const k of r.kernels) {
+      const t = (x: KernelRow['osteo']) => (x ? `${ms(x.median)} [${ms(x.min)}–${ms(x.max)}]` : '–');
+      out.push(
+        `| ${k.op} | ${k.layer} | ${k.shape} | ${t(k.osteo)} | ${t(k.tfjs)} | ${k.ratio ? `${fmt(k.ratio)}x` : '–'} | ${fmt(k.osteoRate)} ${k.unit} | ${fmt(k.tfjsRate)} | ${pct(k.osteoCeilingShare)} | ${ms(k.osteoGpuMs)} |${extras.map((e) => ` ${ms(k.extra?.[e])} |`).join('')}` +
+          (k.errors?.length ? ` ${k.errors.join('; ')}` : ''),
+      );
+    }
+    out.push('', '### Per op (geometric means)', '', '| op | rows | speed-up geomean | min | rows ≥ 2x | osteo rate | tfjs rate |', '|---|---|---|---|---|---|---|');
+    for (const s of opSummary(r.kernels)) {
+      out.push(`| ${s.op} | ${s.rows} | ${fmt(s.geomeanRatio)}x | ${fmt(s.minRatio)}x | ${s.atGoal}/${s.rows} | ${fmt(s.osteoGeomeanRate)} ${s.unit} | ${fmt(s.tfjsGeomeanRate)} ${s.unit} |`);
+    }
+  }
+  if (r.model.length) {
+    out.push('', '## Whole model (U-Net++/VGG19, 1 channel in, 19 heatmaps out)', '', '| step | batch | size | osteo first ms | osteo steady ms [min–max] | osteo GPU ms | tfjs first ms | tfjs steady ms [min–max] | speed-up | osteo GFLOP/s |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const m of r.model) {
+      const st = (p: ModelRow['osteo']) => (p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–');
+      out.push(
+        `| ${m.name} | ${m.batch} | ${m.size} | ${ms(m.osteo?.firstMs)} | ${st(m.osteo)} | ${ms(m.osteoGpuMs)} | ${ms(m.tfjs?.firstMs)} | ${st(m.tfjs)} | ${m.ratio ? `${fmt(m.ratio)}x` : '–'} | ${m.osteo ? fmt(m.flops / (m.osteo.steady.median * 1e6)) : '–'} |` +
+          (m.errors?.length ? ` ${m.errors.join('; ')}` : ''),
+      );
+    }
+  }
+  if (r.notes.length) out.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
+  return out.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------ SVG charts
+
+const W = 900;
+const COLORS = { osteo: '#1f77b4', tfjs: '#ff7f0e', goal: '#2ca02c', ceil: '#d62728' };
+
+function logScale(lo: number, hi: number, a: number, b: number): (v: number) => number {
+  const l0 = Math.log10(lo), l1 = Math.log10(hi);
+  return (v) => a + ((Math.log10(Math.max(v, lo)) - l0) / (l1 - l0 || 1)) * (b - a);
+}
+
+function niceBounds(values: number[], pad = 2): [number, number] {
+  const v = values.filter((x) => Number.isFinite(x) && x > 0);
+  if (!v.length) return [0.1, 10];
+  return [10 ** Math.floor(Math.log10(Math.min(...v) / pad)), 10 ** Math.ceil(Math.log10(Math.max(...v) * pad))];
+}
+
+function decades(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.round(Math.log10(lo)); e <= Math.round(Math.log10(hi)); e++) out.push(10 ** e);
+  return out;
+}
+
+/** Horizontal bars of tfjs/osteo per kernel row on a log axis, with lines at 1x and the 2x goal. */
+export function ratioChart(rows: readonly KernelRow[]): string {
+  const data = rows.filter((r) => r.ratio != null);
+  const left = 330, right = W - 60, rowH = 14, top = 30;
+  const h = top + data.length * rowH + 40;
+  const [lo, hi] = niceBounds([...data.map((r) => r.ratio!), 1, 2]);
+  const x = logScale(lo, hi, left, right);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-ratio" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  parts.push(`<text x="${left}" y="14" font-size="12">speed-up of osteo over tfjs (tfjs time / osteo time, log scale)</text>`);
+  for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}x</text>`);
+  parts.push(`<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${h - 30}" stroke="#000"/>`);
+  parts.push(`<line x1="${x(2)}" x2="${x(2)}" y1="${top - 4}" y2="${h - 30}" stroke="${COLORS.goal}" stroke-dasharray="4 3"/><text x="${x(2) + 3}" y="${top - 6}" fill="${COLORS.goal}">2x goal</text>`);
+  data.forEach((r, i) => {
+    const y = top + i * rowH;
+    const x0 = x(1), x1 = x(r.ratio!);
+    parts.push(`<text x="${left - 6}" y="${y + 10}" text-anchor="end">${esc(`${r.op} ${r.shape}`.slice(0, 60))}</text>`);
+    parts.push(
+      `<rect class="point" data-key="${esc(r.key)}" data-value="${r.ratio}" x="${Math.min(x0, x1)}" y="${y + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 4}" fill="${r.ratio! >= 1 ? COLORS.osteo : COLORS.tfjs}"><title>${esc(r.key)}: ${fmt(r.ratio)}x</title></rect>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** osteo's and tfjs's share of the device ceiling (FMA for convs, copy for data movement), per row. */
+export function ceilingChart(rows: readonly KernelRow[]): string {
+  const data = rows.filter((r) => r.osteoCeilingShare != null || r.tfjsCeilingShare != null);
+  const left = 330, right = W - 60, rowH = 16, top = 30;
+  const h = top + data.length * rowH + 40;
+  const [lo] = niceBounds(data.flatMap((r) => [r.osteoCeilingShare ?? NaN, r.tfjsCeilingShare ?? NaN]).map((v) => v * 100));
+  const x = logScale(Math.max(lo, 1e-4), 100, left, right);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-ceiling" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  parts.push(`<text x="${left}" y="14" font-size="12">share of the measured device ceiling, % (log scale): <tspan fill="${COLORS.osteo}">osteo</tspan>, <tspan fill="${COLORS.tfjs}">tfjs</tspan></text>`);
+  for (const d of decades(Math.max(lo, 1e-4), 100)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}%</text>`);
+  data.forEach((r, i) => {
+    const y = top + i * rowH;
+    parts.push(`<text x="${left - 6}" y="${y + 11}" text-anchor="end">${esc(`${r.op} ${r.shape}`.slice(0, 60))}</text>`);
+    const bar = (v: number | null, series: 'osteo' | 'tfjs', dy: number) =>
+      v == null ? '' : `<rect class="point" data-series="${series}" data-key="${esc(r.key)}" data-value="${v}" x="${left}" y="${y + dy}" width="${Math.max(1, x(v * 100) - left)}" height="6" fill="${COLORS[series]}"><title>${series} ${esc(r.key)}: ${pct(v)}</title></rect>`;
+    parts.push(bar(r.osteoCeilingShare, 'osteo', 1), bar(r.tfjsCeilingShare, 'tfjs', 8));
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Roofline: arithmetic intensity (FLOP/byte) vs achieved GFLOP/s, under min(FMA, AI·copy). */
+export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops: number; copyGbps: number }): string {
+  const data = rows.filter((r) => r.flops > 0 && r.bytes > 0);
+  const left = 70, right = W - 30, top = 30, bottom = 420, h = 460;
+  const ai = data.map((r) => r.flops / r.bytes);
+  const [xlo, xhi] = niceBounds([...ai, ceilings.fmaGflops / ceilings.copyGbps]);
+  const [ylo] = niceBounds(data.flatMap((r) => [r.osteoRate ?? NaN, r.tfjsRate ?? NaN]));
+  const yhi = 10 ** Math.ceil(Math.log10(ceilings.fmaGflops * 2));
+  const x = logScale(xlo, xhi, left, right);
+  const y = logScale(ylo, yhi, bottom, top);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-roofline" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  parts.push(`<text x="${left}" y="14" font-size="12">roofline: arithmetic intensity (FLOP/byte, minimum traffic) vs achieved GFLOP/s — <tspan fill="${COLORS.osteo}">● osteo</tspan> <tspan fill="${COLORS.tfjs}">▲ tfjs</tspan></text>`);
+  for (const d of decades(xlo, xhi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top}" y2="${bottom}" stroke="#eee"/><text x="${x(d)}" y="${bottom + 14}" text-anchor="middle">${fmt(d)}</text>`);
+  for (const d of decades(ylo, yhi)) parts.push(`<line x1="${left}" x2="${right}" y1="${y(d)}" y2="${y(d)}" stroke="#eee"/><text x="${left - 4}" y="${y(d) + 3}" text-anchor="end">${fmt(d)}</text>`);
+  // the two ceilings: bandwidth slope up to the ridge, then flat FMA
+  const ridge = ceilings.fmaGflops / ceilings.copyGbps;
+  const pts: string[] = [];
+  for (const a of [xlo, Math.min(Math.max(ridge, xlo), xhi), xhi]) pts.push(`${x(a)},${y(Math.min(ceilings.fmaGflops, a * ceilings.copyGbps))}`);
+  parts.push(`<polyline class="ceiling" points="${pts.join(' ')}" fill="none" stroke="${COLORS.ceil}" stroke-width="2"/>`);
+  parts.push(`<text x="${right - 4}" y="${y(ceilings.fmaGflops) - 4}" text-anchor="end" fill="${COLORS.ceil}">FMA ceiling ${fmt(ceilings.fmaGflops)} GFLOP/s</text>`);
+  parts.push(`<text x="${x(xlo) + 4}" y="${y(Math.min(ceilings.fmaGflops, xlo * ceilings.copyGbps)) - 6}" fill="${COLORS.ceil}">copy ${fmt(ceilings.copyGbps)} GB/s</text>`);
+  data.forEach((r, i) => {
+    const a = ai[i]!;
+    if (r.osteoRate) parts.push(`<circle class="point" data-series="osteo" data-key="${esc(r.key)}" data-value="${r.osteoRate}" cx="${x(a)}" cy="${y(r.osteoRate)}" r="4" fill="${COLORS.osteo}" fill-opacity="0.7"><title>osteo ${esc(r.key)}: ${fmt(r.osteoRate)} GFLOP/s</title></circle>`);
+    if (r.tfjsRate) {
+      const cx = x(a), cy = y(r.tfjsRate);
+      parts.push(`<polygon class="point" data-series="tfjs" data-key="${esc(r.key)}" data-value="${r.tfjsRate}" points="${cx},${cy - 5} ${cx - 4},${cy + 3} ${cx + 4},${cy + 3}" fill="${COLORS.tfjs}" fill-opacity="0.7"><title>tfjs ${esc(r.key)}: ${fmt(r.tfjsRate)} GFLOP/s</title></polygon>`);
+    }
+  });
+  parts.push(`<text x="${(left + right) / 2}" y="${h - 8}" text-anchor="middle">FLOP / byte</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Whole-model steady and first-run times, osteo vs tfjs. */
+export function modelChart(rows: readonly ModelRow[]): string {
+  const left = 160, right = W - 80, rowH = 44, top = 30;
+  const h = top + rows.length * rowH + 40;
+  const vals = rows.flatMap((r) => [r.osteo?.steady.median ?? NaN, r.tfjs?.steady.median ?? NaN, r.osteo?.firstMs ?? NaN, r.tfjs?.firstMs ?? NaN]);
+  const [lo, hi] = niceBounds(vals);
+  const x = logScale(lo, hi, left, right);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-model" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale): steady bars, first run as a hollow marker — <tspan fill="${COLORS.osteo}">osteo</tspan>, <tspan fill="${COLORS.tfjs}">tfjs</tspan></text>`);
+  for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}</text>`);
+  rows.forEach((r, i) => {
+    const y0 = top + i * rowH;
+    parts.push(`<text x="${left - 6}" y="${y0 + 18}" text-anchor="end">${esc(`${r.name} b${r.batch} ${r.size}²`)}</text>`);
+    (['osteo', 'tfjs'] as const).forEach((s, j) => {
+      const p = r[s];
+      if (!p) return;
+      const yy = y0 + 4 + j * 16;
+      parts.push(`<rect class="point" data-series="${s}" data-key="${r.name}" data-value="${p.steady.median}" x="${left}" y="${yy}" width="${Math.max(1, x(p.steady.median) - left)}" height="12" fill="${COLORS[s]}"><title>${s} ${r.name} steady ${fmt(p.steady.median)} ms</title></rect>`);
+      parts.push(`<rect x="${x(p.firstMs) - 3}" y="${yy}" width="6" height="12" fill="none" stroke="${COLORS[s]}"><title>${s} first run ${fmt(p.firstMs)} ms</title></rect>`);
+      parts.push(`<text x="${x(Math.max(p.steady.median, p.firstMs)) + 6}" y="${yy + 10}">${fmt(p.steady.median)} ms (first ${fmt(p.firstMs)})</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Minimal markdown-table → HTML (the report reuses the markdown text for its tables). */
+function mdToHtml(md: string): string {
+  const lines = md.split('\n');
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const l = lines[i]!;
+    if (l.startsWith('|')) {
+      const rows: string[][] = [];
+      while (i < lines.length && lines[i]!.startsWith('|')) {
+        if (!/^\|[-| ]+\|$/.test(lines[i]!)) rows.push(lines[i]!.split('|').slice(1, -1).map((c) => c.trim()));
+        i++;
+      }
+      out.push('<table>', `<tr>${rows[0]!.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`, ...rows.slice(1).map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`), '</table>');
+      continue;
+    }
+    if (l.startsWith('### ')) out.push(`<h3>${esc(l.slice(4))}</h3>`);
+    else if (l.startsWith('## ')) out.push(`<h2>${esc(l.slice(3))}</h2>`);
+    else if (l.startsWith('# ')) out.push(`<h1>${esc(l.slice(2))}</h1>`);
+    else if (l.startsWith('- ')) out.push(`<li>${esc(l.slice(2))}</li>`);
+    else if (l.trim()) out.push(`<p>${esc(l)}</p>`);
+    i++;
+  }
+  return out.join('\n');
+}
+
+export function htmlReport(r: BenchResults): string {
+  const md = markdownReport(r);
+  const charts: string[] = [];
+  if (r.kernels.length) {
+    charts.push('<h2>Speed-up per kernel</h2>', ratioChart(r.kernels));
+    charts.push('<h2>Share of the device ceiling</h2>', ceilingChart(r.kernels));
+    charts.push('<h2>Roofline (convolutions)</h2>', rooflineChart(r.kernels, r.meta.ceilings));
+  }
+  if (r.model.length) charts.push('<h2>Whole model</h2>', modelChart(r.model));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>osteo benchmark — ${esc(r.meta.host)} ${esc(r.meta.adapter.architecture)}</title>
+<style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}svg.chart{display:block;margin:8px 0 24px}</style>
+</head><body>
+${charts.join('\n')}
+${mdToHtml(md)}
+<script type="application/json" id="results">${JSON.stringify(r).replace(/</g, '\\u003c')}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,99 @@
+/**
+ * The HTML report renders in headless Chromium with its charts: one SVG per chart, a data point
+ * per result row, the roofline's ceiling line; and it needs no network (self-contained).
+ */
+import type { Browser } from 'puppeteer-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { htmlReport, markdownReport } from '../../bench/report';
+import { summarizeTimes } from '../../bench/stats';
+import type { BenchResults, KernelRow } from '../../bench/types';
+import { launchChromium } from '../../src/node/chromium';
+
+function row(op: string, unit: 'GFLOP/s' | 'GB/s', osteoMs: number, tfjsMs: number, flops: number, bytes: number): KernelRow {
+  const amount = unit === 'GFLOP/s' ? flops : bytes;
+  const osteoRate = amount / (osteoMs * 1e6);
+  const tfjsRate = amount / (tfjsMs * 1e6);
+  const ceil = unit === 'GFLOP/s' ? 5 : 2;
+  return {
+    key: `${op} ${osteoMs}`, op, layer: 'encoder.features.0', shape: `1x64x${osteoMs}x32`, unit, flops, bytes,
+    osteo: summarizeTimes([osteoMs, osteoMs * 1.1, osteoMs * 0.9]), osteoGpuMs: osteoMs * 0.9,
+    tfjs: summarizeTimes([tfjsMs]), ratio: tfjsMs / osteoMs, osteoRate, tfjsRate,
+    osteoCeilingShare: osteoRate / ceil, tfjsCeilingShare: tfjsRate / ceil,
+  };
+}
+
+const results: BenchResults = {
+  meta: {
+    host: 'node', date: '2026-01-01T00:00:00Z',
+    adapter: { vendor: 'google', architecture: 'swiftshader', description: 'test', fallback: true, source: 'synthetic' },
+    ceilings: { fmaGflops: 5, copyGbps: 2, timing: 'timestamp' }, size: 32, batch: 1, reps: 3,
+    tfjsVersion: '4.22.0', tfjsBackend: 'webgpu', timing: 'synthetic',
+  },
+  kernels: [
+    row('conv_fwd', 'GFLOP/s', 10, 30, 2e7, 1e6),
+    row('conv_dx', 'GFLOP/s', 12, 20, 2e7, 1e6),
+    row('conv_dw', 'GFLOP/s', 8, 200, 2e7, 1e6),
+    row('maxpool_fwd', 'GB/s', 1, 0.5, 0, 1e6),
+    row('concat', 'GB/s', 2, 3, 0, 2e6),
+  ],
+  model: [
+    { name: 'inference', batch: 1, size: 32, flops: 1e9, osteo: { firstMs: 900, steady: summarizeTimes([100, 110]) }, osteoGpuMs: 90, tfjs: { firstMs: 3000, steady: summarizeTimes([400, 420]) }, ratio: 4 },
+    { name: 'train_step', batch: 1, size: 32, flops: 3e9, osteo: { firstMs: 2000, steady: summarizeTimes([300]) }, osteoGpuMs: null, tfjs: null, ratio: null, errors: ['tfjs-webgpu: boom'] },
+  ],
+  notes: ['a <note> with markup'],
+};
+
+let browser: Browser | undefined;
+beforeAll(async () => {
+  browser = await launchChromium({ software: true });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+test('markdown has one row per kernel and per model step', () => {
+  const md = markdownReport(results);
+  for (const k of results.kernels) expect(md).toContain(`| ${k.op} |`);
+  expect(md).toContain('| inference | 1 | 32 |');
+  expect(md).toContain('3x'); // conv_fwd ratio 30/10
+});
+
+test('the report renders offline in Chromium with every chart and its data points', async () => {
+  const page = await browser!.newPage();
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.setContent(htmlReport(results), { waitUntil: 'load' });
+  const counts = await page.evaluate(() => {
+    const q = (sel: string) => document.querySelectorAll(sel).length;
+    const box = (id: string) => {
+      const el = document.getElementById(id) as unknown as SVGGraphicsElement | null;
+      const b = el?.getBBox();
+      return b ? b.width * b.height : 0;
+    };
+    return {
+      ratio: q('#chart-ratio .point'),
+      ceiling: q('#chart-ceiling .point'),
+      rooflineOsteo: q('#chart-roofline .point[data-series="osteo"]'),
+      rooflineTfjs: q('#chart-roofline .point[data-series="tfjs"]'),
+      ceilingLine: q('#chart-roofline polyline.ceiling'),
+      model: q('#chart-model .point'),
+      tables: q('table'),
+      areas: [box('chart-ratio'), box('chart-roofline'), box('chart-model')],
+      json: JSON.parse(document.getElementById('results')!.textContent!).kernels.length,
+      values: Array.from(document.querySelectorAll('#chart-ratio .point')).map((e) => Number(e.getAttribute('data-value'))),
+    };
+  });
+  expect(counts.ratio).toBe(5);
+  expect(counts.values).toEqual(results.kernels.map((k) => k.ratio));
+  expect(counts.ceiling).toBe(10); // osteo and tfjs per row
+  expect(counts.rooflineOsteo).toBe(3); // the convs only
+  expect(counts.rooflineTfjs).toBe(3);
+  expect(counts.ceilingLine).toBe(1);
+  expect(counts.model).toBe(3); // inference both, train osteo only
+  expect(counts.tables).toBeGreaterThanOrEqual(3);
+  for (const a of counts.areas) expect(a).toBeGreaterThan(0);
+  expect(counts.json).toBe(5);
+  // self-contained: nothing fetched beyond the document itself
+  expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+  await page.close();
+}, 60_000);

@@ -4,22 +4,13 @@
  * kaiming-uniform (fan_in, ReLU); BN weight 1, bias 0, running stats (0, 1); the segmentation head
  * xavier-uniform with zero bias. Deterministic by seed.
  */
+import { makeRng } from '../data/random';
 import type { UnetPlusPlus } from './unetpp';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function initializeUnetPP(model: UnetPlusPlus, seed = 0, opts: { skip?: (name: string) => boolean } = {}): void {
-  const r = rng(seed * 7919 + 17);
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+  const rand = makeRng(seed * 7919 + 17);
+  const r = () => rand.next();
+  const normal = () => rand.normal();
   const ps = model.params;
   for (const [name, tensor] of ps.entries()) {
     if (opts.skip?.(name)) continue;

@@ -1,7 +1,7 @@
 /** PNG output (Node): RGBA buffers from src/landmarks/draw.ts written atomically (temp file + rename). */
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
 import { PNG } from 'pngjs';
+import { tempPathFor } from './weights_io';
 import type { Point } from '../data/types';
 import { drawOverlay, greyToRgba, heatmapMontage, type OverlayOptions, type Rgba } from '../landmarks/draw';
 
@@ -11,9 +11,9 @@ export function encodePng(img: Rgba): Buffer {
   return PNG.sync.write(png);
 }
 
-/** Writes bytes to `path` through a temporary file in the same folder and a rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+/** Synchronous twin of weights_io's writeFileAtomic: same temp naming, temp file + rename. */
+export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): void {
+  const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
@@ -24,7 +24,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 }
 
 export function writePng(path: string, img: Rgba): void {
-  writeFileAtomic(path, encodePng(img));
+  writeFileAtomicSync(path, encodePng(img));
 }
 
 export function writeGreyPng(path: string, img: { width: number; height: number; data: ArrayLike<number> }): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../../data/synthetic';
@@ -6,7 +6,7 @@ import type { Engine } from '../../gpu/engine';
 import { initializeUnetPP } from '../../model/init';
 import { UnetPlusPlus } from '../../model/unetpp';
 import { acquireNodeEngine } from '../../node/acquire_node';
-import { writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
+import { writeFileAtomicSync, writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
 import { readWeightsFile } from '../../node/weights_io';
 import { LandmarkTrainer, type LandmarkSet } from '../../train/trainer';
 import { grayNormalization, normalizationFromMetadata, toSingleChannel } from '../../weights/vgg19';
@@ -173,8 +173,7 @@ async function runDemo(engine: Engine, values: { out?: string; budget?: string; 
       seconds: round((performance.now() - t0) / 1000),
     };
     const metricsPath = join(out, 'metrics.json');
-    writeFileSync(`${metricsPath}.tmp`, JSON.stringify({ summary, history, perLandmark: ev.perLandmark }, null, 2));
-    renameSync(`${metricsPath}.tmp`, metricsPath);
+    writeFileAtomicSync(metricsPath, JSON.stringify({ summary, history, perLandmark: ev.perLandmark }, null, 2));
     log(`wrote ${join(out, 'overlay.png')}, ${join(out, 'heatmaps.png')}, ${metricsPath}`);
     console.log(JSON.stringify(summary));
     return 0;

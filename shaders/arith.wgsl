@@ -1,5 +1,5 @@
 // Arithmetic for autograd: element-wise maps and reductions to a scalar.
-// Sections start with `//! name`; src/kernels/arith.ts picks one and fills its {{NAME}}s.
+// Sections start with `//! name`; src/kernels/arith.ts picks one and fills its NAME placeholders.
 
 //! map
 // out[i] = {{EXPR}} over loaded values v0, v1, … ({{T}}), vo (out's current value, in-place ops),

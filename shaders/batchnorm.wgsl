@@ -1,5 +1,5 @@
 // Batch norm over N·H·W per channel (NCHW). Sections start with `//! name`; src/kernels/batchnorm.ts
-// picks one. {{T}} is vec4<f32> when H·W is a multiple of 4 (a vec4 never straddles planes), else f32.
+// picks one. T is vec4<f32> when H·W is a multiple of 4 (a vec4 never straddles planes), else f32.
 // Per-channel reductions are two-stage: a (chunk, channel) grid of workgroups writes partials,
 // then one workgroup per channel merges its ≤ 256 partials.
 

@@ -1,5 +1,5 @@
 // Max-pool 2x2, stride 2, floor for odd H/W (PyTorch MaxPool2d(2, 2)), and its backward.
-// One file, four kernels: the TS side takes the text before the first `//!kernel` line (shared
+// One file, four kernels: the TS side takes the text before the first `//! name` line (shared
 // helpers) plus the named section. All tensors NCHW f32.
 //
 // argmax: which element of the 2x2 window won, as a small integer stored in an f32 tensor of y's
@@ -16,7 +16,7 @@ fn isnan1(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
-//!kernel fwd_vec4
+//! fwd_vec4
 // W % 8 == 0: each thread produces 4 consecutive outputs along W from two vec4 loads in each of
 // the two input rows. Output rows are flattened over N*C*Ho; input row = 2*ro (+ ro / Ho if H odd,
 // skipping the unused last row of each plane).
@@ -64,7 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   arg[i] = k;
 }
 
-//!kernel fwd_scalar
+//! fwd_scalar
 // Any W: one output per thread.
 struct Params {
   total: u32,  // outputs
@@ -100,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   arg[i] = k;
 }
 
-//!kernel bwd_vec4
+//! bwd_vec4
 // W % 4 == 0 (so W = 2*Wo and every column is in a window): each thread writes 4 consecutive dx
 // along W from one vec2 of dy and one vec2 of argmax. Rows flattened over N*C*H; the last row
 // of a plane with odd H is outside every window and gets 0.
@@ -143,7 +143,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   dx[i] = select(vec4<f32>(0.0), vec4<f32>(g.x, g.x, g.y, g.y), vec4<f32>(c.x, c.x, c.y, c.y) == vec4<f32>(c0, c1, c0, c1));
 }
 
-//!kernel bwd_scalar
+//! bwd_scalar
 // Any W: one dx element per thread.
 struct Params {
   total: u32,  // dx elements

@@ -1,6 +1,6 @@
 // 2x upsampling (nearest and bilinear, PyTorch F.interpolate(scale_factor=2) semantics) and the
 // backward of each, all as gathers (no atomics). The TS side takes the text before the first
-// `//!kernel` line plus the named section. NCHW f32.
+// `//! name` line plus the named section. NCHW f32.
 //
 // Naming: "small" is the H x W tensor (x in the forward, dx in the backward), "big" the 2H x 2W
 // one (y in the forward, dy in the backward). The big tensor may be a channel slice of a wider
@@ -26,7 +26,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 
-//!kernel nearest_fwd_vec4
+//! nearest_fwd_vec4
 // W % 4 == 0: one vec4 of x -> 2 vec4 in each of 2 output rows.
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
@@ -48,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   y[o + yw + 1u] = hi;
 }
 
-//!kernel nearest_fwd
+//! nearest_fwd
 // Any W: one x element -> one vec2 in each of 2 output rows (2W is even, so vec2-aligned).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec2<f32>>;
@@ -65,7 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   y[o + p.w] = v;
 }
 
-//!kernel nearest_bwd_vec4
+//! nearest_bwd_vec4
 // W % 4 == 0: dx vec4 = sums of the 2x2 blocks of 2 vec4 in each of 2 dy rows.
 @group(0) @binding(1) var<storage, read> dy: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dx: array<vec4<f32>>;
@@ -83,7 +83,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   dx[(gid.z * p.smallBatch + rl) * p.w + q] = vec4<f32>(s.x + s.y, s.z + s.w, t.x + t.y, t.z + t.w);
 }
 
-//!kernel nearest_bwd
+//! nearest_bwd
 @group(0) @binding(1) var<storage, read> dy: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 
@@ -98,7 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   dx[(gid.z * p.smallBatch + rl) * p.w + k] = s.x + s.y;
 }
 
-//!kernel bilinear_fwd_vec4
+//! bilinear_fwd_vec4
 // W % 4 == 0: each thread reads 4 consecutive x (plus one neighbour each side) in rows h-1, h,
 // h+1 (clamped) and writes 8 consecutive outputs in each of output rows 2h and 2h+1.
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
@@ -140,7 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   y[o + yw + 1u] = 0.75 * m.hi + 0.25 * d.hi;
 }
 
-//!kernel bilinear_fwd
+//! bilinear_fwd
 // Any W: one x pixel -> a 2x2 output block (one vec2 in each of 2 rows).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec2<f32>>;
@@ -171,7 +171,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   y[o + p.w] = 0.75 * m + 0.25 * d;
 }
 
-//!kernel bilinear_bwd_vec4
+//! bilinear_bwd_vec4
 // W % 4 == 0: each thread gathers 4 consecutive dx from dy rows 2h-1 .. 2h+2 (clamped), columns
 // 8q-1 .. 8q+8 (clamped).
 @group(0) @binding(1) var<storage, read> dy: array<vec4<f32>>;
@@ -207,7 +207,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   dx[(gid.z * p.smallBatch + rl) * p.w + q] = 0.75 * (hg(r0, q) + hg(r1, q)) + 0.25 * (hg(rm, q) + hg(rp, q));
 }
 
-//!kernel bilinear_bwd
+//! bilinear_bwd
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 

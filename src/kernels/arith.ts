@@ -1,17 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { sameShape, Tensor } from '../gpu/tensor';
 import template from '../../shaders/arith.wgsl';
-import { f32Lit, grid, specialize, Uniforms } from './wgsl';
-
-/** The `//! name` section of a multi-kernel WGSL file (text up to the next section). */
-export function section(source: string, name: string): string {
-  const parts = source.split(/^\/\/! /m);
-  for (const p of parts.slice(1)) {
-    const nl = p.indexOf('\n');
-    if (p.slice(0, nl).trim() === name) return p.slice(nl + 1);
-  }
-  throw new Error(`WGSL section "${name}" not found`);
-}
+import { f32Lit, grid, section, specialize, Uniforms } from './wgsl';
 
 const MAP = section(template, 'map');
 const REDUCE = section(template, 'reduce');

@@ -1,8 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, Tensor } from '../gpu/tensor';
 import template from '../../shaders/batchnorm.wgsl';
-import { section } from './arith';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, section, specialize, Uniforms } from './wgsl';
 
 const STATS = section(template, 'stats');
 const FINALIZE = section(template, 'finalize');

@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, sameShape, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/pool.wgsl';
-import { grid, Uniforms } from './wgsl';
+import { grid, section, Uniforms } from './wgsl';
 
 /**
  * Max-pool 2x2 / stride 2 (PyTorch MaxPool2d(2, 2): floor for odd H/W) and its backward.
@@ -16,14 +16,6 @@ import { grid, Uniforms } from './wgsl';
  * each thread 4 consecutive dx (vec2 loads of dy and argmax, one vec4 store) when W % 4 == 0.
  * Otherwise one element per thread. One dispatch each, no atomics (windows do not overlap).
  */
-
-/** Text before the first `//!kernel` line plus the named section. */
-export function wgslSection(src: string, name: string): string {
-  const parts = src.split(/^\/\/!kernel /m);
-  const body = parts.slice(1).find((p) => p.startsWith(`${name}\n`));
-  if (body === undefined) throw new Error(`wgsl section ${name} not found`);
-  return `${parts[0]}${body.slice(name.length + 1)}`;
-}
 
 const WG = 256;
 
@@ -41,7 +33,7 @@ export function maxPool2d(x: Tensor): { y: Tensor; argmax: Tensor } {
   const u = new Uniforms().u32(total, gx * WG, vec ? wo / 4 : wo, ho, h & 1, vec ? w / 4 : w);
   e.run({
     kernel: vec ? 'maxpool_fwd_vec4' : 'maxpool_fwd',
-    code: wgslSection(template, vec ? 'fwd_vec4' : 'fwd_scalar'),
+    code: section(template, vec ? 'fwd_vec4' : 'fwd_scalar'),
     uniforms: u.bytes(),
     buffers: [xb, y.binding, argmax.binding],
     workgroups: [gx, gy],
@@ -75,7 +67,7 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
     : new Uniforms().u32(total, gx * WG, w, h, ho, h & 1, w >> 1);
   e.run({
     kernel: vec ? 'maxpool_bwd_vec4' : 'maxpool_bwd',
-    code: wgslSection(template, vec ? 'bwd_vec4' : 'bwd_scalar'),
+    code: section(template, vec ? 'bwd_vec4' : 'bwd_scalar'),
     uniforms: u.bytes(),
     buffers: [dyb, ab, dx.binding],
     workgroups: [gx, gy],

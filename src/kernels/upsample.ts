@@ -2,8 +2,7 @@ import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/upsample.wgsl';
 import { overlaps } from './concat';
-import { wgslSection } from './pool';
-import { grid, Uniforms } from './wgsl';
+import { grid, section, Uniforms } from './wgsl';
 
 /**
  * 2x upsampling, NCHW f32, with PyTorch `F.interpolate(scale_factor=2)` semantics:
@@ -59,7 +58,7 @@ function dispatch(
   const small = n * c * h * w;
   e.run({
     kernel: `upsample_${mode}_${dir}${vec ? '_vec4' : ''}`,
-    code: wgslSection(template, `${mode}_${dir}${vec ? '_vec4' : ''}`),
+    code: section(template, `${mode}_${dir}${vec ? '_vec4' : ''}`),
     uniforms: new Uniforms().u32(per, gx * WG, rowUnit, h, c * h, bigOffset * 2 * h, bigChannels * 2 * h).bytes(),
     buffers: [src, dst],
     workgroups: [gx, gy, n],

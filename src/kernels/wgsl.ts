@@ -12,6 +12,20 @@ export function specialize(template: string, defs: Record<string, string | numbe
   return out;
 }
 
+/**
+ * One kernel of a multi-kernel WGSL file: the shared preamble (everything before the first
+ * `//! name` line: helper functions, structs, comments) followed by the text of the named section
+ * up to the next `//! ` line.
+ */
+export function section(source: string, name: string): string {
+  const parts = source.split(/^\/\/! /m);
+  for (const p of parts.slice(1)) {
+    const nl = p.indexOf('\n');
+    if (p.slice(0, nl).trim() === name) return `${parts[0]}${p.slice(nl + 1)}`;
+  }
+  throw new Error(`WGSL section "${name}" not found`);
+}
+
 /** WGSL float literal that round-trips (always has a decimal point or exponent). */
 export const f32Lit = (v: number): string => {
   const s = String(Math.fround(v));

@@ -27,6 +27,11 @@ async function loadExtra(name: string, notes: string[]): Promise<boolean> {
       wasm.setWasmPaths?.('/wasm/');
     }
     if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false on this adapter`);
+    if (name === 'wasm') {
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+      notes.push(`tfjs-wasm baseline: SIMD ${simd ? 'on' : 'off'}, threads ${threads ? `on (${navigator.hardwareConcurrency} logical cores)` : 'off'}`);
+    }
     await tf.setBackend('webgpu');
     return true;
   } catch (e) {

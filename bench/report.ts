@@ -29,6 +29,24 @@ export function opSummary(rows: readonly KernelRow[], goal = 2): { op: string; r
   });
 }
 
+/**
+ * Geometric-mean speed-up of osteo over each extra tfjs backend (Chromium: webgl, wasm) per op
+ * family, over the rows where that backend produced a time.
+ */
+export function extraSummary(rows: readonly KernelRow[]): { op: string; backend: string; rows: number; geomeanRatio: number }[] {
+  const out: { op: string; backend: string; rows: number; geomeanRatio: number }[] = [];
+  const backends = [...new Set(rows.flatMap((k) => Object.keys(k.extra ?? {})))];
+  for (const op of new Set(rows.map((r) => r.op))) {
+    for (const backend of backends) {
+      const ratios = rows
+        .filter((r) => r.op === op && r.osteo && r.extra?.[backend] != null)
+        .map((r) => r.extra![backend]! / r.osteo!.median);
+      out.push({ op, backend, rows: ratios.length, geomeanRatio: geomean(ratios) });
+    }
+  }
+  return out;
+}
+
 function header(r: BenchResults): string[] {
   const m = r.meta;
   return [
@@ -54,17 +72,39 @@ export function markdownReport(r: BenchResults): string {
           (k.errors?.length ? ` ${k.errors.join('; ')}` : ''),
       );
     }
-    out.push('', '### Per op (geometric means)', '', '| op | rows | speed-up geomean | min | rows ≥ 2x | osteo rate | tfjs rate |', '|---|---|---|---|---|---|---|');
+    const vsExtra = extraSummary(r.kernels);
+    out.push(
+      '',
+      '### Per op (geometric means)',
+      '',
+      `| op | rows | speed-up geomean | min | rows ≥ 2x | osteo rate | tfjs rate |${extras.map((e) => ` vs tfjs-${e} (geomean) |`).join('')}`,
+      `|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
+    );
     for (const s of opSummary(r.kernels)) {
-      out.push(`| ${s.op} | ${s.rows} | ${fmt(s.geomeanRatio)}x | ${fmt(s.minRatio)}x | ${s.atGoal}/${s.rows} | ${fmt(s.osteoGeomeanRate)} ${s.unit} | ${fmt(s.tfjsGeomeanRate)} ${s.unit} |`);
+      const ex = extras.map((e) => {
+        const v = vsExtra.find((x) => x.op === s.op && x.backend === e);
+        return ` ${v && v.rows ? `${fmt(v.geomeanRatio)}x (${v.rows} rows)` : '–'} |`;
+      });
+      out.push(`| ${s.op} | ${s.rows} | ${fmt(s.geomeanRatio)}x | ${fmt(s.minRatio)}x | ${s.atGoal}/${s.rows} | ${fmt(s.osteoGeomeanRate)} ${s.unit} | ${fmt(s.tfjsGeomeanRate)} ${s.unit} |${ex.join('')}`);
     }
   }
   if (r.model.length) {
-    out.push('', '## Whole model (U-Net++/VGG19, 1 channel in, 19 heatmaps out)', '', '| step | batch | size | osteo first ms | osteo steady ms [min–max] | osteo GPU ms | tfjs first ms | tfjs steady ms [min–max] | speed-up | osteo GFLOP/s |', '|---|---|---|---|---|---|---|---|---|---|');
+    const extras = [...new Set(r.model.flatMap((m) => Object.keys(m.extra ?? {})))];
+    out.push(
+      '',
+      '## Whole model (U-Net++/VGG19, 1 channel in, 19 heatmaps out)',
+      '',
+      `| step | batch | size | osteo first ms | osteo steady ms [min–max] | osteo GPU ms | tfjs first ms | tfjs steady ms [min–max] | speed-up | osteo GFLOP/s |${extras.map((e) => ` tfjs-${e} steady ms (speed-up) |`).join('')}`,
+      `|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
+    );
     for (const m of r.model) {
       const st = (p: ModelRow['osteo']) => (p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–');
+      const ex = extras.map((e) => {
+        const p = m.extra?.[e];
+        return ` ${p ? `${ms(p.steady.median)}${m.osteo ? ` (${fmt(p.steady.median / m.osteo.steady.median)}x)` : ''}` : '–'} |`;
+      });
       out.push(
-        `| ${m.name} | ${m.batch} | ${m.size} | ${ms(m.osteo?.firstMs)} | ${st(m.osteo)} | ${ms(m.osteoGpuMs)} | ${ms(m.tfjs?.firstMs)} | ${st(m.tfjs)} | ${m.ratio ? `${fmt(m.ratio)}x` : '–'} | ${m.osteo ? fmt(m.flops / (m.osteo.steady.median * 1e6)) : '–'} |` +
+        `| ${m.name} | ${m.batch} | ${m.size} | ${ms(m.osteo?.firstMs)} | ${st(m.osteo)} | ${ms(m.osteoGpuMs)} | ${ms(m.tfjs?.firstMs)} | ${st(m.tfjs)} | ${m.ratio ? `${fmt(m.ratio)}x` : '–'} | ${m.osteo ? fmt(m.flops / (m.osteo.steady.median * 1e6)) : '–'} |${ex.join('')}` +
           (m.errors?.length ? ` ${m.errors.join('; ')}` : ''),
       );
     }
@@ -114,6 +154,52 @@ export function ratioChart(rows: readonly KernelRow[]): string {
     parts.push(
       `<rect class="point" data-key="${esc(r.key)}" data-value="${r.ratio}" x="${Math.min(x0, x1)}" y="${y + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 4}" fill="${r.ratio! >= 1 ? COLORS.osteo : COLORS.tfjs}"><title>${esc(r.key)}: ${fmt(r.ratio)}x</title></rect>`,
     );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+const BASELINE_COLORS = ['#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
+
+/**
+ * Per op family, osteo's geometric-mean speed-up over every tfjs backend measured in the run
+ * (webgpu always; webgl and wasm in Chromium): grouped bars on a log axis around 1x.
+ */
+export function baselinesChart(rows: readonly KernelRow[], mainBackend: string): string {
+  const ops = opSummary(rows);
+  const extra = extraSummary(rows);
+  const backends = [mainBackend, ...new Set(extra.map((e) => e.backend))];
+  const value = (op: string, b: string): number | null => {
+    if (b === mainBackend) {
+      const s = ops.find((o) => o.op === op)!;
+      return Number.isFinite(s.geomeanRatio) ? s.geomeanRatio : null;
+    }
+    const e = extra.find((x) => x.op === op && x.backend === b);
+    return e && e.rows && Number.isFinite(e.geomeanRatio) ? e.geomeanRatio : null;
+  };
+  const left = 160, right = W - 60, top = 34, barH = 10;
+  const groupH = backends.length * barH + 8;
+  const h = top + ops.length * groupH + 40;
+  const vals = ops.flatMap((o) => backends.map((b) => value(o.op, b) ?? NaN));
+  const [lo, hi] = niceBounds([...vals, 1]);
+  const x = logScale(lo, hi, left, right);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-baselines" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  parts.push(
+    `<text x="${left}" y="14" font-size="12">geomean speed-up of osteo per op over each tfjs backend (log scale, &gt; 1x: osteo faster): ${backends.map((b, i) => `<tspan fill="${BASELINE_COLORS[i % BASELINE_COLORS.length]}">■ tfjs-${esc(b)}</tspan>`).join(' ')}</text>`,
+  );
+  for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}x</text>`);
+  parts.push(`<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${h - 30}" stroke="#000"/>`);
+  ops.forEach((o, i) => {
+    const y0 = top + i * groupH;
+    parts.push(`<text x="${left - 6}" y="${y0 + (backends.length * barH) / 2 + 4}" text-anchor="end">${esc(o.op)}</text>`);
+    backends.forEach((b, j) => {
+      const v = value(o.op, b);
+      if (v == null) return;
+      const x0 = x(1), x1 = x(v);
+      parts.push(
+        `<rect class="point" data-series="${esc(b)}" data-key="${esc(o.op)}" data-value="${v}" x="${Math.min(x0, x1)}" y="${y0 + j * barH}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${barH - 2}" fill="${BASELINE_COLORS[j % BASELINE_COLORS.length]}"><title>${esc(o.op)} vs tfjs-${esc(b)}: ${fmt(v)}x</title></rect>`,
+      );
+    });
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -174,26 +260,33 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
   return parts.join('\n');
 }
 
-/** Whole-model steady and first-run times, osteo vs tfjs. */
+/** Whole-model steady and first-run times: osteo, tfjs (its main backend) and any extra tfjs backends. */
 export function modelChart(rows: readonly ModelRow[]): string {
-  const left = 160, right = W - 80, rowH = 44, top = 30;
+  const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
+  const series: { id: string; label: string; color: string; phase: (r: ModelRow) => ModelRow['osteo'] | undefined }[] = [
+    { id: 'osteo', label: 'osteo', color: COLORS.osteo, phase: (r) => r.osteo },
+    { id: 'tfjs', label: 'tfjs', color: COLORS.tfjs, phase: (r) => r.tfjs },
+    ...extras.map((e, i) => ({ id: e, label: `tfjs-${e}`, color: BASELINE_COLORS[(i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.extra?.[e] })),
+  ];
+  const left = 160, right = W - 80, top = 30;
+  const rowH = series.length * 16 + 12;
   const h = top + rows.length * rowH + 40;
-  const vals = rows.flatMap((r) => [r.osteo?.steady.median ?? NaN, r.tfjs?.steady.median ?? NaN, r.osteo?.firstMs ?? NaN, r.tfjs?.firstMs ?? NaN]);
+  const vals = rows.flatMap((r) => series.flatMap((s) => [s.phase(r)?.steady.median ?? NaN, s.phase(r)?.firstMs ?? NaN]));
   const [lo, hi] = niceBounds(vals);
   const x = logScale(lo, hi, left, right);
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-model" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
-  parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale): steady bars, first run as a hollow marker — <tspan fill="${COLORS.osteo}">osteo</tspan>, <tspan fill="${COLORS.tfjs}">tfjs</tspan></text>`);
+  parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale): steady bars, first run as a hollow marker — ${series.map((s) => `<tspan fill="${s.color}">${esc(s.label)}</tspan>`).join(', ')}</text>`);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}</text>`);
   rows.forEach((r, i) => {
     const y0 = top + i * rowH;
     parts.push(`<text x="${left - 6}" y="${y0 + 18}" text-anchor="end">${esc(`${r.name} b${r.batch} ${r.size}²`)}</text>`);
-    (['osteo', 'tfjs'] as const).forEach((s, j) => {
-      const p = r[s];
+    series.forEach((s, j) => {
+      const p = s.phase(r);
       if (!p) return;
       const yy = y0 + 4 + j * 16;
-      parts.push(`<rect class="point" data-series="${s}" data-key="${r.name}" data-value="${p.steady.median}" x="${left}" y="${yy}" width="${Math.max(1, x(p.steady.median) - left)}" height="12" fill="${COLORS[s]}"><title>${s} ${r.name} steady ${fmt(p.steady.median)} ms</title></rect>`);
-      parts.push(`<rect x="${x(p.firstMs) - 3}" y="${yy}" width="6" height="12" fill="none" stroke="${COLORS[s]}"><title>${s} first run ${fmt(p.firstMs)} ms</title></rect>`);
-      parts.push(`<text x="${x(Math.max(p.steady.median, p.firstMs)) + 6}" y="${yy + 10}">${fmt(p.steady.median)} ms (first ${fmt(p.firstMs)})</text>`);
+      parts.push(`<rect class="point" data-series="${esc(s.id)}" data-key="${r.name}" data-value="${p.steady.median}" x="${left}" y="${yy}" width="${Math.max(1, x(p.steady.median) - left)}" height="12" fill="${s.color}"><title>${esc(s.label)} ${r.name} steady ${fmt(p.steady.median)} ms</title></rect>`);
+      parts.push(`<rect x="${x(p.firstMs) - 3}" y="${yy}" width="6" height="12" fill="none" stroke="${s.color}"><title>${esc(s.label)} first run ${fmt(p.firstMs)} ms</title></rect>`);
+      parts.push(`<text x="${x(Math.max(p.steady.median, p.firstMs)) + 6}" y="${yy + 10}">${esc(s.label)} ${fmt(p.steady.median)} ms (first ${fmt(p.firstMs)})</text>`);
     });
   });
   parts.push('</svg>');
@@ -230,6 +323,7 @@ export function htmlReport(r: BenchResults): string {
   const md = markdownReport(r);
   const charts: string[] = [];
   if (r.kernels.length) {
+    charts.push('<h2>Speed-up per op over every tfjs backend</h2>', baselinesChart(r.kernels, r.meta.tfjsBackend));
     charts.push('<h2>Speed-up per kernel</h2>', ratioChart(r.kernels));
     charts.push('<h2>Share of the device ceiling</h2>', ceilingChart(r.kernels));
     charts.push('<h2>Roofline (convolutions)</h2>', rooflineChart(r.kernels, r.meta.ceilings));

@@ -67,11 +67,23 @@ export async function serveFiles(files: Record<string, { body: string | Uint8Arr
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const f = files[path === '/' ? '/index.html' : path];
+    if (!f && path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (!f) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store' }).end(f.body);
+    // cross-origin isolated (COOP + COEP), so SharedArrayBuffer exists and tfjs-wasm can use threads
+    res
+      .writeHead(200, {
+        'content-type': f.type,
+        'cache-control': 'no-store',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      })
+      .end(f.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

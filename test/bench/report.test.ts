@@ -30,14 +30,14 @@ const results: BenchResults = {
     tfjsVersion: '4.22.0', tfjsBackend: 'webgpu', timing: 'synthetic',
   },
   kernels: [
-    row('conv_fwd', 'GFLOP/s', 10, 30, 2e7, 1e6),
-    row('conv_dx', 'GFLOP/s', 12, 20, 2e7, 1e6),
+    { ...row('conv_fwd', 'GFLOP/s', 10, 30, 2e7, 1e6), extra: { webgl: 40, wasm: null } },
+    { ...row('conv_dx', 'GFLOP/s', 12, 20, 2e7, 1e6), extra: { webgl: 24, wasm: 6 } },
     row('conv_dw', 'GFLOP/s', 8, 200, 2e7, 1e6),
     row('maxpool_fwd', 'GB/s', 1, 0.5, 0, 1e6),
     row('concat', 'GB/s', 2, 3, 0, 2e6),
   ],
   model: [
-    { name: 'inference', batch: 1, size: 32, flops: 1e9, osteo: { firstMs: 900, steady: summarizeTimes([100, 110]) }, osteoGpuMs: 90, tfjs: { firstMs: 3000, steady: summarizeTimes([400, 420]) }, ratio: 4 },
+    { name: 'inference', batch: 1, size: 32, flops: 1e9, osteo: { firstMs: 900, steady: summarizeTimes([100, 110]) }, osteoGpuMs: 90, tfjs: { firstMs: 3000, steady: summarizeTimes([400, 420]) }, ratio: 4, extra: { webgl: { firstMs: 5000, steady: summarizeTimes([800]) }, wasm: null } },
     { name: 'train_step', batch: 1, size: 32, flops: 3e9, osteo: { firstMs: 2000, steady: summarizeTimes([300]) }, osteoGpuMs: null, tfjs: null, ratio: null, errors: ['tfjs-webgpu: boom'] },
   ],
   notes: ['a <note> with markup'],
@@ -56,6 +56,18 @@ test('markdown has one row per kernel and per model step', () => {
   for (const k of results.kernels) expect(md).toContain(`| ${k.op} |`);
   expect(md).toContain('| inference | 1 | 32 |');
   expect(md).toContain('3x'); // conv_fwd ratio 30/10
+});
+
+test('extra tfjs backends get columns, per-op geomeans over their measured rows, and model speed-ups', () => {
+  const md = markdownReport(results);
+  expect(md).toContain('| tfjs-webgl ms | tfjs-wasm ms |');
+  expect(md).toContain('vs tfjs-webgl (geomean) | vs tfjs-wasm (geomean) |');
+  // conv_fwd: webgl 40 / osteo median 10 = 4x; wasm has no time there
+  expect(md).toMatch(/\| conv_fwd \| 1 \|.*\| 4x \(1 rows\) \| – \|/);
+  // conv_dx: webgl 24/12 = 2x, wasm 6/12 = 0.5x (osteo slower: reported as it is)
+  expect(md).toMatch(/\| conv_dx \| 1 \|.*\| 2x \(1 rows\) \| 0\.5x \(1 rows\) \|/);
+  expect(md).toContain('| tfjs-webgl steady ms (speed-up) | tfjs-wasm steady ms (speed-up) |');
+  expect(md).toMatch(/\| inference \|.*\| 800 \(7\.\d+x\) \| – \|/);
 });
 
 test('the report renders offline in Chromium with every chart and its data points', async () => {
@@ -77,8 +89,9 @@ test('the report renders offline in Chromium with every chart and its data point
       rooflineTfjs: q('#chart-roofline .point[data-series="tfjs"]'),
       ceilingLine: q('#chart-roofline polyline.ceiling'),
       model: q('#chart-model .point'),
+      baselines: Array.from(document.querySelectorAll('#chart-baselines .point')).map((e) => `${e.getAttribute('data-key')}/${e.getAttribute('data-series')}`),
       tables: q('table'),
-      areas: [box('chart-ratio'), box('chart-roofline'), box('chart-model')],
+      areas: [box('chart-ratio'), box('chart-roofline'), box('chart-model'), box('chart-baselines')],
       json: JSON.parse(document.getElementById('results')!.textContent!).kernels.length,
       values: Array.from(document.querySelectorAll('#chart-ratio .point')).map((e) => Number(e.getAttribute('data-value'))),
     };
@@ -89,7 +102,11 @@ test('the report renders offline in Chromium with every chart and its data point
   expect(counts.rooflineOsteo).toBe(3); // the convs only
   expect(counts.rooflineTfjs).toBe(3);
   expect(counts.ceilingLine).toBe(1);
-  expect(counts.model).toBe(3); // inference both, train osteo only
+  expect(counts.model).toBe(4); // inference osteo, tfjs and webgl; train osteo only
+  // webgpu for every op; webgl for the two convs that have it; wasm only for conv_dx
+  expect(counts.baselines.sort()).toEqual(
+    ['concat/webgpu', 'conv_dw/webgpu', 'conv_dx/wasm', 'conv_dx/webgl', 'conv_dx/webgpu', 'conv_fwd/webgl', 'conv_fwd/webgpu', 'maxpool_fwd/webgpu'].sort(),
+  );
   expect(counts.tables).toBeGreaterThanOrEqual(3);
   for (const a of counts.areas) expect(a).toBeGreaterThan(0);
   expect(counts.json).toBe(5);

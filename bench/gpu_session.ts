@@ -5,7 +5,8 @@
  *   3. peak memory of inference 512² and a training step b4 256² (dry run)
  *   4. whole-model times: U-Net++ inference b1 512² and a training step b4 256², plus a per-kernel
  *      profile of one training step
- *   5. (optional, --bench) the kernel + model suites against tfjs-webgpu
+ *   5. (optional, --sweep) a tile sweep of every conv of the training step (bench/tile_sweep.ts)
+ *   6. (optional, --bench) the kernel + model suites against tfjs-webgpu
  * Results go to $OUT (JSON + markdown). Packed by ../shared/gpu/pack.sh bench/gpu_session.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { AdamW } from '../src/nn/optim';
 import { acquireNodeEngine } from '../src/node/acquire_node';
 import { runCase } from '../test/suites/case';
 import { ALL_SUITES } from '../test/suites/all';
+import { sweepConvTiles, sweepMarkdown } from './tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
 mkdirSync(OUT, { recursive: true });
@@ -119,6 +121,14 @@ async function main(): Promise<void> {
   const inf = await timeSteps(engine, infer, QUICK ? 1 : 3, QUICK ? 2 : 10);
   report.inference = { batch: 1, size: INF, ...inf };
   say(`U-Net++ inference b1 ${INF}²: first ${inf.first.toFixed(0)} ms (compile), steady median ${inf.median.toFixed(1)} ms (min ${inf.min.toFixed(1)}) — target ≤ 25 ms; tfjs-webgpu 64 ms, PyTorch fp32 23 ms (DESIGN §3)`);
+  const infProf = await engine.profile(infer);
+  const infGpu = infProf.records.reduce((a, r) => a + r.ms, 0);
+  const infTop = summarize(infProf.records).slice(0, 15);
+  report.inferenceProfile = { mode: infProf.mode, dispatches: infProf.records.length, gpuMs: infGpu, wallMs: infProf.wallMs, byKernel: infTop };
+  say(`profile of one inference: ${infProf.records.length} dispatches, GPU ${infGpu.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${infProf.wallMs.toFixed(1)} ms`);
+  say('| kernel | calls | ms | TFLOP/s | GB/s |');
+  say('|---|---|---|---|---|');
+  for (const k of infTop) say(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(2)} | ${(k.flops / k.ms / 1e9).toFixed(2)} | ${(k.bytes / k.ms / 1e6).toFixed(0)} |`);
   xInf.dispose();
   save();
 
@@ -153,6 +163,22 @@ async function main(): Promise<void> {
   tTr.dispose();
   opt.dispose();
   model.dispose();
+
+  // 5. tile sweep of every conv of a training step (what the defaults should be on this device)
+  if (args.has('--sweep')) {
+    const rows = await sweepConvTiles(engine, {
+      size: TRAIN,
+      batch: TRAIN_BATCH,
+      reps: QUICK ? 2 : 5,
+      budgetS: arg('sweep-budget', QUICK ? 60 : 150),
+      ...(QUICK ? { widths: config.widths, decoderChannels: config.decoderChannels } : {}),
+      log: (s) => console.log(s),
+    });
+    report.sweep = rows;
+    say(`## tile sweep, training-step convs b${TRAIN_BATCH} ${TRAIN}² (GPU ms per call, median of ${QUICK ? 2 : 5})`);
+    say(sweepMarkdown(rows));
+    save();
+  }
 
   if (args.has('--bench')) {
     const mod = (await import('./gpu_bench_hook')) as { runBench: (engine: Engine, out: string, say: (s: string) => void) => Promise<unknown> };

@@ -22,8 +22,15 @@ export function dawnInstance(): GPU | undefined {
   return instances[instances.length - 1];
 }
 
+/**
+ * Dawn quantizes timestamp queries to 65.536 µs by default (a fingerprinting defence for the
+ * web): a single small dispatch then reads 0 or 65.5 µs and per-kernel profiles are noise.
+ * Node is not a web page, so ask for full resolution.
+ */
+const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
+
 function dawn(): GPU {
-  const gpu = create([]);
+  const gpu = create(DAWN_OPTIONS);
   instances.push(gpu);
   return gpu;
 }

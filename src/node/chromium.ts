@@ -30,6 +30,8 @@ export function chromiumFlags(software: boolean): string[] {
     '--no-sandbox',
     '--headless=new',
     '--enable-unsafe-webgpu',
+    // full-resolution timestamp queries (Chromium quantizes them to 100 µs otherwise)
+    '--enable-webgpu-developer-features',
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',

@@ -8,8 +8,9 @@ import { runNodeBench } from './node_host';
 import type { BenchResults } from './types';
 import { writeResults } from './write';
 
-export async function runBench(engine: Engine, out: string, say: (s: string) => void): Promise<BenchResults> {
-  const results = await runNodeBench({}, say, engine);
+export async function runBench(engine: Engine, out: string, say: (s: string) => void, notes: string[] = []): Promise<BenchResults> {
+  const results = await runNodeBench({ reps: 6 }, say, engine);
+  results.notes.push(...notes);
   const tag = results.meta.adapter.fallback ? 'swiftshader' : 'gpu';
   writeResults(results, { json: join(out, `bench-node-${tag}.json`), md: join(out, `bench-node-${tag}.md`), html: join(out, `bench-node-${tag}.html`) });
   return results;

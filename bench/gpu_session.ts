@@ -22,7 +22,8 @@ import { AdamW } from '../src/nn/optim';
 import { acquireNodeEngine } from '../src/node/acquire_node';
 import { runCase } from '../test/suites/case';
 import { ALL_SUITES } from '../test/suites/all';
-import { sweepConvTiles, sweepMarkdown } from './tile_sweep';
+import { setTuning, tuning } from '../src/kernels/tuning';
+import { type SweepCandidate, sweepConvTiles, sweepMarkdown, tuningFromSweep } from './tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
 mkdirSync(OUT, { recursive: true });
@@ -62,6 +63,74 @@ async function timeSteps(engine: Engine, fn: () => Promise<void>, warm: number, 
   }
   const sorted = [...all].sort((a, b) => a - b);
   return { first, median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, all };
+}
+
+type ModelConfig = ConstructorParameters<typeof UnetPlusPlus>[1];
+
+/** Inference and training-step times of the whole model (and, with `profile`, per-kernel profiles). */
+async function wholeModel(engine: Engine, config: ModelConfig, tag: string, profile: boolean): Promise<void> {
+  const model = new UnetPlusPlus(engine, config);
+  initializeUnetPP(model, 1);
+  const xInf = engine.tensor(new Float32Array(INF * INF).map((_, i) => (i % 977) / 977), [1, 1, INF, INF]);
+  const infer = async () => {
+    const g = new Graph(engine, { grad: false, training: false });
+    model.forward(g, g.input(xInf)).release();
+  };
+  const inf = await timeSteps(engine, infer, QUICK ? 1 : 3, QUICK ? 2 : 10);
+  report[`inference_${tag}`] = { batch: 1, size: INF, ...inf };
+  say(`[${tag}] U-Net++ inference b1 ${INF}²: first ${inf.first.toFixed(0)} ms (compile), steady median ${inf.median.toFixed(1)} ms (min ${inf.min.toFixed(1)}) — target ≤ 25 ms; tfjs-webgpu 64 ms, PyTorch fp32 23 ms (DESIGN §3)`);
+  const infProf = await engine.profile(infer);
+  const infGpu = infProf.records.reduce((a, r) => a + r.ms, 0);
+  say(`[${tag}] one inference: ${infProf.records.length} dispatches, GPU ${infGpu.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${infProf.wallMs.toFixed(1)} ms`);
+  if (profile) {
+    const infTop = summarize(infProf.records).slice(0, 15);
+    report.inferenceProfile = { mode: infProf.mode, dispatches: infProf.records.length, gpuMs: infGpu, wallMs: infProf.wallMs, byKernel: infTop, records: infProf.records };
+    kernelTable(infTop);
+  }
+  xInf.dispose();
+  save();
+
+  const opt = new AdamW(model.params, { lr: 1e-4 });
+  const xTr = engine.tensor(new Float32Array(TRAIN_BATCH * TRAIN * TRAIN).map((_, i) => (i % 613) / 613), [TRAIN_BATCH, 1, TRAIN, TRAIN]);
+  const tTr = engine.tensor(new Float32Array(TRAIN_BATCH * 19 * TRAIN * TRAIN).map((_, i) => ((i % 4099) === 0 ? 1 : 0)), [TRAIN_BATCH, 19, TRAIN, TRAIN]);
+  const trainStep = async () => {
+    const g = new Graph(engine);
+    opt.zeroGrad();
+    const logits = model.forward(g, g.input(xTr));
+    const loss = g.mseLoss(logits, g.input(tTr));
+    logits.release();
+    await g.backward(loss, { checkFinite: false });
+    loss.release();
+    opt.step();
+  };
+  const tr = await timeSteps(engine, trainStep, 1, QUICK ? 2 : 8);
+  report[`trainStep_${tag}`] = { batch: TRAIN_BATCH, size: TRAIN, ...tr };
+  say(`[${tag}] U-Net++ training step (fwd+bwd+AdamW) b${TRAIN_BATCH} ${TRAIN}²: first ${tr.first.toFixed(0)} ms, steady median ${tr.median.toFixed(1)} ms (min ${tr.min.toFixed(1)}) — target ≤ 100 ms; tfjs-webgpu 2067 ms, PyTorch fp32 64 ms`);
+  const prof = await engine.profile(trainStep);
+  const gpuMs = prof.records.reduce((a, r) => a + r.ms, 0);
+  say(`[${tag}] one training step: ${prof.records.length} dispatches, GPU ${gpuMs.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${prof.wallMs.toFixed(1)} ms`);
+  if (profile) {
+    const top = summarize(prof.records).slice(0, 25);
+    report.trainProfile = { mode: prof.mode, dispatches: prof.records.length, gpuMs, wallMs: prof.wallMs, byKernel: top, records: prof.records };
+    kernelTable(top);
+  }
+  save();
+  xTr.dispose();
+  tTr.dispose();
+  opt.dispose();
+  model.dispose();
+}
+
+function kernelTable(top: ReturnType<typeof summarize>): void {
+  say('| kernel | calls | ms | TFLOP/s | GB/s |');
+  say('|---|---|---|---|---|');
+  for (const k of top) say(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(2)} | ${(k.flops / k.ms / 1e9).toFixed(2)} | ${(k.bytes / k.ms / 1e6).toFixed(0)} |`);
+}
+
+/** Extra sweep candidates beyond the tile lists (split-K settings). */
+function sweepExtras(): SweepCandidate[] {
+  // the default tile with a forced split count (1: one pass, no reduce)
+  return [1, 2, 4, 8, 16].map((splitK) => ({ name: `default tile, splitK ${splitK}`, conv: { splitK } }));
 }
 
 async function main(): Promise<void> {
@@ -110,79 +179,40 @@ async function main(): Promise<void> {
   say(`memory: inference b1 ${INF}² peak ${(mem.inference.peakBytes / 2 ** 30).toFixed(2)} GiB; training b${TRAIN_BATCH} ${TRAIN}² peak ${(mem.training.peakBytes / 2 ** 30).toFixed(2)} GiB`);
   save();
 
-  // 4. whole model
-  const model = new UnetPlusPlus(engine, config);
-  initializeUnetPP(model, 1);
-  const xInf = engine.tensor(new Float32Array(INF * INF).map((_, i) => (i % 977) / 977), [1, 1, INF, INF]);
-  const infer = async () => {
-    const g = new Graph(engine, { grad: false, training: false });
-    model.forward(g, g.input(xInf)).release();
-  };
-  const inf = await timeSteps(engine, infer, QUICK ? 1 : 3, QUICK ? 2 : 10);
-  report.inference = { batch: 1, size: INF, ...inf };
-  say(`U-Net++ inference b1 ${INF}²: first ${inf.first.toFixed(0)} ms (compile), steady median ${inf.median.toFixed(1)} ms (min ${inf.min.toFixed(1)}) — target ≤ 25 ms; tfjs-webgpu 64 ms, PyTorch fp32 23 ms (DESIGN §3)`);
-  const infProf = await engine.profile(infer);
-  const infGpu = infProf.records.reduce((a, r) => a + r.ms, 0);
-  const infTop = summarize(infProf.records).slice(0, 15);
-  report.inferenceProfile = { mode: infProf.mode, dispatches: infProf.records.length, gpuMs: infGpu, wallMs: infProf.wallMs, byKernel: infTop };
-  say(`profile of one inference: ${infProf.records.length} dispatches, GPU ${infGpu.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${infProf.wallMs.toFixed(1)} ms`);
-  say('| kernel | calls | ms | TFLOP/s | GB/s |');
-  say('|---|---|---|---|---|');
-  for (const k of infTop) say(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(2)} | ${(k.flops / k.ms / 1e9).toFixed(2)} | ${(k.bytes / k.ms / 1e6).toFixed(0)} |`);
-  xInf.dispose();
-  save();
+  // 4. whole model: times and per-kernel profiles with the built-in heuristics
+  await wholeModel(engine, config, 'heuristics', true);
 
-  const opt = new AdamW(model.params, { lr: 1e-4 });
-  const xTr = engine.tensor(new Float32Array(TRAIN_BATCH * TRAIN * TRAIN).map((_, i) => (i % 613) / 613), [TRAIN_BATCH, 1, TRAIN, TRAIN]);
-  const tTr = engine.tensor(new Float32Array(TRAIN_BATCH * 19 * TRAIN * TRAIN).map((_, i) => ((i % 4099) === 0 ? 1 : 0)), [TRAIN_BATCH, 19, TRAIN, TRAIN]);
-  const trainStep = async () => {
-    const g = new Graph(engine);
-    opt.zeroGrad();
-    const logits = model.forward(g, g.input(xTr));
-    const loss = g.mseLoss(logits, g.input(tTr));
-    logits.release();
-    await g.backward(loss, { checkFinite: false });
-    loss.release();
-    opt.step();
-  };
-  const tr = await timeSteps(engine, trainStep, 1, QUICK ? 2 : 6);
-  report.trainStep = { batch: TRAIN_BATCH, size: TRAIN, ...tr };
-  say(`U-Net++ training step (fwd+bwd+AdamW) b${TRAIN_BATCH} ${TRAIN}²: first ${tr.first.toFixed(0)} ms, steady median ${tr.median.toFixed(1)} ms (min ${tr.min.toFixed(1)}) — target ≤ 100 ms; tfjs-webgpu 2067 ms, PyTorch fp32 64 ms`);
-  save();
-
-  const prof = await engine.profile(trainStep);
-  const gpuMs = prof.records.reduce((s, r) => s + r.ms, 0);
-  const top = summarize(prof.records).slice(0, 25);
-  report.trainProfile = { mode: prof.mode, dispatches: prof.records.length, gpuMs, wallMs: prof.wallMs, byKernel: top };
-  say(`profile of one training step: ${prof.records.length} dispatches, GPU ${gpuMs.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${prof.wallMs.toFixed(1)} ms`);
-  say('| kernel | calls | ms | TFLOP/s | GB/s |');
-  say('|---|---|---|---|---|');
-  for (const k of top) say(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(2)} | ${(k.flops / k.ms / 1e9).toFixed(2)} | ${(k.bytes / k.ms / 1e6).toFixed(0)} |`);
-  save();
-  xTr.dispose();
-  tTr.dispose();
-  opt.dispose();
-  model.dispose();
-
-  // 5. tile sweep of every conv of a training step (what the defaults should be on this device)
+  // 5. tile sweep of every conv of a training step and of inference (what the defaults should be
+  // on this device), then the whole model again with the measured choices installed
   if (args.has('--sweep')) {
-    const rows = await sweepConvTiles(engine, {
-      size: TRAIN,
-      batch: TRAIN_BATCH,
-      reps: QUICK ? 2 : 5,
-      budgetS: arg('sweep-budget', QUICK ? 60 : 150),
-      ...(QUICK ? { widths: config.widths, decoderChannels: config.decoderChannels } : {}),
-      log: (s) => console.log(s),
-    });
+    const narrow = QUICK ? { widths: config.widths, decoderChannels: config.decoderChannels } : {};
+    const budget = arg('sweep-budget', QUICK ? 60 : 150);
+    const t0 = performance.now();
+    const trainRows = await sweepConvTiles(engine, { size: TRAIN, batch: TRAIN_BATCH, reps: QUICK ? 2 : 5, budgetS: budget * 0.7, extra: sweepExtras(), ...narrow, log: (s) => console.log(s) });
+    const used = (performance.now() - t0) / 1000;
+    const infRows = await sweepConvTiles(engine, { size: INF, batch: 1, reps: QUICK ? 2 : 5, ops: ['conv_fwd'], budgetS: Math.max(10, budget - used), extra: sweepExtras(), ...narrow, log: (s) => console.log(s) });
+    const rows = [...trainRows, ...infRows];
     report.sweep = rows;
-    say(`## tile sweep, training-step convs b${TRAIN_BATCH} ${TRAIN}² (GPU ms per call, median of ${QUICK ? 2 : 5})`);
+    say(`## tile sweep: training-step convs b${TRAIN_BATCH} ${TRAIN}² and inference convs b1 ${INF}² (GPU ms per call, median of ${QUICK ? 2 : 5})`);
     say(sweepMarkdown(rows));
+    const table = tuningFromSweep(rows, `${engine.adapter.vendor} ${engine.adapter.architecture} ${engine.adapter.description}`.trim());
+    report.tuning = table;
+    writeFileSync(join(OUT, 'tuning.json'), JSON.stringify(table, null, 1));
+    say(`tuning table: ${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight choices (written to tuning.json)`);
     save();
+    setTuning(engine, table);
+    await wholeModel(engine, config, 'tuned', false);
   }
 
   if (args.has('--bench')) {
-    const mod = (await import('./gpu_bench_hook')) as { runBench: (engine: Engine, out: string, say: (s: string) => void) => Promise<unknown> };
-    report.bench = await mod.runBench(engine, OUT, say);
+    const mod = (await import('./gpu_bench_hook')) as { runBench: (engine: Engine, out: string, say: (s: string) => void, notes?: string[]) => Promise<unknown> };
+    const table = tuning(engine);
+    const notes = table
+      ? [
+          `osteo ran with the tuning table measured earlier in this session by the tile sweep (${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight shapes of the b${TRAIN_BATCH} ${TRAIN}² training step and the b1 ${INF}² inference); the kernel rows (batch 1) use the built-in heuristics, the whole-model rows use the table.`,
+        ]
+      : [];
+    report.bench = await mod.runBench(engine, OUT, say, notes);
     save();
   }
   report.finished = new Date().toISOString();

@@ -9,6 +9,7 @@ import type { Engine } from '../src/gpu/engine';
 import type { Tensor } from '../src/gpu/tensor';
 import { conv2d, conv2dBackwardInput, type Conv2dOptions } from '../src/kernels/conv2d';
 import { conv2dBackwardWeight, type GradWeightConfig } from '../src/kernels/conv2d_grad_weight';
+import { type TuningTable, tuningKey } from '../src/kernels/tuning';
 import { type ConvShape, unetppLayerShapes } from './shapes';
 
 export type SweepOp = 'conv_fwd' | 'conv_dx' | 'conv_dw';
@@ -23,6 +24,10 @@ export interface SweepCandidate {
 export interface SweepRow {
   op: SweepOp;
   shape: string;
+  /** The forward conv's problem: input [n, cin, h, w], cout output channels, k×k, padding. */
+  problem: { n: number; cin: number; h: number; w: number; cout: number; k: number; padding: number };
+  /** Options of the fastest candidate (absent when the default won). */
+  bestOptions?: { conv?: Conv2dOptions; dw?: GradWeightConfig };
   layers: string[];
   flops: number;
   /** Candidate → median GPU ms per call (null: rejected by the device limits or failed). */
@@ -166,9 +171,12 @@ async function sweepOne(engine: Engine, s: ConvShape, op: SweepOp, candidates: S
   }
   const timed = Object.entries(ms).filter((e): e is [string, number] => e[1] != null);
   const [best, bestMs] = timed.reduce((a, b) => (b[1] < a[1] ? b : a), timed[0] ?? ['default', NaN]);
+  const winner = candidates.find((c) => c.name === best);
   return {
     op,
     shape: `${s.n}x${s.cin}x${s.h}x${s.w}>${s.cout}`,
+    problem: { n: s.n, cin: s.cin, h: s.h, w: s.w, cout: s.cout, k, padding: (k - 1) / 2 },
+    ...(winner && best !== 'default' ? { bestOptions: { conv: winner.conv, dw: winner.dw } } : {}),
     layers: s.layers,
     flops: 2 * s.n * s.h * s.w * s.cout * s.cin * k * k,
     ms,
@@ -197,4 +205,24 @@ export function sweepMarkdown(rows: readonly SweepRow[]): string {
     out.push(`| ${op} | ${rs.length} | ${sum((r) => r.ms.default).toFixed(2)} | ${sum((r) => r.ms[r.best]).toFixed(2)} | ${top ? `${top[0]} (${top[1]})` : '–'} |`);
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * A tuning table from sweep rows: every shape where a candidate beat the default by at least
+ * `minGain` (timing noise must not flip choices) gets that candidate.
+ */
+export function tuningFromSweep(rows: readonly SweepRow[], device: string, minGain = 1.05): TuningTable {
+  const table: TuningTable = { device, conv: {}, dw: {} };
+  for (const r of rows) {
+    if (!r.bestOptions || !(r.gainOverDefault >= minGain)) continue;
+    const p = r.problem;
+    const key = tuningKey(r.op, p.n, p.cin, p.h, p.w, p.cout, p.k, p.padding);
+    if (r.op === 'conv_dw') {
+      if (r.bestOptions.dw) table.dw[key] = r.bestOptions.dw;
+    } else if (r.bestOptions.conv) {
+      const { tile, splitK } = r.bestOptions.conv as Conv2dOptions & { splitK?: number };
+      table.conv[key] = { ...(tile ? { tile } : {}), ...(splitK ? { splitK } : {}) };
+    }
+  }
+  return table;
 }

@@ -11,6 +11,11 @@
 // TM×TN outputs in registers: TM/4 groups of 4 rows spaced BM/(TM/4) apart, TN/4 groups of 4
 // pixels spaced BN/(TN/4) apart (conflict-free vec4 reads from workgroup memory, coalesced stores).
 // The TS side generates the unrolled blocks ({{…}}) for the chosen tile.
+//
+// Split-K variant (small M×P, long K): workgroup z = s reduces only k ∈ [s·kChunk, min(K, (s+1)·kChunk))
+// (kChunk a multiple of BK, so every slice but the last is whole steps and the bound by K stays the
+// only guard) and stores its raw accumulators as vec4s along q into part[s, m, q/4] (rows of P4 =
+// P rounded up to 4); shaders/conv2d_splitk_reduce.wgsl sums the slices and applies the epilogue.
 
 struct Params {
   M: u32,       // GEMM rows: output channels of this conv
@@ -25,6 +30,10 @@ struct Params {
   outOff: u32,  // first output channel written
   tilesM: u32,  // ceil(M / BM)
   tiles: u32,   // tilesM · ceil(P / BN)
+  kChunk: u32,  // split-K: reduction elements per slice (a multiple of BK); unused without a split
+  p4: u32,      // split-K: ceil(P / 4), the vec4 row length of the partial sums
+  _pad0: u32,
+  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -70,14 +79,15 @@ fn main(@builtin(local_invocation_index) lid: u32,
   let ty = lid / (BN / {{TN}}u);
 
 {{REG_DECL}}
-  let nk = (p.K + BK - 1u) / BK;
+{{K_RANGE}}
+  let nk = (kEnd - kb + BK - 1u) / BK;
 {{LOAD}}
   for (var t = 0u; t < nk; t++) {
     workgroupBarrier();
 {{STORE}}
     workgroupBarrier();
     if (t + 1u < nk) {
-      let k0 = (t + 1u) * BK;
+      let k0 = kb + (t + 1u) * BK;
 {{LOAD_NEXT}}
     }
     for (var kk = 0u; kk < BK; kk++) {

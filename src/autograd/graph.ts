@@ -31,6 +31,8 @@ interface Node {
   extra: unknown;
   keptInputs: boolean[];
   keptOutput: boolean;
+  /** The engine's layer label when the op was recorded; its backward dispatches run under `<layer> (backward)`. */
+  layer: string;
 }
 
 export class Var {
@@ -133,7 +135,7 @@ export class Graph {
     const keptOutput = rule.keepOutput(attrs);
     inputs.forEach((v, i) => keptInputs[i] && v.refs++);
     if (keptOutput) output.refs++;
-    this.nodes.push({ op, inputs, output, attrs, saved, extra, keptInputs, keptOutput });
+    this.nodes.push({ op, inputs, output, attrs, saved, extra, keptInputs, keptOutput, layer: this.engine.layer });
     this.produced.add(output);
     return output;
   }
@@ -177,32 +179,35 @@ export class Graph {
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i]!;
       const gy = node.output.grad;
-      if (gy) {
-        const needs = node.inputs.map((v) => v.requiresGrad);
-        const grads = RULES[node.op].backward({
-          gy,
-          inputs: node.inputs.map((v, j) => (node.keptInputs[j] ? v.value : null)),
-          out: node.keptOutput ? node.output.value : null,
-          saved: node.saved,
-          extra: node.extra,
-          attrs: node.attrs as never,
-          needs,
-          into: node.inputs.map((v) => v.gradTarget),
-        });
-        grads.forEach((g, j) => {
-          const v = node.inputs[j]!;
-          if (!g || g === ACCUMULATED || !v.requiresGrad) {
-            if (g && g !== ACCUMULATED) g.dispose();
-            return;
-          }
-          if (v.gradTarget) accumulate(v.gradTarget, g);
-          else if (!v.grad) v.grad = g;
-          else accumulate(v.grad, g);
-        });
-      }
+      // dx/dW dispatches (and the += accumulations) are attributed to the forward op's layer
+      if (gy) this.engine.label(`${node.layer || node.op} (backward)`, () => this.backwardNode(node, gy));
       this.releaseNode(node);
     }
     this.nodes = [];
+  }
+
+  private backwardNode(node: Node, gy: Tensor): void {
+    const needs = node.inputs.map((v) => v.requiresGrad);
+    const grads = RULES[node.op].backward({
+      gy,
+      inputs: node.inputs.map((v, j) => (node.keptInputs[j] ? v.value : null)),
+      out: node.keptOutput ? node.output.value : null,
+      saved: node.saved,
+      extra: node.extra,
+      attrs: node.attrs as never,
+      needs,
+      into: node.inputs.map((v) => v.gradTarget),
+    });
+    grads.forEach((g, j) => {
+      const v = node.inputs[j]!;
+      if (!g || g === ACCUMULATED || !v.requiresGrad) {
+        if (g && g !== ACCUMULATED) g.dispose();
+        return;
+      }
+      if (v.gradTarget) accumulate(v.gradTarget, g);
+      else if (!v.grad) v.grad = g;
+      else accumulate(v.grad, g);
+    });
   }
 
   private releaseNode(node: Node): void {

@@ -63,6 +63,8 @@ export class Engine {
   private lost: GPUDeviceLostInfo | null = null;
   private profiler: Profiler | null = null;
   private destroyed = false;
+  /** Layer labels (innermost last): `run()` stamps the top one into profile records. */
+  private labels: string[] = [];
   /**
    * Dry run: ops validate shapes and allocate their outputs, but nothing is encoded or uploaded
    * and reads return zeros. Peak pool bytes of a whole step then cost seconds, not a GPU.
@@ -290,7 +292,7 @@ export class Engine {
     if (this.profiler) {
       if (this.profiler.needsFlush()) this.flush();
       this.endPass();
-      const tw = this.profiler.begin(d.kernel, d.shape ?? '', d.flops ?? 0, d.bytes ?? 0);
+      const tw = this.profiler.begin(d.kernel, d.shape ?? '', d.flops ?? 0, d.bytes ?? 0, this.layer);
       const pass = this.enc().beginComputePass(tw ? { timestampWrites: tw, label: d.kernel } : { label: d.kernel });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
@@ -365,6 +367,27 @@ export class Engine {
   }
 
   // -------------------------------------------------------------- profiling
+
+  /**
+   * Runs `fn` with `name` as the current layer label: every dispatch recorded meanwhile carries
+   * it in profile records (`DispatchRecord.layer`). Labels nest; the innermost wins (names are
+   * full paths such as `decoder.blocks.x_0_1.conv1`, not joined with their parents). Synchronous
+   * only: the label is popped when `fn` returns, so dispatches recorded after an `await` inside
+   * an async `fn` would not carry it. Costs a push and a pop; free when not profiling.
+   */
+  label<T>(name: string, fn: () => T): T {
+    this.labels.push(name);
+    try {
+      return fn();
+    } finally {
+      this.labels.pop();
+    }
+  }
+
+  /** The current layer label ('' outside any `label()`). */
+  get layer(): string {
+    return this.labels[this.labels.length - 1] ?? '';
+  }
 
   /** Records every dispatch of `fn` with its GPU (or wall-clock) time. */
   async profile(fn: () => unknown | Promise<unknown>): Promise<{ mode: 'timestamp' | 'wall'; records: DispatchRecord[]; wallMs: number }> {

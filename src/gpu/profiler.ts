@@ -11,15 +11,14 @@ export interface DispatchRecord {
   bytes: number;
   /** GPU milliseconds (timestamps) or wall-clock milliseconds (fallback). */
   ms: number;
+  /**
+   * The layer that recorded the dispatch (`engine.label()`), e.g. `decoder.blocks.x_0_1.conv1`,
+   * `decoder.blocks.x_0_1.conv1 (backward)`, `optimizer.step`; '' outside any label.
+   */
+  layer: string;
 }
 
-interface Pending {
-  kernel: string;
-  shape: string;
-  flops: number;
-  bytes: number;
-  ms: number;
-}
+type Pending = DispatchRecord;
 
 const QUERIES_PER_SET = 2048;
 
@@ -44,8 +43,8 @@ export class Profiler {
     return this.mode === 'wall' ? this.batch.length > 0 : this.used + 2 > QUERIES_PER_SET;
   }
 
-  begin(kernel: string, shape: string, flops: number, bytes: number): GPUComputePassTimestampWrites | undefined {
-    const rec: Pending = { kernel, shape, flops, bytes, ms: NaN };
+  begin(kernel: string, shape: string, flops: number, bytes: number, layer = ''): GPUComputePassTimestampWrites | undefined {
+    const rec: Pending = { kernel, shape, flops, bytes, ms: NaN, layer };
     this.records.push(rec);
     this.batch.push(rec);
     if (this.mode === 'wall') return undefined;
@@ -103,16 +102,28 @@ export class Profiler {
   }
 }
 
-/** Sums a profile by kernel name: calls, total ms, FLOPs and bytes. */
-export function summarize(records: DispatchRecord[]): { kernel: string; calls: number; ms: number; flops: number; bytes: number }[] {
-  const by = new Map<string, { kernel: string; calls: number; ms: number; flops: number; bytes: number }>();
+export interface ProfileSum {
+  kernel: string;
+  calls: number;
+  ms: number;
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * Sums a profile by kernel name (default) or by layer: calls, total ms, FLOPs and bytes, largest
+ * time first. With `by: 'layer'` the `kernel` field holds the layer label ('(unlabelled)' for '').
+ */
+export function summarize(records: readonly DispatchRecord[], by: 'kernel' | 'layer' = 'kernel'): ProfileSum[] {
+  const sums = new Map<string, ProfileSum>();
   for (const r of records) {
-    const s = by.get(r.kernel) ?? { kernel: r.kernel, calls: 0, ms: 0, flops: 0, bytes: 0 };
+    const key = by === 'kernel' ? r.kernel : r.layer || '(unlabelled)';
+    const s = sums.get(key) ?? { kernel: key, calls: 0, ms: 0, flops: 0, bytes: 0 };
     s.calls++;
     s.ms += r.ms;
     s.flops += r.flops;
     s.bytes += r.bytes;
-    by.set(r.kernel, s);
+    sums.set(key, s);
   }
-  return [...by.values()].sort((a, b) => b.ms - a.ms);
+  return [...sums.values()].sort((a, b) => b.ms - a.ms);
 }

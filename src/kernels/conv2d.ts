@@ -3,6 +3,9 @@ import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/conv2d.wgsl';
 import directTemplate from '../../shaders/conv2d_direct.wgsl';
+import splitReduceTemplate from '../../shaders/conv2d_splitk_reduce.wgsl';
+import { checkDxSmallTile, dispatchDxSmall, dxSmallTile, usesDxSmall, type ConvDxSmallTile } from './conv2d_dx_small';
+import { tunedConv, tuningKey } from './tuning';
 import { grid, specialize, Uniforms } from './wgsl';
 
 /**
@@ -14,12 +17,24 @@ import { grid, specialize, Uniforms } from './wgsl';
  * A = w viewed as [Cout, Cin·k·k] (OIHW is already row-major in k), B = im2col(x), gathered on the
  * fly and never materialised. See shaders/conv2d.wgsl for the tiling.
  *
+ * Split-K (GPUs, small M×P with a long K): the 64x128 tiles of a 16² or 32² layer with many input
+ * channels make only 8–32 workgroups on a 132-SM H100 (2–5 TFLOP/s instead of ~25), and falling
+ * back to smaller tiles only trades idle SMs for slow 64-thread workgroups. Instead the reduction
+ * is cut into S slices of kChunk (a multiple of BK, so each slice is whole K steps and the gather
+ * needs no new bounds): workgroup (tile, z = s) reduces its slice and stores the raw sums into a
+ * pooled scratch part[S, M, P4] (vec4 rows along the output pixels, coalesced), and a second
+ * dispatch (shaders/conv2d_splitk_reduce.wgsl) sums the S partials and applies the epilogue (bias,
+ * ReLU, the channel slice of `out`). WGSL has no float atomics, hence the second pass; its cost,
+ * S·M·P·8 bytes of scratch traffic, is small next to the GEMM for the slices `conv2dSplitK` allows.
+ * `planConv2dGemm` picks the tile and S (see `chooseConv2dGemm`); `splitK` forces S.
+ *
  * Software adapters (SwiftShader) default to a direct form instead (shaders/conv2d_direct.wgsl):
  * each invocation owns TM output channels × PX consecutive output pixels of one row in named
  * registers and loops over the input channels (per channel: k·(PX+k−1) x loads and k·k·TM weight
  * loads for TM·PX·k·k FMAs), with no workgroup memory and no barriers. The GEMM's 64-wide tiles
  * are mostly empty for the narrow U-Net++ layers (Cout 8–64) and its barriers are coroutine
- * switches on a CPU rasteriser.
+ * switches on a CPU rasteriser. The grad-input of planes up to 16² (256 pixels) takes the
+ * pixel-block kernel of conv2d_dx_small.ts instead (weights read in place, no packing pass).
  */
 
 /** Which implementation: the tiled implicit GEMM (GPUs) or the direct form (CPU rasterisers). */
@@ -57,6 +72,12 @@ export interface Conv2dOptions {
   algorithm?: ConvAlgorithm;
   /** Override the direct path's register tile (implies 'direct' unless `algorithm` says otherwise). */
   directTile?: ConvDirectTile;
+  /**
+   * Force the GEMM's split-K slice count (tests, benchmark sweeps): 1 = single pass. A positive
+   * integer; clamped to the number of K steps and the scratch limit (see `planConv2dGemm`). Implies
+   * the GEMM unless `algorithm` says otherwise; with 'direct' only 1 is accepted.
+   */
+  splitK?: number;
 }
 
 export interface Conv2dBackwardInputOptions {
@@ -64,13 +85,17 @@ export interface Conv2dBackwardInputOptions {
   tile?: ConvTile;
   algorithm?: ConvAlgorithm;
   directTile?: ConvDirectTile;
+  /** As Conv2dOptions.splitK. */
+  splitK?: number;
+  /** Force the pixel-block kernel of conv2d_dx_small.ts with this tile (a direct form; not with tile, splitK, directTile or 'gemm'). */
+  smallTile?: ConvDxSmallTile;
 }
 
 /** Whether conv2d / conv2dBackwardInput take the direct path for these options on this engine. */
-export function usesDirectConv2d(engine: Engine, opts: { tile?: ConvTile; algorithm?: ConvAlgorithm; directTile?: ConvDirectTile } = {}): boolean {
+export function usesDirectConv2d(engine: Engine, opts: { tile?: ConvTile; algorithm?: ConvAlgorithm; directTile?: ConvDirectTile; splitK?: number } = {}): boolean {
   if (opts.algorithm) return opts.algorithm === 'direct';
   if (opts.directTile) return true;
-  return engine.adapter.fallback && opts.tile === undefined;
+  return engine.adapter.fallback && opts.tile === undefined && opts.splitK === undefined;
 }
 
 /**
@@ -108,17 +133,77 @@ export function checkTile(engine: Engine, t: ConvTile): void {
   if (why.length) throw new ShapeError(`conv2d tile ${JSON.stringify(t)}: ${why.join('; ')}`);
 }
 
+/** What the GEMM tile / split-K heuristic needs to know about a device (a plain value, for tests). */
+export interface ConvGemmDevice {
+  /** Software rasteriser (engine.adapter.fallback): one big tile, never split. */
+  software: boolean;
+  maxInvocations: number;
+  maxWorkgroupStorage: number;
+  /** Largest split-K scratch buffer, in bytes. */
+  maxScratchBytes: number;
+}
+
+/** A GEMM tile and its split-K: `slices` workgroups along z each reduce `kChunk` of K (a multiple of BK). */
+export interface ConvGemmPlan {
+  tile: ConvTile;
+  /** 1: single pass, no scratch. */
+  slices: number;
+  kChunk: number;
+}
+
+/** GPUs: about one workgroup per SM (132 on an H100) before a GEMM counts as filling the machine. */
+const GPU_MIN_WORKGROUPS = 120;
+/** Split-K scratch cap (like conv2d_grad_weight's), within the device's buffer limits. */
+const MAX_SPLIT_SCRATCH = 256 * 1024 * 1024;
+
 /**
- * Default tile for an M×P GEMM on this device: the biggest register tile whose grid still fills
- * the machine, never much taller than M (the 1×1 heads have tiny Cout), within the device limits.
+ * Fewest K steps (of BK) per split-K slice. A slice of s steps does BM·BN·s·BK FMAs per BM·BN
+ * partial sums it writes (and the reduce reads back): with s ≥ 8 at BK 16 that is ≥ 128 FMAs per
+ * 8 bytes of scratch traffic, while an H100 does ~70 FMAs (24 TFMA/s at the measured ceiling) in
+ * the time it moves 8 bytes (2.7 TB/s), so the scratch costs at most about half the slice's
+ * compute at peak and much less at the 20–25 TFLOP/s this GEMM reaches. Shorter slices would also
+ * leave the register prefetch of the first step unhidden.
  */
-export function conv2dTile(engine: Engine, M: number, P: number): ConvTile {
-  const maxT = engine.limits.maxComputeInvocationsPerWorkgroup;
-  const maxS = engine.limits.maxComputeWorkgroupStorageSize;
-  const software = engine.adapter.fallback;
+export const SPLITK_MIN_STEPS = 8;
+
+/**
+ * Split-K slices for a GEMM of `tiles` output tiles and `kSteps` reduction steps: 1 when the tiles
+ * already make `minWorkgroups` (about one per SM), else enough slices for tiles·S ≈ 2·minWorkgroups
+ * (240: one wave at two resident 256-thread workgroups per SM of a 132-SM H100, which hides the
+ * gather latency better than one), but no slice shorter than `minSteps`.
+ */
+export function conv2dSplitK(tiles: number, kSteps: number, minWorkgroups: number, minSteps = SPLITK_MIN_STEPS): number {
+  if (tiles <= 0 || tiles >= minWorkgroups) return 1;
+  const want = Math.ceil((2 * minWorkgroups) / tiles);
+  return Math.max(1, Math.min(want, Math.floor(kSteps / minSteps)));
+}
+
+/**
+ * Normalises a slice count: at most one slice per K step, within the scratch and dispatch limits,
+ * then re-derived from the chunk so that no slice is empty (S = 5 over 8 steps → 4 slices of 2).
+ */
+function splitRange(slices: number, K: number, BK: number, scratchSlices: number, maxZ: number): { slices: number; kChunk: number } {
+  const steps = Math.max(1, Math.ceil(K / BK));
+  const s = Math.max(1, Math.min(slices, steps, scratchSlices, maxZ));
+  const chunkSteps = Math.ceil(steps / s);
+  return { slices: Math.ceil(steps / chunkSteps), kChunk: chunkSteps * BK };
+}
+
+/** Scratch slices of M×P4 floats that fit `maxScratchBytes`. */
+const scratchSlices = (d: ConvGemmDevice, M: number, P: number): number => Math.max(1, Math.floor(d.maxScratchBytes / (4 * M * Math.ceil(P / 4) * 4)));
+
+/**
+ * Default tile and split-K for an M×P×K GEMM: the biggest register tile whose grid fills the
+ * machine, never much taller than M or wider than P (the 1×1 heads have tiny Cout, the 8² layers
+ * few pixels), within the device limits. A tile that makes too few workgroups is still taken if
+ * split-K over a long K brings it to a full wave (`conv2dSplitK`): big tiles with a split beat the
+ * 64-thread 16x64 fallback, which ran the 16²–32² layers at 2–5 TFLOP/s on an H100. Only when no
+ * tile gets there does the smallest one run, split as far as K allows.
+ */
+export function chooseConv2dGemm(d: ConvGemmDevice, M: number, P: number, K: number): ConvGemmPlan {
   // CPU rasterisers (SwiftShader): few invocations with big register tiles win (barriers are
   // coroutine switches there); measured 2-4x over 256-thread 4x4 tiles on 2 cores.
-  const candidates: ConvTile[] = software
+  const candidates: ConvTile[] = d.software
     ? [
         { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
         { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
@@ -131,14 +216,57 @@ export function conv2dTile(engine: Engine, M: number, P: number): ConvTile {
         { BM: 32, BN: 128, BK: 16, TM: 4, TN: 4 },
         { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
       ];
-  const fits = candidates.filter((t) => threadsOf(t) <= maxT && (t.BM + t.BN) * t.BK * 4 <= maxS);
-  const minWorkgroups = software ? 1 : 120; // GPUs: about one workgroup per SM (132 on an H100)
-  // never more than half the rows idle (the 1×1 heads have tiny Cout)
-  const shaped = fits.filter((t) => t.BM === 16 || M > t.BM / 2);
+  const fits = candidates.filter((t) => threadsOf(t) <= d.maxInvocations && (t.BM + t.BN) * t.BK * 4 <= d.maxWorkgroupStorage);
+  const minWorkgroups = d.software ? 1 : GPU_MIN_WORKGROUPS;
+  // never more than half the rows (or columns) idle
+  const shaped = fits.filter((t) => (t.BM === 16 || M > t.BM / 2) && (t.BN <= 64 || P > t.BN / 2));
+  const maxS = scratchSlices(d, M, P);
+  const plan = (t: ConvTile): ConvGemmPlan => {
+    const tiles = Math.ceil(M / t.BM) * Math.ceil(P / t.BN);
+    const want = Math.min(conv2dSplitK(tiles, Math.ceil(K / t.BK), minWorkgroups), maxS);
+    return { tile: t, ...splitRange(want, K, t.BK, maxS, 65535) };
+  };
   for (const t of shaped) {
-    if (Math.ceil(M / t.BM) * Math.ceil(P / t.BN) >= minWorkgroups) return t;
+    const p = plan(t);
+    if (Math.ceil(M / t.BM) * Math.ceil(P / t.BN) * p.slices >= minWorkgroups) return p;
   }
-  return shaped[shaped.length - 1] ?? fits[fits.length - 1] ?? { BM: 16, BN: 64, BK: 8, TM: 4, TN: 4 };
+  return plan(shaped[shaped.length - 1] ?? fits[fits.length - 1] ?? { BM: 16, BN: 64, BK: 8, TM: 4, TN: 4 });
+}
+
+const gemmDevice = (e: Engine): ConvGemmDevice => ({
+  software: e.adapter.fallback,
+  maxInvocations: e.limits.maxComputeInvocationsPerWorkgroup,
+  maxWorkgroupStorage: e.limits.maxComputeWorkgroupStorageSize,
+  maxScratchBytes: Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize, MAX_SPLIT_SCRATCH),
+});
+
+/** Default tile for an M×P GEMM with a K-long reduction on this device (K = 0: ignore split-K). */
+export function conv2dTile(engine: Engine, M: number, P: number, K = 0): ConvTile {
+  return chooseConv2dGemm(gemmDevice(engine), M, P, K).tile;
+}
+
+function checkSplitK(splitK: number | undefined, what: string): void {
+  if (splitK !== undefined && !(Number.isInteger(splitK) && splitK >= 1)) {
+    throw new ShapeError(`${what}: splitK must be a positive integer (1 = no split), got ${splitK}`);
+  }
+}
+
+/**
+ * The GEMM's tile and split-K for an M×P×K problem: `tile` and `splitK` override the defaults of
+ * `chooseConv2dGemm` (a given tile without `splitK` gets the split `conv2dSplitK` picks for it). A
+ * forced `splitK` is clamped to the number of K steps (ceil(K / BK)), the scratch limit and the
+ * dispatch limit, and re-derived so that no slice is empty. Throws ShapeError on a bad `splitK` or tile.
+ */
+export function planConv2dGemm(engine: Engine, M: number, P: number, K: number, opts: { tile?: ConvTile; splitK?: number } = {}, what = 'conv2d'): ConvGemmPlan {
+  checkSplitK(opts.splitK, what);
+  const d = gemmDevice(engine);
+  const auto = chooseConv2dGemm(d, M, P, K);
+  const tile = opts.tile ?? auto.tile;
+  checkTile(engine, tile);
+  if (opts.splitK === undefined && opts.tile === undefined) return auto;
+  const tiles = Math.ceil(M / tile.BM) * Math.ceil(P / tile.BN);
+  const want = opts.splitK ?? conv2dSplitK(tiles, Math.ceil(K / tile.BK), d.software ? 1 : GPU_MIN_WORKGROUPS);
+  return { tile, ...splitRange(want, K, tile.BK, scratchSlices(d, M, P), engine.limits.maxComputeWorkgroupsPerDimension) };
 }
 
 type AMode = 'rows' | 'rows4' | 'flipped';
@@ -160,17 +288,82 @@ interface GemmConv {
   outOff: number;
   relu: boolean;
   tile: ConvTile;
+  /** GEMM split-K (absent or 1 slice: single pass). */
+  split?: { slices: number; kChunk: number };
   x: GPUBufferBinding;
   w: GPUBufferBinding;
   y: GPUBufferBinding;
   bias: GPUBufferBinding | null;
   flops: number;
+  /** Inputs (x, w, bias) read once plus the M·P outputs written once. */
   bytes: number;
   shape: string;
 }
 
-/** Generates the unrolled pieces of shaders/conv2d.wgsl for one tile and variant. */
-function buildShader(c: GemmConv, outVec4: boolean): string {
+/** Epilogue of the single pass: bias, ReLU, store into the (possibly wider) output tensor. */
+function epilogue(c: GemmConv, outVec4: boolean): string {
+  const { BM, BN, TM, TN } = c.tile;
+  const GM = TM / 4;
+  const GN = TN / 4;
+  const ep: string[] = [];
+  for (let j = 0; j < GN; j++) {
+    const q = `q0 + ${j * (BN / GN)}u + tx * 4u`;
+    if (outVec4) {
+      // outHW % 4 == 0: the 4 pixels are in one image and the address is 16-byte aligned
+      ep.push(`  let yq${j} = ${q}; let yn${j} = yq${j} / p.outHW;`);
+      ep.push(`  let base${j} = (yn${j} * p.outC + p.outOff) * p.outHW + (yq${j} - yn${j} * p.outHW);`);
+    } else {
+      for (let cc = 0; cc < 4; cc++) {
+        ep.push(`  let yq${j}_${cc} = ${q} + ${cc}u; let yn${j}_${cc} = yq${j}_${cc} / p.outHW;`);
+        ep.push(`  let base${j}_${cc} = (yn${j}_${cc} * p.outC + p.outOff) * p.outHW + (yq${j}_${cc} - yn${j}_${cc} * p.outHW);`);
+      }
+    }
+  }
+  for (let r = 0; r < TM; r++) {
+    ep.push(`  { let m = m0 + ${(r >> 2) * (BM / GM) + (r & 3)}u + ty * 4u;`);
+    ep.push(`    if (m < p.M) {`);
+    ep.push(`      let bm = ${c.bias ? 'bias[m]' : '0.0'};`);
+    for (let j = 0; j < GN; j++) {
+      const v = c.relu ? `max(c${r}_${j} + bm, vec4<f32>(0.0))` : `c${r}_${j} + bm`;
+      ep.push(`      let v${j} = ${v};`);
+      if (outVec4) {
+        ep.push(`      if (yq${j} < p.P) { y[(base${j} + m * p.outHW) / 4u] = v${j}; }`);
+      } else {
+        for (let cc = 0; cc < 4; cc++) ep.push(`      if (yq${j}_${cc} < p.P) { y[base${j}_${cc} + m * p.outHW] = v${j}[${cc}]; }`);
+      }
+    }
+    ep.push('    }', '  }');
+  }
+  return ep.join('\n');
+}
+
+/**
+ * Epilogue of the split-K pass: the raw sums of slice wid.z, as vec4s along q, into
+ * part[(wid.z·M + m)·P4/4 + q/4]. q is a multiple of 4 and P4 = 4·p.p4, so each vec4 lies wholly
+ * inside its row iff q < P; bias, ReLU and the output layout are the reduce pass's.
+ */
+function splitEpilogue(t: ConvTile): string {
+  const { BM, BN, TM, TN } = t;
+  const GM = TM / 4;
+  const GN = TN / 4;
+  const ep: string[] = [];
+  for (let r = 0; r < TM; r++) {
+    ep.push(`  { let m = m0 + ${(r >> 2) * (BM / GM) + (r & 3)}u + ty * 4u;`);
+    ep.push('    if (m < p.M) {');
+    ep.push('      let row = (wid.z * p.M + m) * p.p4;');
+    for (let j = 0; j < GN; j++) {
+      ep.push(`      { let q = q0 + ${j * (BN / GN)}u + tx * 4u; if (q < p.P) { y[row + q / 4u] = c${r}_${j}; } }`);
+    }
+    ep.push('    }', '  }');
+  }
+  return ep.join('\n');
+}
+
+/**
+ * Generates the unrolled pieces of shaders/conv2d.wgsl for one tile and variant. `split`: the
+ * split-K pass (its slice of K from wid.z; raw sums into part[s, m, q/4] instead of the epilogue).
+ */
+function buildShader(c: GemmConv, outVec4: boolean, split: boolean): string {
   const { BM, BN, BK, TM, TN } = c.tile;
   const T = threadsOf(c.tile);
   const aVec = c.mode === 'rows4';
@@ -228,41 +421,10 @@ function buildShader(c: GemmConv, outVec4: boolean): string {
     for (let j = 0; j < GN; j++) compute.push(`      c${r}_${j} = fma(vec4<f32>(a${r >> 2}.${comp[r & 3]}), b${j}, c${r}_${j});`);
   }
 
-  // Epilogue: bias, ReLU, store into the (possibly wider) output tensor.
-  const ep: string[] = [];
-  for (let j = 0; j < GN; j++) {
-    const q = `q0 + ${j * (BN / GN)}u + tx * 4u`;
-    if (outVec4) {
-      // outHW % 4 == 0: the 4 pixels are in one image and the address is 16-byte aligned
-      ep.push(`  let yq${j} = ${q}; let yn${j} = yq${j} / p.outHW;`);
-      ep.push(`  let base${j} = (yn${j} * p.outC + p.outOff) * p.outHW + (yq${j} - yn${j} * p.outHW);`);
-    } else {
-      for (let cc = 0; cc < 4; cc++) {
-        ep.push(`  let yq${j}_${cc} = ${q} + ${cc}u; let yn${j}_${cc} = yq${j}_${cc} / p.outHW;`);
-        ep.push(`  let base${j}_${cc} = (yn${j}_${cc} * p.outC + p.outOff) * p.outHW + (yq${j}_${cc} - yn${j}_${cc} * p.outHW);`);
-      }
-    }
-  }
-  for (let r = 0; r < TM; r++) {
-    ep.push(`  { let m = m0 + ${(r >> 2) * (BM / GM) + (r & 3)}u + ty * 4u;`);
-    ep.push(`    if (m < p.M) {`);
-    ep.push(`      let bm = ${c.bias ? 'bias[m]' : '0.0'};`);
-    for (let j = 0; j < GN; j++) {
-      const v = c.relu ? `max(c${r}_${j} + bm, vec4<f32>(0.0))` : `c${r}_${j} + bm`;
-      ep.push(`      let v${j} = ${v};`);
-      if (outVec4) {
-        ep.push(`      if (yq${j} < p.P) { y[(base${j} + m * p.outHW) / 4u] = v${j}; }`);
-      } else {
-        for (let cc = 0; cc < 4; cc++) ep.push(`      if (yq${j}_${cc} < p.P) { y[base${j}_${cc} + m * p.outHW] = v${j}[${cc}]; }`);
-      }
-    }
-    ep.push('    }', '  }');
-  }
-
   return specialize(template, {
     W_T: aVec ? 'vec4<f32>' : 'f32',
-    Y_T: outVec4 ? 'vec4<f32>' : 'f32',
-    BIAS_DECL: c.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
+    Y_T: outVec4 || split ? 'vec4<f32>' : 'f32',
+    BIAS_DECL: c.bias && !split ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
     BM,
     BN,
     BK,
@@ -274,11 +436,13 @@ function buildShader(c: GemmConv, outVec4: boolean): string {
     AS_LEN: (BK * BM) / 4,
     BS_LEN: (BK * BN) / 4,
     REG_DECL: reg.join('\n'),
-    LOAD: `  {\n    let k0 = 0u;\n${load('    ')}\n  }`,
+    // the last slice ends at K; kChunk is a multiple of BK, so the gather's `k < K` stays the only bound
+    K_RANGE: split ? '  let kb = wid.z * p.kChunk;\n  let kEnd = min(p.K, kb + p.kChunk);' : '  let kb = 0u;\n  let kEnd = p.K;',
+    LOAD: `  {\n    let k0 = kb;\n${load('    ')}\n  }`,
     LOAD_NEXT: load('      '),
     STORE: store.join('\n'),
     COMPUTE: compute.join('\n'),
-    EPILOGUE: ep.join('\n'),
+    EPILOGUE: split ? splitEpilogue(c.tile) : epilogue(c, outVec4),
   });
 }
 
@@ -288,18 +452,71 @@ function dispatchGemmConv(e: Engine, c: GemmConv): void {
   const tiles = tilesM * Math.ceil(c.P / c.tile.BN);
   const [gx, gy] = grid(tiles, e.limits.maxComputeWorkgroupsPerDimension);
   const t = c.tile;
+  const name = `${c.kernel}_k${c.KS}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${c.mode === 'rows4' ? '_a4' : ''}`;
+  const split = c.split && c.split.slices > 1 ? c.split : null;
+  const p4 = Math.ceil(c.P / 4);
+  const uniforms = new Uniforms()
+    .u32(c.M, c.P, c.K, c.cin, c.inH, c.inW, c.outW, c.outH * c.outW, c.outC, c.outOff, tilesM, tiles)
+    .u32(split ? split.kChunk : 0, p4, 0, 0)
+    .bytes();
+  if (!split) {
+    e.run({
+      kernel: `${name}${outVec4 ? '_y4' : ''}`,
+      code: buildShader(c, outVec4, false),
+      uniforms,
+      buffers: c.bias ? [c.x, c.w, c.y, c.bias] : [c.x, c.w, c.y],
+      workgroups: [gx, gy],
+      flops: c.flops,
+      bytes: c.bytes,
+      shape: c.shape,
+    });
+    return;
+  }
+  const S = split.slices;
+  const part = e.empty([S, c.M, p4 * 4], 'conv2d_splitK_partial');
+  const partBytes = 4 * S * c.M * p4 * 4;
+  const outBytes = 4 * c.M * c.P + (c.bias ? 4 * c.M : 0); // the output and the bias: the reduce's
+  const shape = `${c.shape} splitK${S}`;
   e.run({
-    kernel: `${c.kernel}_k${c.KS}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${c.mode === 'rows4' ? '_a4' : ''}${outVec4 ? '_y4' : ''}`,
-    code: buildShader(c, outVec4),
-    uniforms: new Uniforms()
-      .u32(c.M, c.P, c.K, c.cin, c.inH, c.inW, c.outW, c.outH * c.outW, c.outC, c.outOff, tilesM, tiles)
-      .bytes(),
-    buffers: c.bias ? [c.x, c.w, c.y, c.bias] : [c.x, c.w, c.y],
-    workgroups: [gx, gy],
+    kernel: `${name}_splitK`,
+    code: buildShader(c, false, true),
+    uniforms,
+    buffers: [c.x, c.w, part.binding],
+    workgroups: [gx, gy, S],
     flops: c.flops,
-    bytes: c.bytes,
-    shape: c.shape,
+    bytes: c.bytes - outBytes + partBytes,
+    shape,
   });
+  const total = c.M * p4;
+  const [rx, ry] = grid(Math.ceil(total / 256), e.limits.maxComputeWorkgroupsPerDimension);
+  const b = c.bias ? 'bias[m]' : '0.0';
+  const store: string[] = [];
+  if (outVec4) {
+    // outHW % 4 == 0: the 4 pixels are in one image and the address is 16-byte aligned
+    store.push('  let n = q / p.outHW;');
+    store.push('  y[((n * p.outC + p.outOff + m) * p.outHW + q - n * p.outHW) / 4u] = v;');
+  } else {
+    for (let cc = 0; cc < 4; cc++) {
+      store.push(`  { let qc = q + ${cc}u; let n = qc / p.outHW;`);
+      store.push(`    if (qc < p.P) { y[(n * p.outC + p.outOff + m) * p.outHW + qc - n * p.outHW] = v[${cc}]; } }`);
+    }
+  }
+  e.run({
+    kernel: `${c.kernel}_splitK_reduce${outVec4 ? '_y4' : ''}`,
+    code: specialize(splitReduceTemplate, {
+      Y_T: outVec4 ? 'vec4<f32>' : 'f32',
+      BIAS_DECL: c.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : '',
+      VALUE: c.relu ? `max(s + ${b}, vec4<f32>(0.0))` : `s + ${b}`,
+      STORE: store.join('\n'),
+    }),
+    uniforms: new Uniforms().u32(total, p4, S, c.M * p4, c.P, c.outH * c.outW, c.outC, c.outOff, rx * 256, 0, 0, 0).bytes(),
+    buffers: c.bias ? [part.binding, c.y, c.bias] : [part.binding, c.y],
+    workgroups: [rx, ry],
+    flops: S * c.M * c.P,
+    bytes: partBytes + outBytes,
+    shape,
+  });
+  part.dispose();
 }
 
 /** Generates the unrolled blocks of shaders/conv2d_direct.wgsl for one register tile and variant. */
@@ -440,6 +657,25 @@ function dispatchConv(e: Engine, dtile: ConvDirectTile | null, c: Omit<GemmConv,
   else dispatchGemmConv(e, { ...c, tile: c.tile! });
 }
 
+/**
+ * The caller's options, or, when they choose no implementation at all, the measured choice for
+ * this shape on this device from its tuning table (src/kernels/tuning.ts), if it has one.
+ */
+function withTuning<O extends Conv2dBackwardInputOptions>(e: Engine, opts: O, key: string): O {
+  const o = opts as O & { smallTile?: unknown };
+  if (o.tile || o.splitK !== undefined || o.algorithm || o.directTile || o.smallTile) return opts;
+  const tuned = tunedConv(e, key);
+  return tuned ? { ...opts, ...tuned, algorithm: 'gemm' } : opts;
+}
+
+/** The GEMM plan, or null for the direct path (which takes no split: `splitK` must be absent or 1). */
+function gemmPlanFor(e: Engine, direct: boolean, M: number, P: number, K: number, opts: { tile?: ConvTile; splitK?: number }, what: string): ConvGemmPlan | null {
+  if (!direct) return planConv2dGemm(e, M, P, K, opts, what);
+  checkSplitK(opts.splitK, what);
+  if (opts.splitK !== undefined && opts.splitK !== 1) throw new ShapeError(`${what}: splitK ${opts.splitK} needs the GEMM path (algorithm 'gemm'), not 'direct'`);
+  return null;
+}
+
 function squareKernel(w: Tensor, what: string): number {
   if (w.rank !== 4 || w.shape[2] !== w.shape[3] || w.shape[2]! < 1) {
     throw new ShapeError(`${what}: w ${formatShape(w.shape)} must be OIHW with a square kernel`);
@@ -491,11 +727,11 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const M = Cout;
   const P = N * OH * OW;
   const K = Cin * k * k;
+  opts = withTuning(x.engine, opts, tuningKey('conv_fwd', N, Cin, H, W, Cout, k, padding));
   const direct = usesDirectConv2d(x.engine, opts);
   const dtile = direct ? (opts.directTile ?? conv2dDirectTile(M, OW)) : null;
   if (dtile) checkDirectTile(dtile);
-  const tile = direct ? null : (opts.tile ?? conv2dTile(x.engine, M, P));
-  if (tile) checkTile(x.engine, tile);
+  const gemm = gemmPlanFor(x.engine, direct, M, P, K, opts, 'conv2d');
   const y = out ?? x.engine.empty([N, Cout, OH, OW], 'conv2d');
   dispatchConv(x.engine, dtile, {
     kernel: opts.relu ? 'conv2d_relu' : 'conv2d',
@@ -513,7 +749,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     outC: y.shape[1]!,
     outOff: offset,
     relu: !!opts.relu,
-    tile,
+    tile: gemm?.tile ?? null,
+    split: gemm ? { slices: gemm.slices, kChunk: gemm.kChunk } : undefined,
     x: xb,
     w: wb,
     y: ob ?? y.binding,
@@ -557,12 +794,25 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const M = Cin;
   const P = N * H * W;
   const K = Cout * k * k;
-  const direct = usesDirectConv2d(dy.engine, opts);
-  const dtile = direct ? (opts.directTile ?? conv2dDirectTile(M, W)) : null;
+  opts = withTuning(dy.engine, opts, tuningKey('conv_dx', N, Cin, H, W, Cout, k, padding));
+  if (opts.smallTile && (opts.tile || opts.splitK !== undefined || opts.directTile || opts.algorithm === 'gemm')) {
+    throw new ShapeError('conv2dBackwardInput: smallTile cannot be combined with tile, splitK, directTile or the gemm algorithm');
+  }
+  const direct = opts.smallTile !== undefined || usesDirectConv2d(dy.engine, opts);
+  // planes up to 16x16 on software adapters: the pixel-block kernel (conv2d_dx_small.ts)
+  const small = direct && !opts.directTile ? (opts.smallTile ?? (usesDxSmall(H, W, k) ? dxSmallTile(M, N, H, W) : null)) : null;
+  if (small) checkDxSmallTile(small);
+  const dtile = direct && !small ? (opts.directTile ?? conv2dDirectTile(M, W)) : null;
   if (dtile) checkDirectTile(dtile);
-  const tile = direct ? null : (opts.tile ?? conv2dTile(dy.engine, M, P));
-  if (tile) checkTile(dy.engine, tile);
+  const gemm = gemmPlanFor(dy.engine, direct, M, P, K, opts, 'conv2dBackwardInput');
   const dx = dy.engine.empty([N, Cin, H, W], 'conv2d_dx');
+  const shape = `${formatShape(dy.shape)}*${formatShape(w.shape)}ᵀ p${padding}`;
+  if (small) {
+    const flops = 2 * P * M * K;
+    const bytes = 4 * (dy.size + w.size + dx.size);
+    dispatchDxSmall(dy.engine, { M, cin: Cout, KS: k, pad: k - 1 - padding, N, inH: OH, inW: OW, outH: H, outW: W, dy: dyb, w: wb, dx: dx.binding, flops, bytes, shape }, small);
+    return dx;
+  }
   dispatchConv(dy.engine, dtile, {
     kernel: 'conv2d_dx',
     mode: 'flipped',
@@ -579,14 +829,15 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     outC: Cin,
     outOff: 0,
     relu: false,
-    tile,
+    tile: gemm?.tile ?? null,
+    split: gemm ? { slices: gemm.slices, kChunk: gemm.kChunk } : undefined,
     x: dyb,
     w: wb,
     y: dx.binding,
     bias: null,
     flops: 2 * P * M * K,
     bytes: 4 * (dy.size + w.size + dx.size),
-    shape: `${formatShape(dy.shape)}*${formatShape(w.shape)}ᵀ p${padding}`,
+    shape,
   });
   return dx;
 }

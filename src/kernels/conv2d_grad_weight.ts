@@ -5,6 +5,7 @@ import gemmTemplate from '../../shaders/conv2d_grad_weight.wgsl';
 import reduceTemplate from '../../shaders/conv2d_grad_reduce.wgsl';
 import biasTemplate from '../../shaders/conv2d_grad_bias.wgsl';
 import directTemplate from '../../shaders/conv2d_grad_weight_direct.wgsl';
+import { tunedGradWeight, tuningKey } from './tuning';
 import { grid, specialize, Uniforms } from './wgsl';
 
 /**
@@ -356,13 +357,15 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, kernelSize: 1 | 3, o
   const e = x.engine;
   const cinkk = cin * k * k;
   const pixels = n * ho * wo;
-  const direct = usesDirectConv2dBackwardWeight(e, opts.config);
-  const plan = direct ? null : planConv2dBackwardWeight(e, cout, cinkk, pixels, opts.config);
+  // a measured choice for this shape on this device (src/kernels/tuning.ts), unless the caller chose
+  const config = opts.config ?? tunedGradWeight(e, tuningKey('conv_dw', n, cin, h, w, cout, k, pad));
+  const direct = usesDirectConv2dBackwardWeight(e, config);
+  const plan = direct ? null : planConv2dBackwardWeight(e, cout, cinkk, pixels, config);
   if (pixels === 0 || cout === 0 || cinkk === 0) return acc ?? e.zeros(wShape, 'dW');
 
   const out = acc ?? e.empty(wShape, 'dW');
   if (!plan) {
-    conv2dBackwardWeightDirect(e, xb, dyb, out, !!acc, { n, cin, cout, h, w, ho, wo, k, pad }, opts.config, x.size, dy.size);
+    conv2dBackwardWeightDirect(e, xb, dyb, out, !!acc, { n, cin, cout, h, w, ho, wo, k, pad }, config, x.size, dy.size);
     return out;
   }
   const outb = accb ?? out.binding;

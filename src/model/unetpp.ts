@@ -5,10 +5,15 @@
  * Encoder stages end at each max-pool: 64@H (unused by the decoder), 128@H/2, 256@H/4, 512@H/8,
  * 512@H/16, and the pool-only stage 512@H/32. With f0..f4 the deepest-first features, decoder
  * node x_d_l = Block(prev, skips) = two (conv3x3 → BN → ReLU) over concat[up2x(prev), skips…].
+ *
+ * Every stage runs under an engine layer label named like its state_dict prefix
+ * (`encoder.features.0`, `decoder.blocks.x_0_1.conv1`, `segmentation_head`), so profile records
+ * of the forward and (via the graph) of the backward say which layer they belong to.
  */
 import type { Graph, Var } from '../autograd/graph';
 import type { Engine } from '../gpu/engine';
 import { ShapeError, formatShape } from '../gpu/errors';
+import { foldBatchNorm } from '../kernels/bn_fold';
 import { ParameterSet } from '../nn/params';
 import { UNETPP_DECODER_CHANNELS, unetPlusPlusExpected } from '../weights/smp';
 import { VGG19_WIDTHS, vgg19Convs } from '../weights/vgg19';
@@ -51,6 +56,15 @@ export function decoderSchedule(): DecoderStep[] {
 
 /** Encoder conv layers (0..15) after which a 2x2 max-pool follows, and where stages end. */
 const POOL_AFTER = new Set([1, 3, 7, 11, 15]);
+
+export interface ForwardOptions {
+  /**
+   * In inference (a graph with grad and training both off) fold each decoder BatchNorm into its
+   * conv, so conv → BN → ReLU is one conv with a fused ReLU (default true). False keeps the
+   * separate BN dispatches (tests compare the two paths).
+   */
+  foldBatchNorm?: boolean;
+}
 
 export class UnetPlusPlus {
   readonly params: ParameterSet;
@@ -104,10 +118,11 @@ export class UnetPlusPlus {
    * Logits [N, classes, H, W]. The caller owns `x` (a leaf); every intermediate is released as
    * soon as the forward no longer needs it, so in inference only a few activations are alive.
    */
-  forward(g: Graph, x: Var): Var {
+  forward(g: Graph, x: Var, opts: ForwardOptions = {}): Var {
     this.checkInput(x.shape);
+    const fold = (opts.foldBatchNorm ?? true) && !g.opts.grad && !g.opts.training;
     const features = this.encoder(g, x);
-    return this.decoder(g, features);
+    return this.decoder(g, features, fold);
   }
 
   /** Returns f0..f4 (deepest first) keyed by name. */
@@ -115,12 +130,14 @@ export class UnetPlusPlus {
     const stages: Var[] = [];
     let h = x;
     for (const conv of vgg19Convs({ inputChannels: this.config.inChannels, widths: this.config.widths })) {
-      const y = g.conv2d(h, this.p(g, `${conv.canonical}.weight`), this.p(g, `${conv.canonical}.bias`), { relu: true });
+      const y = this.engine.label(conv.canonical, () => g.conv2d(h, this.p(g, `${conv.canonical}.weight`), this.p(g, `${conv.canonical}.bias`), { relu: true }));
       if (h !== x) h.release();
       h = y;
       if (POOL_AFTER.has(conv.layer)) {
-        stages.push(h);
-        h = g.maxPool2d(h);
+        const stage = h;
+        stages.push(stage);
+        // torchvision's features index of the pool: right after the conv's ReLU
+        h = this.engine.label(`encoder.features.${conv.index + 2}`, () => g.maxPool2d(stage));
       }
     }
     stages.push(h); // pool5 only: 512@H/32
@@ -135,14 +152,14 @@ export class UnetPlusPlus {
     ]);
   }
 
-  private decoder(g: Graph, nodes: Map<string, Var>): Var {
+  private decoder(g: Graph, nodes: Map<string, Var>, fold: boolean): Var {
     const lastUse = new Map<string, number>();
     this.schedule.forEach((s, i) => [s.prev, ...s.skips].forEach((n) => lastUse.set(n, i)));
     let out: Var | null = null;
     this.schedule.forEach((s, i) => {
       const prev = nodes.get(s.prev)!;
       const skips = s.skips.map((n) => nodes.get(n)!);
-      const y = this.block(g, s.name, prev, skips);
+      const y = this.block(g, s.name, prev, skips, fold);
       for (const n of [s.prev, ...s.skips]) {
         if (lastUse.get(n) === i) {
           nodes.get(n)!.release();
@@ -153,26 +170,68 @@ export class UnetPlusPlus {
       out = y;
     });
     const last = out!;
-    const logits = g.conv2d(last, this.p(g, 'segmentation_head.0.weight'), this.p(g, 'segmentation_head.0.bias'));
+    const logits = this.engine.label('segmentation_head', () => g.conv2d(last, this.p(g, 'segmentation_head.0.weight'), this.p(g, 'segmentation_head.0.bias')));
     last.release();
     return logits;
   }
 
-  private block(g: Graph, name: string, prev: Var, skips: Var[]): Var {
-    const cat = g.upConcat(prev, skips);
+  private block(g: Graph, name: string, prev: Var, skips: Var[], fold: boolean): Var {
+    const prefix = `decoder.blocks.${name}`;
+    const cat = this.engine.label(prefix, () => g.upConcat(prev, skips));
     let h = cat;
     for (const conv of ['conv1', 'conv2']) {
-      const p = `decoder.blocks.${name}.${conv}`;
-      const c = g.conv2d(h, this.p(g, `${p}.0.weight`), null);
+      const p = `${prefix}.${conv}`;
+      const y = this.engine.label(p, () => (fold ? this.convFoldedBnRelu(g, h, p) : this.convBnRelu(g, h, p)));
       h.release();
-      h = g.batchNorm(c, this.p(g, `${p}.1.weight`), this.p(g, `${p}.1.bias`), {
-        runningMean: this.params.buffer(`${p}.1.running_mean`),
-        runningVar: this.params.buffer(`${p}.1.running_var`),
-        relu: true,
-      });
-      c.release();
+      h = y;
     }
     return h;
+  }
+
+  /** smp's Conv2dReLU: conv (no bias) → BatchNorm2d → ReLU, BN fused with its ReLU. */
+  private convBnRelu(g: Graph, h: Var, p: string): Var {
+    const c = g.conv2d(h, this.p(g, `${p}.0.weight`), null);
+    const y = g.batchNorm(c, this.p(g, `${p}.1.weight`), this.p(g, `${p}.1.bias`), {
+      runningMean: this.params.buffer(`${p}.1.running_mean`),
+      runningVar: this.params.buffer(`${p}.1.running_var`),
+      relu: true,
+    });
+    c.release();
+    return y;
+  }
+
+  /**
+   * Inference only (no-grad, eval): the same layer as one conv with folded weights and a fused
+   * ReLU epilogue, w' = w·s, b' = β − μ·s with s = γ/√(var + eps); no BN pass over the activation.
+   *
+   * The folded weights are recomputed on every forward rather than cached. A cache would need an
+   * invalidation that sees every write to γ, β, w and the running stats — optimizer steps (one
+   * dispatch into the parameter arena), training-mode BN forwards (running stats updated in place
+   * by a kernel), `load`/`loadStateDict`, and any caller writing a parameter tensor directly — and
+   * one missed writer silently serves stale weights (e.g. validation during training). Refolding
+   * is one small dispatch per conv that reads and writes the weights once: 160 MB for the 19.9 M
+   * decoder weights (~60 µs on an H100) against 700 MB for the 22 BN passes it replaces at b1
+   * 512² (the BN traffic scales with N·H·W, so below ~256² b1 refolding moves more bytes than it
+   * saves, though the dispatch count is the same). A cache would also keep a second copy of the
+   * weights alive; here the folded tensors live only until their conv is recorded.
+   */
+  private convFoldedBnRelu(g: Graph, h: Var, p: string): Var {
+    const ps = this.params;
+    const { weight, bias } = foldBatchNorm(
+      ps.get(`${p}.0.weight`),
+      null,
+      ps.get(`${p}.1.weight`),
+      ps.get(`${p}.1.bias`),
+      ps.buffer(`${p}.1.running_mean`),
+      ps.buffer(`${p}.1.running_var`),
+    );
+    try {
+      return g.conv2d(h, g.input(weight, false, `${p}.folded_weight`), g.input(bias, false, `${p}.folded_bias`), { relu: true });
+    } finally {
+      // the conv is recorded; the GPU runs queued commands in order, so the buffers may be reused
+      weight.dispose();
+      bias.dispose();
+    }
   }
 
   dispose(): void {

@@ -336,7 +336,7 @@ abstract class Optimizer<O extends object, G extends GroupBase> {
       if (!table) continue;
       const [gx] = workgroups(ps.engine, table.count);
       const u = new Uniforms().u32(table.count, gx, 0, 0).f32(...h).bytes();
-      this.dispatch(shard, table, u);
+      ps.engine.label('optimizer.step', () => this.dispatch(shard, table, u));
     }
   }
 

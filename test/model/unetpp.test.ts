@@ -118,6 +118,56 @@ describe('U-Net++/VGG19 vs the tfjs reference', () => {
     model.dispose();
   }, 300_000);
 
+  test('eval mode: BN folded into the convs equals the separate-BN path, with no BN dispatches', async () => {
+    const weights = randomUnetPPWeights(CONFIG, 11);
+    // running stats and affine far from the identity, so a wrong fold cannot hide
+    let seed = 100;
+    for (const name of weights.keys()) {
+      const n = weights.get(name)!.length;
+      if (name.endsWith('.1.running_mean')) weights.set(name, uniform(n, seed++, -0.5, 0.5));
+      else if (name.endsWith('.1.running_var')) weights.set(name, uniform(n, seed++, 0.05, 3));
+      else if (/\.conv[12]\.1\.weight$/.test(name)) weights.set(name, uniform(n, seed++, 0.3, 1.7));
+      else if (/\.conv[12]\.1\.bias$/.test(name)) weights.set(name, uniform(n, seed++, -0.4, 0.4));
+    }
+    const model = new UnetPlusPlus(engine, CONFIG);
+    loadInto(model, weights);
+    const x = engine.tensor(uniform(N * S * S, 12, 0, 1), [N, 1, S, S]);
+    const before = engine.memory().liveBytes;
+    const infer = async (foldBatchNorm: boolean) => {
+      let out!: Float32Array;
+      const prof = await engine.profile(async () => {
+        const g = new Graph(engine, { grad: false, training: false });
+        const y = model.forward(g, g.input(x), { foldBatchNorm });
+        out = await y.value.read();
+        y.release();
+      });
+      return { out, kernels: prof.records.map((r) => r.kernel) };
+    };
+    const folded = await infer(true);
+    const plain = await infer(false);
+    expect(engine.memory().liveBytes).toBe(before);
+    assertClose(folded.out, plain.out, 'folded vs separate BN', tolFor(plain.out, 1e-4));
+
+    const count = (ks: string[], re: RegExp) => ks.filter((k) => re.test(k)).length;
+    const decoderConvs = 2 * 11; // 11 decoder nodes (10 of the nested grid + x_0_4), two convs each
+    expect(count(folded.kernels, /^bn_/)).toBe(0);
+    expect(count(folded.kernels, /^conv_bn_fold/)).toBe(decoderConvs);
+    expect(count(plain.kernels, /^bn_apply_eval_relu/)).toBe(decoderConvs);
+    // folding adds one small dispatch per conv and removes one BN pass per conv
+    expect(folded.kernels.length).toBe(plain.kernels.length);
+
+    // a training graph still normalises with batch statistics (folding is inference-only)
+    const prof = await engine.profile(() => {
+      const g = new Graph(engine, { grad: false, training: true });
+      model.forward(g, g.input(x)).release();
+    });
+    const kernels = prof.records.map((r) => r.kernel);
+    expect(count(kernels, /^bn_stats/)).toBe(decoderConvs);
+    expect(count(kernels, /^conv_bn_fold/)).toBe(0);
+    x.dispose();
+    model.dispose();
+  }, 300_000);
+
   test('input sides that are not multiples of 32 and wrong channels are clear errors', () => {
     const model = new UnetPlusPlus(engine, CONFIG);
     expect(() => model.checkInput([1, 1, 48, 64])).toThrow(/multiples of 32.*48x64/);

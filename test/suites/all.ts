@@ -1,9 +1,12 @@
 import type { Case } from './case';
 import { autogradCases } from './autograd.cases';
 import { batchnormCases } from './batchnorm.cases';
+import { bnFoldCases } from './bn_fold.cases';
 import { concatCases } from './concat.cases';
 import { conv2dCases } from './conv2d.cases';
+import { conv2dDxSmallCases } from './conv2d_dx_small.cases';
 import { conv2dGradWeightCases } from './conv2d_grad_weight.cases';
+import { conv2dSplitKCases } from './conv2d_splitk.cases';
 import { elementwiseCases } from './elementwise.cases';
 import { lossCases } from './loss.cases';
 import { optimCases } from './optim.cases';
@@ -20,11 +23,14 @@ export const ALL_SUITES: Record<string, Case[]> = {
   runtime: runtimeCases,
   elementwise: elementwiseCases,
   conv2d: conv2dCases,
+  conv2d_dx_small: conv2dDxSmallCases,
   conv2d_grad_weight: conv2dGradWeightCases,
+  conv2d_splitk: conv2dSplitKCases,
   pool: poolCases,
   upsample: upsampleCases,
   concat: concatCases,
   batchnorm: batchnormCases,
+  bn_fold: bnFoldCases,
   loss: lossCases,
   optim: optimCases,
   autograd: autogradCases,

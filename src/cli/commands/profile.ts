@@ -34,21 +34,22 @@ export function ceilingShare(r: DispatchRecord, c: Pick<Ceilings, 'fmaGflops' | 
 /**
  * Chrome / Perfetto trace (chrome://tracing, ui.perfetto.dev): one complete event (ph "X") per
  * dispatch, GPU durations laid end to end in dispatch order (the timestamps give each pass's
- * duration; the gaps between passes are not GPU work).
+ * duration; the gaps between passes are not GPU work). Events are named `layer [kernel]` (just
+ * the kernel for unlabelled dispatches) and carry both in their args.
  */
 export function traceEvents(records: readonly DispatchRecord[], c: Pick<Ceilings, 'fmaGflops' | 'copyGbps'>, label: string): { traceEvents: TraceEvent[]; displayTimeUnit: string; otherData: Record<string, string> } {
   let ts = 0;
   const events: TraceEvent[] = records.map((r, i) => {
     const dur = Math.max(0, r.ms * 1000);
     const e: TraceEvent = {
-      name: r.kernel,
+      name: r.layer ? `${r.layer} [${r.kernel}]` : r.kernel,
       cat: 'gpu',
       ph: 'X',
       ts,
       dur,
       pid: 1,
       tid: 1,
-      args: { index: i, shape: r.shape, flops: r.flops, bytes: r.bytes, gflops: r.flops / (r.ms * 1e6) || 0, gbps: r.bytes / (r.ms * 1e6) || 0, ceilingShare: ceilingShare(r, c) || 0 },
+      args: { index: i, layer: r.layer, kernel: r.kernel, shape: r.shape, flops: r.flops, bytes: r.bytes, gflops: r.flops / (r.ms * 1e6) || 0, gbps: r.bytes / (r.ms * 1e6) || 0, ceilingShare: ceilingShare(r, c) || 0 },
     };
     ts += dur;
     return e;
@@ -129,15 +130,21 @@ export const profileCommand: Command = {
         console.log(`# ${label}`);
         console.log(`first run ${f(firstMs, 0)} ms (compiles shaders), steady ${f(steadyMs, 1)} ms wall; profiled: ${prof.records.length} dispatches, ${prof.mode === 'timestamp' ? 'GPU' : 'wall-clock'} sum ${f(gpuMs, 1)} ms (${f(flops / (gpuMs * 1e6))} GFLOP/s overall), ${f(prof.wallMs, 1)} ms wall with one pass per dispatch`);
         console.log(`ceilings: FMA ${f(ceilings.fmaGflops)} GFLOP/s, copy ${f(ceilings.copyGbps)} GB/s\n`);
-        console.log('| # | kernel | shape | GFLOP | MB | ms | GFLOP/s | GB/s | % ceiling | % of step |');
-        console.log('|---|---|---|---|---|---|---|---|---|---|');
+        console.log('| # | layer | kernel | shape | GFLOP | MB | ms | GFLOP/s | GB/s | % ceiling | % of step |');
+        console.log('|---|---|---|---|---|---|---|---|---|---|---|');
         prof.records.forEach((r, i) =>
-          console.log(`| ${i} | ${r.kernel} | ${r.shape} | ${f(r.flops / 1e9, 3)} | ${f(r.bytes / 1e6, 2)} | ${f(r.ms, 3)} | ${f(r.flops / (r.ms * 1e6))} | ${f(r.bytes / (r.ms * 1e6))} | ${f(ceilingShare(r, ceilings) * 100, 1)} | ${f((r.ms / gpuMs) * 100, 1)} |`),
+          console.log(`| ${i} | ${r.layer || '–'} | ${r.kernel} | ${r.shape} | ${f(r.flops / 1e9, 3)} | ${f(r.bytes / 1e6, 2)} | ${f(r.ms, 3)} | ${f(r.flops / (r.ms * 1e6))} | ${f(r.bytes / (r.ms * 1e6))} | ${f(ceilingShare(r, ceilings) * 100, 1)} | ${f((r.ms / gpuMs) * 100, 1)} |`),
         );
         console.log(`\n## by kernel (top ${values.top})\n`);
         console.log('| kernel | calls | ms | % of step | GFLOP/s | GB/s |');
         console.log('|---|---|---|---|---|---|');
         for (const k of summarize(prof.records).slice(0, Number(values.top))) {
+          console.log(`| ${k.kernel} | ${k.calls} | ${f(k.ms)} | ${f((k.ms / gpuMs) * 100, 1)} | ${f(k.flops / (k.ms * 1e6))} | ${f(k.bytes / (k.ms * 1e6))} |`);
+        }
+        console.log(`\n## by layer (top ${values.top})\n`);
+        console.log('| layer | dispatches | ms | % of step | GFLOP/s | GB/s |');
+        console.log('|---|---|---|---|---|---|');
+        for (const k of summarize(prof.records, 'layer').slice(0, Number(values.top))) {
           console.log(`| ${k.kernel} | ${k.calls} | ${f(k.ms)} | ${f((k.ms / gpuMs) * 100, 1)} | ${f(k.flops / (k.ms * 1e6))} | ${f(k.bytes / (k.ms * 1e6))} |`);
         }
         if (values.trace) {

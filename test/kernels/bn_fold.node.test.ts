@@ -1,0 +1,3 @@
+import { nodeSuite } from '../helpers/node_suite';
+
+nodeSuite('bn_fold');

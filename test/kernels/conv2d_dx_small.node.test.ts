@@ -1,0 +1,3 @@
+import { nodeSuite } from '../helpers/node_suite';
+
+nodeSuite('conv2d_dx_small');

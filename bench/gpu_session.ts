@@ -87,7 +87,6 @@ async function wholeModel(engine: Engine, config: ModelConfig, tag: string, prof
     report.inferenceProfile = { mode: infProf.mode, dispatches: infProf.records.length, gpuMs: infGpu, wallMs: infProf.wallMs, byKernel: infTop, records: infProf.records };
     kernelTable(infTop);
   }
-  xInf.dispose();
   save();
 
   const opt = new AdamW(model.params, { lr: 1e-4 });
@@ -115,6 +114,22 @@ async function wholeModel(engine: Engine, config: ModelConfig, tag: string, prof
     kernelTable(top);
   }
   save();
+  if (profile && !QUICK) {
+    // how often to submit: the GPU only starts on what has been submitted
+    const dflt = engine.dispatchesPerSubmit;
+    const rows: { perSubmit: number; inferenceMs: number; trainMs: number }[] = [];
+    for (const per of [128, 32, 16, 8, 4]) {
+      engine.dispatchesPerSubmit = per;
+      const i = await timeSteps(engine, infer, 2, 7);
+      const t = await timeSteps(engine, trainStep, 1, 5);
+      rows.push({ perSubmit: per, inferenceMs: i.median, trainMs: t.median });
+      say(`[${tag}] dispatches per submit ${per}: inference ${i.median.toFixed(1)} ms, training step ${t.median.toFixed(1)} ms (medians)`);
+    }
+    engine.dispatchesPerSubmit = dflt;
+    report[`perSubmit_${tag}`] = rows;
+    save();
+  }
+  xInf.dispose();
   xTr.dispose();
   tTr.dispose();
   opt.dispose();

@@ -89,19 +89,19 @@ function random(engine: Engine, shape: number[], seed: number): Tensor {
   return engine.tensor(data, shape);
 }
 
-/** Median over `reps` calls of the GPU ms of one call of `fn` (all its dispatches). */
-async function timeCalls(engine: Engine, fn: () => Tensor, reps: number): Promise<number> {
-  fn().dispose(); // compile + warm
-  await engine.sync();
-  const prof = await engine.profile(() => {
-    for (let i = 0; i < reps; i++) fn().dispose();
-  });
-  const per = prof.records.length / reps;
-  if (!Number.isInteger(per) || per < 1) throw new Error(`sweep: ${prof.records.length} dispatches for ${reps} calls`);
-  const calls: number[] = [];
-  for (let i = 0; i < reps; i++) calls.push(prof.records.slice(i * per, (i + 1) * per).reduce((a, r) => a + r.ms, 0));
-  calls.sort((a, b) => a - b);
-  return calls[Math.floor(calls.length / 2)]!;
+/** GPU ms of one call of `fn` (all its dispatches, split-K reduces included). */
+async function timeOnce(engine: Engine, fn: () => Tensor): Promise<number> {
+  const prof = await engine.profile(() => fn().dispose());
+  return prof.records.reduce((a, r) => a + r.ms, 0);
+}
+
+/** Keeps the GPU busy for about `ms` (clocks drop while it idles between shapes). */
+async function warmGpu(engine: Engine, fn: () => Tensor, ms: number): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    for (let i = 0; i < 8; i++) fn().dispose();
+    await engine.sync();
+  }
 }
 
 export interface SweepOptions {
@@ -149,20 +149,35 @@ async function sweepOne(engine: Engine, s: ConvShape, op: SweepOp, candidates: S
   const dy = random(engine, [s.n, s.cout, s.h, s.w], 3);
   const ms: Record<string, number | null> = {};
   const errors: Record<string, string> = {};
+  const fnOf = (c: SweepCandidate) => (): Tensor =>
+    op === 'conv_fwd'
+      ? conv2d(x, w, null, { ...c.conv })
+      : op === 'conv_dx'
+        ? conv2dBackwardInput(dy, w, x.shape, { ...c.conv })
+        : conv2dBackwardWeight(x, dy, 3, { config: c.dw });
   try {
+    // compile and check every candidate once
+    const live: SweepCandidate[] = [];
     for (const c of candidates) {
       try {
-        const fn = (): Tensor =>
-          op === 'conv_fwd'
-            ? conv2d(x, w, null, { ...c.conv })
-            : op === 'conv_dx'
-              ? conv2dBackwardInput(dy, w, x.shape, { ...c.conv })
-              : conv2dBackwardWeight(x, dy, 3, { config: c.dw });
-        ms[c.name] = await timeCalls(engine, fn, reps);
+        fnOf(c)().dispose();
+        await engine.sync();
+        live.push(c);
       } catch (e) {
         ms[c.name] = null;
-        (errors[c.name] ??= String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200));
+        errors[c.name] ??= String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200);
       }
+    }
+    // GPU clocks ramp up over tens of ms after an idle gap, so warm up first, then time the
+    // candidates interleaved (round r times each once): drift hits all of them alike
+    await warmGpu(engine, fnOf(candidates[0]!), 60);
+    const times = new Map<string, number[]>(live.map((c) => [c.name, []]));
+    for (let r = 0; r < reps; r++) {
+      for (const c of r % 2 ? [...live].reverse() : live) times.get(c.name)!.push(await timeOnce(engine, fnOf(c)));
+    }
+    for (const [name, t] of times) {
+      t.sort((a, b) => a - b);
+      ms[name] = t[Math.floor(t.length / 2)]!;
     }
   } finally {
     x.dispose();

@@ -18,7 +18,10 @@ export interface AdapterSummary {
 export interface EngineOptions {
   /** Print every compiled shader to stderr. Also enabled by OSTEO_DEBUG_SHADERS=1 in Node. */
   debugShaders?: boolean;
-  /** Submit after this many dispatches so the GPU starts while we encode the rest. */
+  /**
+   * Submit after this many dispatches so the GPU starts while we encode the rest (default 16 on
+   * GPUs, 128 on software adapters, where a submit is costlier than the encoding it overlaps).
+   */
   dispatchesPerSubmit?: number;
 }
 
@@ -55,7 +58,12 @@ export class Engine {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatched = 0;
-  private readonly perSubmit: number;
+  /**
+   * Dispatches per submit (see EngineOptions). With everything in one submit the GPU idles until
+   * the last dispatch is encoded: an H200 inference at 512² ran 30 ms of GPU work in 38 ms wall
+   * with 128 per submit (105 dispatches, all encoded before the first one ran).
+   */
+  dispatchesPerSubmit: number;
   private arenas: { gpu: GPUBuffer; cpu: Uint8Array; used: number }[] = [];
   private arenaIndex = 0;
   private readonly uniformAlign: number;
@@ -81,7 +89,7 @@ export class Engine {
     const maxBuffer = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.pool = new BufferPool(device, maxBuffer);
     this.pipelines = new PipelineCache(device, (e) => this.errors.push(e), !!options.debugShaders);
-    this.perSubmit = options.dispatchesPerSubmit ?? 128;
+    this.dispatchesPerSubmit = options.dispatchesPerSubmit ?? (adapter.fallback ? 128 : 16);
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -304,7 +312,7 @@ export class Engine {
       this.pass.setBindGroup(0, bindGroup);
       this.pass.dispatchWorkgroups(x, y, z);
     }
-    if (++this.dispatched >= this.perSubmit) this.flush();
+    if (++this.dispatched >= this.dispatchesPerSubmit) this.flush();
   }
 
   /** Submits everything recorded so far. Cheap when nothing is pending. */

@@ -6,7 +6,7 @@ import directTemplate from '../../shaders/conv2d_direct.wgsl';
 import splitReduceTemplate from '../../shaders/conv2d_splitk_reduce.wgsl';
 import { checkDxSmallTile, dispatchDxSmall, dxSmallTile, usesDxSmall, type ConvDxSmallTile } from './conv2d_dx_small';
 import { tunedConv, tuningKey } from './tuning';
-import { grid, specialize, Uniforms } from './wgsl';
+import { cachedCode, grid, specialize, Uniforms } from './wgsl';
 
 /**
  * 2-D convolution (stride 1, square kernel, zero padding) as an implicit GEMM, and its gradient
@@ -446,6 +446,12 @@ function buildShader(c: GemmConv, outVec4: boolean, split: boolean): string {
   });
 }
 
+/** Everything buildShader's text depends on besides the output and split variants. */
+function shaderKey(c: GemmConv): string {
+  const t = c.tile;
+  return `conv2d_gemm|${t.BM},${t.BN},${t.BK},${t.TM},${t.TN}|${c.mode}|k${c.KS}|p${c.pad}|b${!!c.bias}|r${c.relu}`;
+}
+
 function dispatchGemmConv(e: Engine, c: GemmConv): void {
   const outVec4 = (c.outH * c.outW) % 4 === 0;
   const tilesM = Math.ceil(c.M / c.tile.BM);
@@ -462,7 +468,7 @@ function dispatchGemmConv(e: Engine, c: GemmConv): void {
   if (!split) {
     e.run({
       kernel: `${name}${outVec4 ? '_y4' : ''}`,
-      code: buildShader(c, outVec4, false),
+      code: cachedCode(`${shaderKey(c)}|y4${outVec4}`, () => buildShader(c, outVec4, false)),
       uniforms,
       buffers: c.bias ? [c.x, c.w, c.y, c.bias] : [c.x, c.w, c.y],
       workgroups: [gx, gy],
@@ -479,7 +485,7 @@ function dispatchGemmConv(e: Engine, c: GemmConv): void {
   const shape = `${c.shape} splitK${S}`;
   e.run({
     kernel: `${name}_splitK`,
-    code: buildShader(c, false, true),
+    code: cachedCode(`${shaderKey(c)}|split`, () => buildShader(c, false, true)),
     uniforms,
     buffers: [c.x, c.w, part.binding],
     workgroups: [gx, gy, S],
@@ -503,12 +509,14 @@ function dispatchGemmConv(e: Engine, c: GemmConv): void {
   }
   e.run({
     kernel: `${c.kernel}_splitK_reduce${outVec4 ? '_y4' : ''}`,
-    code: specialize(splitReduceTemplate, {
-      Y_T: outVec4 ? 'vec4<f32>' : 'f32',
-      BIAS_DECL: c.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : '',
-      VALUE: c.relu ? `max(s + ${b}, vec4<f32>(0.0))` : `s + ${b}`,
-      STORE: store.join('\n'),
-    }),
+    code: cachedCode(`conv2d_splitk_reduce|y4${outVec4}|b${!!c.bias}|r${c.relu}`, () =>
+      specialize(splitReduceTemplate, {
+        Y_T: outVec4 ? 'vec4<f32>' : 'f32',
+        BIAS_DECL: c.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : '',
+        VALUE: c.relu ? `max(s + ${b}, vec4<f32>(0.0))` : `s + ${b}`,
+        STORE: store.join('\n'),
+      }),
+    ),
     uniforms: new Uniforms().u32(total, p4, S, c.M * p4, c.P, c.outH * c.outW, c.outC, c.outOff, rx * 256, 0, 0, 0).bytes(),
     buffers: c.bias ? [part.binding, c.y, c.bias] : [part.binding, c.y],
     workgroups: [rx, ry],
@@ -638,7 +646,7 @@ function dispatchDirectConv(e: Engine, c: Omit<GemmConv, 'tile'>, t: ConvDirectT
   const [gx, gy] = grid(Math.ceil(total / DIRECT_WG), e.limits.maxComputeWorkgroupsPerDimension);
   e.run({
     kernel: `${c.kernel}_direct_k${c.KS}_${t.TM}x${t.PX}`,
-    code: buildDirectShader(c, t, DIRECT_WG),
+    code: cachedCode(`conv2d_direct|${t.TM},${t.PX}|${DIRECT_WG}|k${c.KS}|p${c.pad}|b${!!c.bias}|r${c.relu}`, () => buildDirectShader(c, t, DIRECT_WG)),
     uniforms: new Uniforms()
       .u32(c.M, c.cin, c.inH, c.inW, c.outH, c.outW, c.outC, c.outOff, strips, rows, total, 0)
       .bytes(),

@@ -3,13 +3,41 @@
  * fills them, and the pipeline cache keys on the result, so every distinct tile size or fused
  * epilogue is its own compiled pipeline.
  */
+const specialized = new Map<string, Map<string, string>>();
+
 export function specialize(template: string, defs: Record<string, string | number>): string {
-  const out = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    const v = defs[name];
-    if (v === undefined) throw new Error(`specialize: no value for {{${name}}}`);
-    return String(v);
-  });
+  // memoized: kernels specialize on every dispatch, and the pipeline cache hashes the result; the
+  // same string object back means no regex pass and a hash V8 has already cached on the string
+  let byDefs = specialized.get(template);
+  if (!byDefs) specialized.set(template, (byDefs = new Map()));
+  const key = JSON.stringify(defs);
+  let out = byDefs.get(key);
+  if (out === undefined) {
+    out = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+      const v = defs[name];
+      if (v === undefined) throw new Error(`specialize: no value for {{${name}}}`);
+      return String(v);
+    });
+    byDefs.set(key, out);
+  }
   return out;
+}
+
+const generated = new Map<string, string>();
+
+/**
+ * Generated WGSL, built once per `key` (which must name everything the text depends on). Kernels
+ * with unrolled, generated bodies would otherwise rebuild 10–30 KB of source on every dispatch,
+ * and the pipeline cache would hash that fresh string each time: tens of µs per dispatch of CPU
+ * time and garbage, while the GPU waits for the submit.
+ */
+export function cachedCode(key: string, build: () => string): string {
+  let code = generated.get(key);
+  if (code === undefined) {
+    code = build();
+    generated.set(key, code);
+  }
+  return code;
 }
 
 /**

@@ -5,11 +5,13 @@
  *   3. peak memory of inference 512² and a training step b4 256² (dry run)
  *   4. whole-model times: U-Net++ inference b1 512² and a training step b4 256², plus a per-kernel
  *      profile of one training step
- *   5. (optional, --sweep) a tile sweep of every conv of the training step (bench/tile_sweep.ts)
+ *   5. (optional, --sweep) a tile sweep of every conv of the training step and of inference
+ *      (bench/tile_sweep.ts), then the whole model again with the resulting tuning table; or
+ *      (--tuning=FILE) the whole model again with a table measured earlier
  *   6. (optional, --bench) the kernel + model suites against tfjs-webgpu
  * Results go to $OUT (JSON + markdown). Packed by ../shared/gpu/pack.sh bench/gpu_session.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph } from '../src/autograd/graph';
 import { measureCeilings } from '../src/gpu/ceilings';
@@ -22,7 +24,7 @@ import { AdamW } from '../src/nn/optim';
 import { acquireNodeEngine } from '../src/node/acquire_node';
 import { runCase } from '../test/suites/case';
 import { ALL_SUITES } from '../test/suites/all';
-import { setTuning, tuning } from '../src/kernels/tuning';
+import { parseTuning, setTuning, tuning } from '../src/kernels/tuning';
 import { type SweepCandidate, sweepConvTiles, sweepMarkdown, tuningFromSweep } from './tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
@@ -31,6 +33,8 @@ const args = new Set(process.argv.slice(2));
 const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 // --quick: tiny sizes and a narrow model, to check the script itself on the CPU fallback
 const QUICK = args.has('--quick');
+// --tuning=FILE: after the heuristics, time the whole model (and the bench) with this table
+const tuningFile = process.argv.find((a) => a.startsWith('--tuning='))?.slice('--tuning='.length);
 const INF = arg('infer', QUICK ? 64 : 512);
 const TRAIN = arg('train', QUICK ? 32 : 256);
 const TRAIN_BATCH = arg('batch', QUICK ? 1 : 4);
@@ -215,6 +219,13 @@ async function main(): Promise<void> {
     writeFileSync(join(OUT, 'tuning.json'), JSON.stringify(table, null, 1));
     say(`tuning table: ${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight choices (written to tuning.json)`);
     save();
+    setTuning(engine, table);
+    await wholeModel(engine, config, 'tuned', false);
+  } else if (tuningFile) {
+    // a table measured earlier on this kind of device (tuning/)
+    const table = parseTuning(readFileSync(tuningFile, 'utf8'), tuningFile);
+    report.tuning = { file: tuningFile, device: table.device, conv: Object.keys(table.conv).length, dw: Object.keys(table.dw).length };
+    say(`tuning table ${tuningFile}: ${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight choices (${table.device})`);
     setTuning(engine, table);
     await wholeModel(engine, config, 'tuned', false);
   }

@@ -19,7 +19,7 @@ import { conv2d, conv2dBackwardInput } from '../src/kernels/conv2d';
 import { conv2dBackwardWeight } from '../src/kernels/conv2d_grad_weight';
 import { maxPool2d, maxPool2dBackward } from '../src/kernels/pool';
 import { upsampleBilinear2x, upsampleBilinear2xBackward, upsampleNearest2x, upsampleNearest2xBackward } from '../src/kernels/upsample';
-import { convFlops, layerLabel, unetppLayerShapes, type ConvShape, type LayerShapes, type MapShape } from './shapes';
+import { convFlops, layerLabel, unetppLayerShapes, type ConvShape, type LayerShapes } from './shapes';
 import { ratePerSecond, speedup } from './stats';
 import { osteoGpuTime, tfSync, timeOsteo, timeTf, type Tf, type TimingOptions } from './timing';
 import type { KernelRow, RateUnit } from './types';
@@ -158,23 +158,32 @@ export const GOAL_LAYER = 'goal shape 64x256x256';
 /**
  * The data-movement goal is stated at 64 channels of 256x256, whatever size the suite runs at:
  * add a max-pool, a 2x upsample (to 64x256x256), a concat (32+32 → 64 at 256x256) and a batch
- * norm at that shape unless the model already has one.
+ * norm at that shape, labelled GOAL_LAYER.
  */
 function withGoalShapes(s: LayerShapes, n: number): LayerShapes {
   const goal = [GOAL_LAYER];
-  const has = (list: MapShape[], c: number, h: number) => list.some((m) => m.n === n && m.c === c && m.h === h && m.w === h);
-  return {
+    return {
     ...s,
-    pools: has(s.pools, 64, 256) ? s.pools : [...s.pools, { layers: goal, n, c: 64, h: 256, w: 256 }],
-    upsamples: has(s.upsamples, 64, 128) ? s.upsamples : [...s.upsamples, { layers: goal, n, c: 64, h: 128, w: 128 }],
+    pools: [...s.pools, { layers: goal, n, c: 64, h: 256, w: 256 }],
+    upsamples: [...s.upsamples, { layers: goal, n, c: 64, h: 128, w: 128 }],
     concats: [...s.concats, { layers: goal, n, parts: [32, 32], h: 256, w: 256 }],
-    batchNorms: has(s.batchNorms, 64, 256) ? s.batchNorms : [...s.batchNorms, { layers: goal, n, c: 64, h: 256, w: 256 }],
+    batchNorms: [...s.batchNorms, { layers: goal, n, c: 64, h: 256, w: 256 }],
   };
 }
 
 /** Builds the suite's cases for one input size. */
 export function kernelCases(size: number, batch: number): Case[] {
   const shapes = withGoalShapes(unetppLayerShapes({ size, batch }), batch);
+  const cases = layerCases(shapes);
+  // keys identify rows (extra baselines are matched by key): the same shape at two layers (an
+  // encoder conv with bias + ReLU and a decoder conv, a goal row) gets the layer in its key
+  const count = new Map<string, number>();
+  for (const c of cases) count.set(c.key, (count.get(c.key) ?? 0) + 1);
+  for (const c of cases) if (count.get(c.key)! > 1) c.key += ` [${c.layer}]`;
+  return cases;
+}
+
+function layerCases(shapes: LayerShapes): Case[] {
   const cases: Case[] = shapes.convs.flatMap(convCases);
   const mem = { unit: 'GB/s' as const, flops: 0 };
 
@@ -382,7 +391,7 @@ export async function runKernelSuite(engine: Engine, tf: Tf, opts: KernelSuiteOp
       const side = c.osteo(engine);
       try {
         row.osteo = (await timeOsteo(engine, side.run, opts)).steady;
-        row.osteoGpuMs = await osteoGpuTime(engine, side.run, Math.min(3, opts.reps));
+        row.osteoGpuMs = await osteoGpuTime(engine, side.run, opts.reps);
       } finally {
         side.dispose();
         await engine.sync();

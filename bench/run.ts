@@ -8,7 +8,7 @@ import type { Engine } from '../src/gpu/engine';
 import { GOAL_LAYER, runKernelSuite } from './kernels';
 import { runModelSuite } from './model';
 import { opSummary } from './report';
-import { fmt, ratePerSecond } from './stats';
+import { fmt, geomean, ratePerSecond } from './stats';
 import type { Tf } from './timing';
 import type { BenchResults, KernelRow } from './types';
 
@@ -104,7 +104,14 @@ export function autoNotes(r: BenchResults, software: boolean): string[] {
     const goals: Record<string, number> = { conv_fwd: 25_000, conv_dx: 20_000, conv_dw: 15_000 };
     for (const s of convs) {
       const g = goals[s.op];
-      if (g) notes.push(`Goal (GPU): ${s.op} geomean ≥ ${g / 1000} TFLOP/s — measured ${fmt(s.osteoGeomeanRate / 1000)} TFLOP/s (tfjs ${fmt(s.tfjsGeomeanRate / 1000)}), ${s.osteoGeomeanRate >= g ? 'met' : 'missed'}.`);
+      if (!g) continue;
+      // the same rows by GPU time (timestamps): what the kernels reach without launch overhead
+      const gpuRates = r.kernels.filter((k) => k.op === s.op && k.osteoGpuMs).map((k) => ratePerSecond(k.flops, k.osteoGpuMs!));
+      const byGpu = gpuRates.length ? geomean(gpuRates) : NaN;
+      notes.push(
+        `Goal (GPU): ${s.op} geomean ≥ ${g / 1000} TFLOP/s — measured ${fmt(s.osteoGeomeanRate / 1000)} TFLOP/s by wall clock per op (tfjs ${fmt(s.tfjsGeomeanRate / 1000)}), ${s.osteoGeomeanRate >= g ? 'met' : 'missed'}` +
+          (Number.isFinite(byGpu) ? `; ${fmt(byGpu / 1000)} TFLOP/s by GPU time (${byGpu >= g ? 'met' : 'missed'}).` : '.'),
+      );
     }
     const goalRows = r.kernels.filter((k) => k.unit === 'GB/s' && k.layer === GOAL_LAYER);
     if (goalRows.length) {

@@ -9,9 +9,10 @@ import { evalCommand } from './commands/eval';
 import { predictCommand } from './commands/predict';
 import { experimentCommand } from './commands/experiment';
 import { memoryCommand } from './commands/memory';
+import { tuneCommand } from './commands/tune';
 import { weightsCommand } from './commands/weights';
 
-const COMMANDS: Command[] = [demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, experimentCommand, benchCommand, profileCommand];
+const COMMANDS: Command[] = [demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, experimentCommand, benchCommand, profileCommand, tuneCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -166,6 +166,9 @@ const MAX_SPLIT_SCRATCH = 256 * 1024 * 1024;
  */
 export const SPLITK_MIN_STEPS = 8;
 
+/** K steps from which a GEMM that already fills the SMs once is still split in two. */
+export const SPLITK_DEEP_STEPS = 256;
+
 /**
  * Split-K slices for a GEMM of `tiles` output tiles and `kSteps` reduction steps: 1 when the tiles
  * already make `minWorkgroups` (about one per SM), else enough slices for tiles·S ≈ 2·minWorkgroups
@@ -173,7 +176,10 @@ export const SPLITK_MIN_STEPS = 8;
  * gather latency better than one), but no slice shorter than `minSteps`.
  */
 export function conv2dSplitK(tiles: number, kSteps: number, minWorkgroups: number, minSteps = SPLITK_MIN_STEPS): number {
-  if (tiles <= 0 || tiles >= minWorkgroups) return 1;
+  if (tiles <= 0 || minWorkgroups <= 1 || tiles >= 2 * minWorkgroups) return 1;
+  // one workgroup per SM but a deep reduction: two slices still pay (H200, b4 896→64 ch at 64²,
+  // 128 tiles, 504 K steps: 0.86 → 0.64 ms; neutral at 144–288 steps, a loss at 36)
+  if (tiles >= minWorkgroups) return kSteps >= SPLITK_DEEP_STEPS ? 2 : 1;
   const want = Math.ceil((2 * minWorkgroups) / tiles);
   return Math.max(1, Math.min(want, Math.floor(kSteps / minSteps)));
 }
@@ -208,8 +214,11 @@ export function chooseConv2dGemm(d: ConvGemmDevice, M: number, P: number, K: num
         { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
         { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
       ]
-    : // H200 sweep (Dawn/Vulkan, 3x3 convs 32²–512², 64–512 channels): 64x128 with 8x4 per thread
-      // (256 threads) led almost everywhere at 20–25 TF/s; 128x128/8x8 ran at about half that.
+    : // H200 sweep (bench/tile_sweep.ts: every conv of a b4 256² training step and a b1 512²
+      // inference, GPU timestamps, candidates interleaved): 64x128 with 8x4 per thread (256
+      // threads) is within 5% of the per-shape best in total (56.0 vs 53.1 ms forward, 30.2 vs
+      // 28.3 grad-input) at 27–28 TFLOP/s on the big layers; 128x128/8x8 wins single shapes by a
+      // few % but costs 19% in total. Per-shape winners go into tuning tables (tuning.ts).
       [
         { BM: 64, BN: 128, BK: 16, TM: 8, TN: 4 },
         { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },

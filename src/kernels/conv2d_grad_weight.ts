@@ -105,6 +105,10 @@ function tileProblem(e: Engine, t: GradWeightTiles): string | null {
  */
 function defaultTiles(e: Engine, m: number, n: number): GradWeightTiles {
   const candidates: GradWeightTiles[] = [];
+  // GPUs, Cout and Cin·k·k both ≥ 128: 128x64 tiles. H200 sweep (bench/tile_sweep.ts, timestamps,
+  // candidates interleaved) over the 29 weight gradients of a b4 256² training step: 12% less
+  // time in all (39.3 → 34.6 ms), 15–25% on the 256–1280-channel layers; the narrow layers keep 64x64
+  if (!e.adapter.fallback && m >= 128 && n >= 128) candidates.push({ bm: 128, bn: 64, bk: 16, tm: 8, tn: 8 });
   const bm = m <= 32 ? 32 : 64;
   const bn = n <= 32 ? 32 : 64;
   candidates.push({ bm, bn, bk: 16, tm: 8, tn: 8 });

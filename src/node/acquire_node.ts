@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { engineFromAdapter } from '../gpu/acquire';
 import type { Engine, EngineOptions } from '../gpu/engine';
 import { NoAdapterError } from '../gpu/errors';
+import { parseTuning, setTuning } from '../kernels/tuning';
 
 /**
  * Node entry: Dawn through the `webgpu` package. Tries the system's Vulkan driver (a real GPU)
@@ -35,7 +36,32 @@ function dawn(): GPU {
   return gpu;
 }
 
+/**
+ * A Node engine, with the tuning table named by OSTEO_TUNING (a JSON file, see
+ * src/kernels/tuning.ts and tuning/) installed when that variable is set.
+ */
 export async function acquireNodeEngine(options: EngineOptions & { forceSoftware?: boolean } = {}): Promise<Engine> {
+  const engine = await acquireUntuned(options);
+  const file = process.env.OSTEO_TUNING;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      engine.destroy();
+      throw new Error(`OSTEO_TUNING=${file}: cannot read it (${(e as Error).message})`);
+    }
+    try {
+      setTuning(engine, parseTuning(text, `OSTEO_TUNING=${file}`));
+    } catch (e) {
+      engine.destroy();
+      throw e;
+    }
+  }
+  return engine;
+}
+
+async function acquireUntuned(options: EngineOptions & { forceSoftware?: boolean }): Promise<Engine> {
   Object.assign(globalThis, globals);
   if (!process.env.XDG_RUNTIME_DIR) {
     const dir = join(tmpdir(), `osteo-xdg-${process.getuid?.() ?? 0}`);

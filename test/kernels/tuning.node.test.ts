@@ -80,3 +80,40 @@ test('a sweep becomes a table only where a candidate clearly beat the default', 
   expect(t.dw).toEqual({ [tuningKey('conv_dw', 4, 64, 32, 32, 64, 3, 1)]: { bm: 64, bn: 64, bk: 16, tm: 8, tn: 8 } });
   expect(parseTuning(JSON.stringify(t))).toEqual(t);
 });
+
+test('OSTEO_TUNING installs a table file in Node engines, and a bad file fails clearly', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { acquireNodeEngine } = await import('../../src/node/acquire_node');
+  const { tuning } = await import('../../src/kernels/tuning');
+  const dir = mkdtempSync(join(tmpdir(), 'osteo-tuning-'));
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ device: 'test', conv: { [tuningKey('conv_fwd', 1, 2, 3, 4, 5, 3, 1)]: { splitK: 2 } }, dw: {} }));
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"device": 1}');
+  const before = process.env.OSTEO_TUNING;
+  try {
+    process.env.OSTEO_TUNING = good;
+    const e = await acquireNodeEngine();
+    expect(tuning(e)?.conv[tuningKey('conv_fwd', 1, 2, 3, 4, 5, 3, 1)]).toEqual({ splitK: 2 });
+    e.destroy();
+    process.env.OSTEO_TUNING = bad;
+    await expect(acquireNodeEngine()).rejects.toThrow(/OSTEO_TUNING=.*bad\.json: expected \{device/);
+    process.env.OSTEO_TUNING = join(dir, 'missing.json');
+    await expect(acquireNodeEngine()).rejects.toThrow(/OSTEO_TUNING=.*missing\.json: cannot read it/);
+  } finally {
+    if (before === undefined) delete process.env.OSTEO_TUNING;
+    else process.env.OSTEO_TUNING = before;
+  }
+}, 120_000);
+
+test('the shipped tuning tables parse', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const files = readdirSync('tuning').filter((f) => f.endsWith('.json'));
+  expect(files.length).toBeGreaterThan(0);
+  for (const f of files) {
+    const t = parseTuning(readFileSync(`tuning/${f}`, 'utf8'), f);
+    expect(Object.keys(t.conv).length + Object.keys(t.dw).length).toBeGreaterThan(0);
+  }
+});

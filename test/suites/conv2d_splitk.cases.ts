@@ -258,8 +258,11 @@ conv2dSplitKCases.push({
       [8, 576, 120, 30],
       [8, 100, 120, 12], // limited by 8 steps per slice
       [16, 15, 120, 1], // under two slices' worth of steps
-      [120, 5000, 120, 1], // already a wave
-      [200, 5000, 120, 1],
+      [120, 5000, 120, 2], // one wave, but a deep K: two slices (SPLITK_DEEP_STEPS)
+      [200, 5000, 120, 2],
+      [200, 255, 120, 1], // one wave, K not deep enough
+      [128, 36, 120, 1],
+      [240, 5000, 120, 1], // two waves: never split
       [1, 5000, 1, 1], // software: minWorkgroups 1
     ];
     for (const [tiles, steps, minWg, want] of cases) {

@@ -25,6 +25,8 @@ import { acquireNodeEngine } from '../src/node/acquire_node';
 import { runCase } from '../test/suites/case';
 import { ALL_SUITES } from '../test/suites/all';
 import { parseTuning, setTuning, tuning } from '../src/kernels/tuning';
+import { detailMarkdown, dispatchDetail } from './dispatch_detail';
+import { GOAL_LAYER } from './kernels';
 import { type SweepCandidate, sweepConvTiles, sweepMarkdown, tuningFromSweep } from './tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
@@ -228,6 +230,15 @@ async function main(): Promise<void> {
     say(`tuning table ${tuningFile}: ${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight choices (${table.device})`);
     setTuning(engine, table);
     await wholeModel(engine, config, 'tuned', false);
+  }
+
+  // 6. per-dispatch GPU times of the data-movement goal rows (64x256x256): which pass costs what
+  if (args.has('--detail')) {
+    const rows = await dispatchDetail(engine, QUICK ? 32 : 256, 1, (_key, layer) => layer === GOAL_LAYER, QUICK ? 2 : 10);
+    report.detail = rows;
+    say('## data-movement goal rows, per dispatch (GPU time, median of back-to-back runs)');
+    say(detailMarkdown(rows));
+    save();
   }
 
   if (args.has('--bench')) {

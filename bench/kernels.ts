@@ -41,7 +41,7 @@ type OsteoRun = () => Tensor | Tensor[] | void;
 type TfRun = () => tfc.Tensor | tfc.Tensor[];
 
 /** One benchmark: its description and, per side, a setup that returns the run and a cleanup. */
-interface Case {
+export interface Case {
   key: string;
   op: string;
   layer: string;

@@ -27,7 +27,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 
 //! nearest_fwd_vec4
-// W % 4 == 0: one vec4 of x -> 2 vec4 in each of 2 output rows.
+// W % 4 == 0: one output vec4 per thread (per = 4 * C*H*W/4), so a subgroup's stores are one
+// contiguous run; big row R of this batch item comes from small row R/2, output vec4 j of it from
+// small vec4 j/2 (lanes xxyy for even j, zzww for odd). Neighbouring threads share the load.
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
@@ -35,17 +37,11 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * p.row;
   if (i >= p.per) { return; }
-  let rl = i / p.w;
-  let q = i - rl * p.w;
-  let v = x[(gid.z * p.smallBatch + rl) * p.w + q];
   let yw = 2u * p.w;
-  let o = (gid.z * p.bigBatch + p.bigRow0 + 2u * rl) * yw + 2u * q;
-  let lo = v.xxyy;
-  let hi = v.zzww;
-  y[o] = lo;
-  y[o + 1u] = hi;
-  y[o + yw] = lo;
-  y[o + yw + 1u] = hi;
+  let r = i / yw;
+  let j = i - r * yw;
+  let v = x[(gid.z * p.smallBatch + (r >> 1u)) * p.w + (j >> 1u)];
+  y[(gid.z * p.bigBatch + p.bigRow0 + r) * yw + j] = select(v.xxyy, v.zzww, (j & 1u) == 1u);
 }
 
 //! nearest_fwd

@@ -111,9 +111,12 @@ export class Graph {
   }
 
   /** A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena). */
-  param(value: Tensor, grad: Tensor | null, name: string): Var {
+  param(value: Tensor, grad: Tensor | (() => Tensor) | null, name: string): Var {
     const trainable = grad !== null && this.opts.grad;
-    return new Var(value, trainable, this, true, trainable ? grad : null, name);
+    // a function is only called when the graph needs the gradient (ParameterSet allocates its
+    // gradient arena on first use, so inference never makes one)
+    const g = trainable ? (typeof grad === 'function' ? grad() : grad) : null;
+    return new Var(value, trainable, this, true, g, name);
   }
 
   /** Records (or, in no-grad mode, just runs) one op. */

@@ -10,7 +10,7 @@ import { UnetPlusPlus, type UnetPPConfig } from './unetpp';
 
 export interface MemoryReport {
   parameters: number;
-  /** Bytes of parameters + gradients (arenas), live before the step. */
+  /** Bytes of the parameter and buffer arenas, live before the step (gradients are allocated on the first backward). */
   modelBytes: number;
   inference: { batch: number; size: number; peakBytes: number };
   training: { batch: number; size: number; peakBytes: number; optimizerBytes: number };

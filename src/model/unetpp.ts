@@ -111,7 +111,7 @@ export class UnetPlusPlus {
 
   private p(g: Graph, name: string): Var {
     const ps = this.params;
-    return g.param(ps.get(name), ps.isTrainable(name) ? ps.grad(name) : null, name);
+    return g.param(ps.get(name), ps.isTrainable(name) ? () => ps.grad(name) : null, name);
   }
 
   /**

@@ -62,12 +62,37 @@ export class Shard {
   /** Arena length in f32 elements (multiple of 64: arenas are 256-byte aligned). */
   elements = 0;
   params!: Arena;
-  grads!: Arena;
+  /** Makes the gradient arena (same layout as `params`, zeroed); set by ParameterSet. */
+  gradFactory: (() => Arena) | null = null;
+  private gradArena: Arena | null = null;
   private table: Tensor | null = null;
   private tableVersion = -1;
   private tableChunks = 0;
 
   constructor(readonly index: number) {}
+
+  /**
+   * The gradient arena, allocated (and zeroed) on first use: inference never touches it, so a
+   * model that only predicts holds its parameters once, not twice.
+   */
+  get grads(): Arena {
+    if (!this.gradArena) {
+      if (!this.gradFactory) throw new Error(`shard ${this.index}: no gradient arena factory`);
+      this.gradArena = this.gradFactory();
+    }
+    return this.gradArena;
+  }
+
+  /** Whether the gradient arena exists yet. */
+  get hasGrads(): boolean {
+    return this.gradArena !== null;
+  }
+
+  /** Frees the gradient arena if it was allocated. */
+  disposeGrads(): void {
+    this.gradArena?.dispose();
+    this.gradArena = null;
+  }
 
   get shapes(): (readonly number[])[] {
     return this.slots.map((s) => s.shape);
@@ -148,7 +173,8 @@ function checkShape(name: string, shape: readonly number[]): void {
 /**
  * Named model parameters in flat arenas: values in one arena per shard and gradients in a second
  * with the same layout (so `zeroGrad` is one clear per shard and an optimizer step is one
- * dispatch per shard), plus named buffers (BN running statistics) in an arena of their own.
+ * dispatch per shard), allocated when first used (inference never allocates it), plus named
+ * buffers (BN running statistics) in an arena of their own.
  * Every tensor has a name, so a checkpoint is `stateDict()` and `loadStateDict()`.
  *
  * Arena padding: parameters sit at 256-byte-aligned offsets. Padding is zeroed at allocation but
@@ -194,8 +220,11 @@ export class ParameterSet {
         const shapes = idx.map((i) => [...specs[i]!.shape]);
         shard.params = engine.arena(shapes, `${this.label}.param`);
         created.push(shard.params);
-        shard.grads = engine.arena(shapes, `${this.label}.grad`);
-        created.push(shard.grads);
+        shard.gradFactory = () => {
+          const arena = engine.arena(shapes, `${this.label}.grad`);
+          engine.clear(Shard.flat(engine, arena, 'grads'));
+          return arena;
+        };
         shard.elements = shard.params.bytes / 4;
         idx.forEach((i, local) => {
           const spec = specs[i]!;
@@ -214,7 +243,6 @@ export class ParameterSet {
         });
         this.shards.push(shard);
         engine.clear(Shard.flat(engine, shard.params, 'params'));
-        engine.clear(Shard.flat(engine, shard.grads, 'grads'));
       });
       const buffers = options.buffers ?? [];
       if (buffers.length) {
@@ -418,7 +446,7 @@ export class ParameterSet {
     for (const s of this.shards) {
       s.disposeTable();
       s.params.dispose();
-      s.grads.dispose();
+      s.disposeGrads();
     }
     for (const a of this.bufferArenas) a.dispose();
     this.bufferArenas = [];

@@ -26,3 +26,35 @@ test('dry-run peak memory equals the peak of really running the same steps, and 
   expect(dry.training.optimizerBytes).toBeGreaterThan(0);
   expect(engine.memory().liveBytes).toBe(live);
 }, 300_000);
+
+test('inference allocates no gradient arena; the first backward does, as large as the parameters', async () => {
+  const { UnetPlusPlus } = await import('../../src/model/unetpp');
+  const { Graph } = await import('../../src/autograd/graph');
+  const model = new UnetPlusPlus(engine, CONFIG);
+  const x = engine.tensor(new Float32Array(2 * 32 * 32).fill(0.5), [2, 1, 32, 32]);
+  try {
+    const afterBuild = engine.memory().liveBytes;
+    const g = new Graph(engine, { grad: false, training: false });
+    model.forward(g, g.input(x)).release();
+    await engine.sync();
+    expect(model.params.shards.some((s) => s.hasGrads)).toBe(false);
+    expect(engine.memory().liveBytes).toBe(afterBuild);
+
+    const gt = new Graph(engine);
+    const logits = model.forward(gt, gt.input(x));
+    const target = engine.zeros(logits.shape as number[]);
+    const loss = gt.mseLoss(logits, gt.input(target));
+    logits.release();
+    await gt.backward(loss, { checkFinite: false });
+    loss.release();
+    target.dispose();
+    expect(model.params.shards.every((s) => s.hasGrads)).toBe(true);
+    // the gradient arenas, rounded up to the pool's size classes
+    const grown = engine.memory().liveBytes - afterBuild;
+    expect(grown).toBeGreaterThanOrEqual(model.params.arenaBytes);
+    expect(grown).toBeLessThan(1.5 * model.params.arenaBytes);
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+}, 120_000);

@@ -49,7 +49,7 @@ function makeParams(e: Engine, values: Record<string, Float32Array>): ParameterS
 
 /** Forward of the composite network on our engine; returns the loss Var. */
 function forward(g: Graph, ps: ParameterSet, x: ReturnType<Graph['input']>, target: ReturnType<Graph['input']>) {
-  const p = (n: string) => g.param(ps.get(n), ps.grad(n), n);
+  const p = (n: string) => g.param(ps.get(n), () => ps.grad(n), n);
   const a = g.conv2d(x, p('w1'), p('b1'));
   const h = g.batchNorm(a, p('gamma'), p('beta'), { runningMean: ps.buffer('running_mean'), runningVar: ps.buffer('running_var'), relu: true });
   a.release();

@@ -36,7 +36,7 @@ export const memoryCommand: Command = {
         return;
       }
       const g = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
-      console.log(`U-Net++/VGG19, ${r.parameters.toLocaleString()} parameters; parameters + gradients ${g(r.modelBytes)}`);
+      console.log(`U-Net++/VGG19, ${r.parameters.toLocaleString()} parameters: ${g(r.modelBytes)} (their gradients, as much again, exist only once training starts)`);
       console.log(`inference b${r.inference.batch} ${r.inference.size}²: peak ${g(r.inference.peakBytes)}${r.inference.peakBytes < 16 * GiB ? ' (fits a 16 GiB GPU)' : ' (does NOT fit 16 GiB)'}`);
       console.log(`training  b${r.training.batch} ${r.training.size}²: peak ${g(r.training.peakBytes)} incl. AdamW state ${g(r.training.optimizerBytes)}${r.training.peakBytes < 16 * GiB ? ' (fits a 16 GiB GPU)' : ' (does NOT fit 16 GiB)'}`);
     } finally {

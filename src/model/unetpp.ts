@@ -59,11 +59,25 @@ const POOL_AFTER = new Set([1, 3, 7, 11, 15]);
 
 export interface ForwardOptions {
   /**
-   * In inference (a graph with grad and training both off) fold each decoder BatchNorm into its
-   * conv, so conv → BN → ReLU is one conv with a fused ReLU (default true). False keeps the
-   * separate BN dispatches (tests compare the two paths).
+   * In inference (a graph with grad and training both off) fold decoder BatchNorms into their
+   * convs, so conv → BN → ReLU is one conv with a fused ReLU: 'auto' (default) where that moves
+   * fewer bytes than the BN pass (`foldPays`), true for every conv, false for none (tests compare
+   * the paths).
    */
-  foldBatchNorm?: boolean;
+  foldBatchNorm?: boolean | 'auto';
+}
+
+/**
+ * Whether folding a BN into the conv moves fewer bytes than applying it: the fold reads and
+ * writes the weights (Cout·Cin·k·k each), the eval-mode BN pass reads and writes the activation
+ * (N·Cout·H·W each), so fold iff N·H·W ≥ Cin·k·k. At 512² every decoder conv folds; at 32² on
+ * the CPU fallback the deep ones (1280 input channels on 4² planes) keep their BN pass, where
+ * refolding 20 M weights per forward made inference 20 % slower.
+ */
+export function foldPays(x: readonly number[], w: readonly number[]): boolean {
+  const [n, , h, wd] = x as [number, number, number, number];
+  const [, cin, kh, kw] = w as [number, number, number, number];
+  return n * h * wd >= cin * kh * kw;
 }
 
 export class UnetPlusPlus {
@@ -120,7 +134,8 @@ export class UnetPlusPlus {
    */
   forward(g: Graph, x: Var, opts: ForwardOptions = {}): Var {
     this.checkInput(x.shape);
-    const fold = (opts.foldBatchNorm ?? true) && !g.opts.grad && !g.opts.training;
+    const mode = opts.foldBatchNorm ?? 'auto';
+    const fold = mode !== false && !g.opts.grad && !g.opts.training ? mode : false;
     const features = this.encoder(g, x);
     return this.decoder(g, features, fold);
   }
@@ -152,7 +167,7 @@ export class UnetPlusPlus {
     ]);
   }
 
-  private decoder(g: Graph, nodes: Map<string, Var>, fold: boolean): Var {
+  private decoder(g: Graph, nodes: Map<string, Var>, fold: boolean | 'auto'): Var {
     const lastUse = new Map<string, number>();
     this.schedule.forEach((s, i) => [s.prev, ...s.skips].forEach((n) => lastUse.set(n, i)));
     let out: Var | null = null;
@@ -175,13 +190,13 @@ export class UnetPlusPlus {
     return logits;
   }
 
-  private block(g: Graph, name: string, prev: Var, skips: Var[], fold: boolean): Var {
+  private block(g: Graph, name: string, prev: Var, skips: Var[], fold: boolean | 'auto'): Var {
     const prefix = `decoder.blocks.${name}`;
     const cat = this.engine.label(prefix, () => g.upConcat(prev, skips));
     let h = cat;
     for (const conv of ['conv1', 'conv2']) {
       const p = `${prefix}.${conv}`;
-      const y = this.engine.label(p, () => (fold ? this.convFoldedBnRelu(g, h, p) : this.convBnRelu(g, h, p)));
+      const y = this.engine.label(p, () => (fold === true || (fold === 'auto' && foldPays(h.shape, this.params.get(`${p}.0.weight`).shape)) ? this.convFoldedBnRelu(g, h, p) : this.convBnRelu(g, h, p)));
       h.release();
       h = y;
     }

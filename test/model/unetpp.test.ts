@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Graph } from '../../src/autograd/graph';
 import type { Engine } from '../../src/gpu/engine';
 import { ShapeError } from '../../src/gpu/errors';
-import { UnetPlusPlus } from '../../src/model/unetpp';
+import { foldPays, UnetPlusPlus } from '../../src/model/unetpp';
 import { unetPlusPlusExpected } from '../../src/weights/smp';
 import { randomUnetPPWeights, TfUnetPlusPlus, type UnetPPConfig } from '../../bench/reference/tfjs_unetpp';
 import { assertClose } from '../helpers/compare';
@@ -86,6 +86,7 @@ describe('U-Net++/VGG19 vs the tfjs reference', () => {
     loadInto(model, weights);
     const x = engine.tensor(xData, [N, 1, S, S]);
     const t = engine.tensor(tData, [N, CONFIG.classes, S, S]);
+    model.params.zeroGrad(); // as a training loop does: the gradient arenas exist from here on
     const live = engine.memory().liveBytes;
     const g = new Graph(engine);
     const logits = model.forward(g, g.input(x));
@@ -115,6 +116,42 @@ describe('U-Net++/VGG19 vs the tfjs reference', () => {
     expect(refRun.runningStats?.size).toBeGreaterThan(0);
     x.dispose();
     t.dispose();
+    model.dispose();
+  }, 300_000);
+
+  test("eval mode 'auto': BN folded only where that moves fewer bytes, same output", async () => {
+    const model = new UnetPlusPlus(engine, CONFIG);
+    loadInto(model, randomUnetPPWeights(CONFIG, 13));
+    const x = engine.tensor(uniform(N * S * S, 14, 0, 1), [N, 1, S, S]);
+    const run = async (foldBatchNorm?: boolean | 'auto') => {
+      let out!: Float32Array;
+      const prof = await engine.profile(async () => {
+        const g = new Graph(engine, { grad: false, training: false });
+        const y = model.forward(g, g.input(x), foldBatchNorm === undefined ? {} : { foldBatchNorm });
+        out = await y.value.read();
+        y.release();
+      });
+      return { out, records: prof.records };
+    };
+    const auto = await run();
+    const plain = await run(false);
+    assertClose(auto.out, plain.out, "'auto' vs separate BN", tolFor(plain.out, 1e-4));
+    // expected: the decoder convs whose input has N·H·W ≥ Cin·9 (the fold's weight traffic is smaller)
+    const convs = auto.records.filter((r) => /^decoder\.blocks\.x_\d_\d\.conv[12]$/.test(r.layer) && /^conv2d/.test(r.kernel) && !/pack/.test(r.kernel));
+    const folds = auto.records.filter((r) => /^conv_bn_fold/.test(r.kernel));
+    const bns = auto.records.filter((r) => /^bn_apply_eval/.test(r.kernel));
+    expect(folds.length + bns.length).toBe(22);
+    expect(folds.length).toBeGreaterThan(0);
+    expect(bns.length).toBeGreaterThan(0); // at 32² with these widths some layers are deep and small
+    expect(convs.length).toBe(22);
+    let expected = 0;
+    for (const r of convs) {
+      const w = model.params.get(`${r.layer}.0.weight`).shape;
+      const [n, , h, wd] = r.shape.match(/\d+/g)!.map(Number) as number[]; // x [N, Cin, H, W] first in the shape text
+      if (foldPays([n!, 0, h!, wd!], w)) expected++;
+    }
+    expect(folds.length).toBe(expected);
+    x.dispose();
     model.dispose();
   }, 300_000);
 

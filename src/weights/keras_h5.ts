@@ -18,16 +18,12 @@ import { f16ToF32 } from './safetensors';
 import { type LoadedWeights, type WeightMap, WeightFileError, checkFinite, numel, sameShape, shapeStr } from './types';
 import {
   BGR_TO_RGB,
-  CAFFE_NORMALIZATION,
   type VggSpec,
   VGG19_KERAS_NAMES,
-  canonicalMetadata,
-  grayNormalization,
   hwioToOihw,
-  matchExpected,
+  kerasVgg19Result,
   permuteInputChannels,
   vgg19Convs,
-  vgg19Expected,
 } from './vgg19';
 
 export interface KerasReadOptions {
@@ -255,14 +251,5 @@ function convert(f: Group, file: string, opts: KerasReadOptions): LoadedWeights 
     // Containers of the VGG layers (Keras 3 `layers/`) are not extra layers.
     if (isGroup(g) && datasetsUnder(g).length > 0 && !VGG19_KERAS_NAMES.some((k) => findGroup(g, k, 3))) unexpected.push(name);
   }
-  const { tensors, report } = matchExpected(found, vgg19Expected({ ...opts.spec, inputChannels }), unexpected);
-  const norm = inputChannels === 1 ? grayNormalization(CAFFE_NORMALIZATION) : CAFFE_NORMALIZATION;
-  const metadata = canonicalMetadata({
-    architecture: 'vgg19-features',
-    sourceFormat: 'keras-h5',
-    normalization: norm,
-    inputChannels,
-    extra: { source_color_order: inputChannels === 3 ? 'BGR' : 'GRAY', first_conv: inputChannels === 3 ? 'permuted-bgr-to-rgb' : 'as-is' },
-  });
-  return { format: 'keras-h5', tensors, metadata, report };
+  return kerasVgg19Result('keras-h5', found, unexpected, inputChannels, opts.spec);
 }

@@ -10,15 +10,11 @@ import { f16ToF32 } from './safetensors';
 import { type LoadedWeights, type WeightMap, WeightFileError, checkFinite, numel, sameShape, shapeStr } from './types';
 import {
   BGR_TO_RGB,
-  CAFFE_NORMALIZATION,
   type VggSpec,
-  canonicalMetadata,
-  grayNormalization,
   hwioToOihw,
-  matchExpected,
+  kerasVgg19Result,
   permuteInputChannels,
   vgg19Convs,
-  vgg19Expected,
 } from './vgg19';
 
 export interface TfjsReadOptions {
@@ -188,14 +184,5 @@ export function readTfjsLayers(files: Map<string, Uint8Array>, opts: TfjsReadOpt
       found.set(name, { shape, data: oihw });
     }
   }
-  const { tensors, report } = matchExpected(found, vgg19Expected({ ...opts.spec, inputChannels }), unexpected);
-  const norm = inputChannels === 1 ? grayNormalization(CAFFE_NORMALIZATION) : CAFFE_NORMALIZATION;
-  const metadata = canonicalMetadata({
-    architecture: 'vgg19-features',
-    sourceFormat: 'tfjs-layers',
-    normalization: norm,
-    inputChannels,
-    extra: { source_color_order: inputChannels === 3 ? 'BGR' : 'GRAY', first_conv: inputChannels === 3 ? 'permuted-bgr-to-rgb' : 'as-is' },
-  });
-  return { format: 'tfjs-layers', tensors, metadata, report };
+  return kerasVgg19Result('tfjs-layers', found, unexpected, inputChannels, opts.spec);
 }

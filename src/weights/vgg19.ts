@@ -11,6 +11,7 @@
  */
 import {
   type ExpectedTensor,
+  type LoadedWeights,
   type ShapeMismatch,
   type TensorReport,
   type WeightMap,
@@ -288,3 +289,26 @@ export function matchExpected(
 }
 
 export type { WeightTensor };
+
+/**
+ * The loaded result of a Keras-layout VGG19 (Keras .h5 and tfjs layers models share it): the
+ * matched canonical tensors and their report, with caffe (BGR, mean-subtracted) normalisation —
+ * averaged to one channel for a grey first conv.
+ */
+export function kerasVgg19Result(
+  format: 'keras-h5' | 'tfjs-layers',
+  found: WeightMap,
+  unexpected: string[],
+  inputChannels: number,
+  spec: VggSpec = {},
+): LoadedWeights {
+  const { tensors, report } = matchExpected(found, vgg19Expected({ ...spec, inputChannels }), unexpected);
+  const metadata = canonicalMetadata({
+    architecture: 'vgg19-features',
+    sourceFormat: format,
+    normalization: inputChannels === 1 ? grayNormalization(CAFFE_NORMALIZATION) : CAFFE_NORMALIZATION,
+    inputChannels,
+    extra: { source_color_order: inputChannels === 3 ? 'BGR' : 'GRAY', first_conv: inputChannels === 3 ? 'permuted-bgr-to-rgb' : 'as-is' },
+  });
+  return { format, tensors, metadata, report };
+}

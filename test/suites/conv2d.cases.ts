@@ -1,12 +1,9 @@
 import type { Engine } from '../../src/gpu/engine';
 import { conv2d, conv2dBackwardInput, type ConvAlgorithm, type ConvDirectTile, type ConvTile } from '../../src/kernels/conv2d';
-import { assert, assertClose, assertThrows, type Tolerance } from '../helpers/compare';
+import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn } from '../helpers/random';
-import { nchwToNhwc, nhwcToNchw, oihwToHwio, tfCpu } from '../helpers/tf';
 import type { Case } from './case';
-
-/** f32 sums of K products: error grows roughly with √K; scale the bound with it. */
-const tolFor = (K: number): Tolerance => ({ atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4 * Math.sqrt(K) });
+import { convTol as tolFor, refConvForward, refConvInputGrad, withChannelSlice } from './conv_reference';
 
 interface Fwd {
   n: number;
@@ -23,17 +20,6 @@ interface Fwd {
   tile?: ConvTile;
   algorithm?: ConvAlgorithm;
   directTile?: ConvDirectTile;
-}
-
-async function refForward(c: Fwd, x: Float32Array, w: Float32Array, b: Float32Array | null): Promise<Float32Array> {
-  const tf = await tfCpu();
-  const pad = c.pad ?? (c.k - 1) / 2;
-  return tf.tidy(() => {
-    let y = tf.conv2d(nchwToNhwc(tf, x, [c.n, c.cin, c.h, c.w]), oihwToHwio(tf, w, [c.cout, c.cin, c.k, c.k]), 1, pad);
-    if (b) y = tf.add(y, tf.tensor1d(b));
-    if (c.relu) y = tf.relu(y);
-    return nhwcToNchw(tf, y);
-  });
 }
 
 function forwardCase(c: Fwd, seed: number): Case {
@@ -53,7 +39,7 @@ function forwardCase(c: Fwd, seed: number): Case {
       const x = e.tensor(xd, xs);
       const w = e.tensor(wd, ws);
       const b = bd ? e.tensor(bd, [c.cout]) : null;
-      const want = await refForward(c, xd, wd, bd);
+      const want = await refConvForward(c, pad, xd, wd, bd, c.relu);
       const tol = tolFor(c.cin * c.k * c.k);
       if (c.slice === undefined) {
         const y = conv2d(x, w, b, { padding: pad, relu: c.relu, ...alg });
@@ -67,13 +53,7 @@ function forwardCase(c: Fwd, seed: number): Case {
         const out = e.tensor(sentinel, [c.n, ctot, oh, ow]);
         const y = conv2d(x, w, b, { padding: pad, relu: c.relu, out, outChannelOffset: c.slice, ...alg });
         assert(y === out, `${name}: conv2d with out must return out`);
-        const got = await out.read();
-        const expect = sentinel.slice();
-        const plane = oh * ow;
-        for (let n = 0; n < c.n; n++) {
-          expect.set(want.subarray(n * c.cout * plane, (n + 1) * c.cout * plane), (n * ctot + c.slice) * plane);
-        }
-        assertClose(got, expect, name, tol);
+        assertClose(await out.read(), withChannelSlice(sentinel, want, c.n, c.cout, ctot, c.slice, oh * ow), name, tol);
         out.dispose();
       }
       x.dispose();
@@ -99,19 +79,6 @@ interface Bwd {
 const algName = (c: { algorithm?: ConvAlgorithm; directTile?: ConvDirectTile }): string =>
   c.directTile ? ` direct ${c.directTile.TM}x${c.directTile.PX}` : c.algorithm ? ` ${c.algorithm}` : '';
 
-/** dx of sum(conv2d(x, w) · dy) by tf.grad: an independent route to the input gradient. */
-async function refBackward(c: Bwd, pad: number, dyd: Float32Array, wd: Float32Array): Promise<Float32Array> {
-  const tf = await tfCpu();
-  const oh = c.h + 2 * pad - c.k + 1;
-  const ow = c.w + 2 * pad - c.k + 1;
-  return tf.tidy(() => {
-    const f = oihwToHwio(tf, wd, [c.cout, c.cin, c.k, c.k]);
-    const dy = nchwToNhwc(tf, dyd, [c.n, c.cout, oh, ow]);
-    const g = tf.grad((x) => tf.sum(tf.mul(tf.conv2d(x as typeof f, f, 1, pad), dy)));
-    return nhwcToNchw(tf, g(tf.zeros([c.n, c.h, c.w, c.cin])));
-  });
-}
-
 function backwardCase(c: Bwd, seed: number): Case {
   const pad = c.pad ?? (c.k - 1) / 2;
   const name = `backward-input N${c.n} ${c.cin}->${c.cout} ${c.h}x${c.w} k${c.k} p${pad}${c.tile ? ` tile ${c.tile.BM}x${c.tile.BN}x${c.tile.BK}/${c.tile.TM}x${c.tile.TN}` : ''}${algName(c)}`;
@@ -128,7 +95,7 @@ function backwardCase(c: Bwd, seed: number): Case {
       const dy = e.tensor(dyd, dys);
       const dx = conv2dBackwardInput(dy, w, [c.n, c.cin, c.h, c.w], { padding: pad, tile: c.tile, algorithm: c.algorithm, directTile: c.directTile });
       assert(dx.shape.join() === [c.n, c.cin, c.h, c.w].join(), `${name}: shape ${dx.shape}`);
-      const want = await refBackward(c, pad, dyd, wd);
+      const want = await refConvInputGrad(c, pad, dyd, wd);
       assertClose(await dx.read(), want, name, tolFor(c.cout * c.k * c.k));
       for (const t of [w, dy, dx]) t.dispose();
     },

@@ -2,19 +2,16 @@ import type { Engine } from '../../src/gpu/engine';
 import type { Tensor } from '../../src/gpu/tensor';
 import { conv2dBackwardInput } from '../../src/kernels/conv2d';
 import type { ConvDxSmallTile } from '../../src/kernels/conv2d_dx_small';
-import { assert, assertClose, assertThrows, type Tolerance } from '../helpers/compare';
+import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn } from '../helpers/random';
-import { nchwToNhwc, nhwcToNchw, oihwToHwio, tfCpu } from '../helpers/tf';
 import type { Case } from './case';
+import { convTol as tolFor, refConvInputGrad } from './conv_reference';
 
 /**
  * The pixel-block input gradient (src/kernels/conv2d_dx_small.ts): the default on software
  * adapters for planes up to 16², and forced with `smallTile` on any adapter. Reference: tf.grad of
  * the forward conv on tfjs's CPU backend.
  */
-
-/** f32 sums of K products: error grows roughly with √K (as in conv2d.cases.ts). */
-const tolFor = (K: number): Tolerance => ({ atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4 * Math.sqrt(K) });
 
 interface Dx {
   n: number;
@@ -28,18 +25,6 @@ interface Dx {
   tile?: ConvDxSmallTile;
   /** default selection on a software adapter: which kernel must run ('small' unless the plane is too big) */
   expect?: 'small' | 'strip';
-}
-
-async function reference(c: Dx, pad: number, dyd: Float32Array, wd: Float32Array): Promise<Float32Array> {
-  const tf = await tfCpu();
-  const oh = c.h + 2 * pad - c.k + 1;
-  const ow = c.w + 2 * pad - c.k + 1;
-  return tf.tidy(() => {
-    const f = oihwToHwio(tf, wd, [c.cout, c.cin, c.k, c.k]);
-    const dy = nchwToNhwc(tf, dyd, [c.n, c.cout, oh, ow]);
-    const g = tf.grad((x) => tf.sum(tf.mul(tf.conv2d(x as typeof f, f, 1, pad), dy)));
-    return nhwcToNchw(tf, g(tf.zeros([c.n, c.h, c.w, c.cin])));
-  });
 }
 
 function dxCase(c: Dx, seed: number): Case {
@@ -69,7 +54,7 @@ function dxCase(c: Dx, seed: number): Case {
         assert(small === (want === 'small'), `${name}: expected the ${want === 'small' ? 'block' : 'row-strip'} kernel, ran ${kernels.join(', ')}`);
       }
       assert(out.shape.join() === [c.n, c.cin, c.h, c.w].join(), `${name}: shape ${out.shape}`);
-      const want = await reference(c, pad, dyd, wd);
+      const want = await refConvInputGrad(c, pad, dyd, wd);
       assertClose(await out.read(), want, name, tolFor(c.cout * c.k * c.k));
       for (const t of [w, dy, out]) t.dispose();
     },

@@ -10,10 +10,10 @@ import {
   type ConvGemmDevice,
   type ConvTile,
 } from '../../src/kernels/conv2d';
-import { assert, assertClose, assertThrows, type Tolerance } from '../helpers/compare';
+import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn } from '../helpers/random';
-import { nchwToNhwc, nhwcToNchw, oihwToHwio, tfCpu } from '../helpers/tf';
 import type { Case } from './case';
+import { convTol as tolFor, refConvForward, refConvInputGrad, withChannelSlice } from './conv_reference';
 
 /**
  * Split-K of the conv2d implicit GEMM (forward and grad-input): forced slice counts on the GEMM
@@ -21,9 +21,6 @@ import type { Case } from './case';
  * (split pass + reduce, or one pass); option errors; and the default heuristic as a pure function
  * of an H100-like device.
  */
-
-/** f32 sums of K products: error grows roughly with √K; scale the bound with it. */
-const tolFor = (K: number): Tolerance => ({ atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4 * Math.sqrt(K) });
 
 interface Spec {
   n: number;
@@ -88,13 +85,7 @@ function forwardCase(s: Spec, seed: number): Case {
       const bd = s.bias ? randn(s.cout, seed + 2, 0.5) : null;
       const oh = s.h + 2 * pad - s.k + 1;
       const ow = s.w + 2 * pad - s.k + 1;
-      const tf = await tfCpu();
-      const want = tf.tidy(() => {
-        let y = tf.conv2d(nchwToNhwc(tf, xd, xs), oihwToHwio(tf, wd, ws), 1, pad);
-        if (bd) y = tf.add(y, tf.tensor1d(bd));
-        if (s.relu) y = tf.relu(y);
-        return nhwcToNchw(tf, y);
-      });
+      const want = await refConvForward(s, pad, xd, wd, bd, s.relu);
       const x = e.tensor(xd, xs);
       const w = e.tensor(wd, ws);
       const b = bd ? e.tensor(bd, [s.cout]) : null;
@@ -111,10 +102,7 @@ function forwardCase(s: Spec, seed: number): Case {
       } else {
         // the slice lands in the middle; the channels around it keep the sentinel
         assert(y === out, `${name}: conv2d with out must return out`);
-        const expect = sentinel.slice();
-        const plane = oh * ow;
-        for (let n = 0; n < s.n; n++) expect.set(want.subarray(n * s.cout * plane, (n + 1) * s.cout * plane), (n * ctot + s.slice!) * plane);
-        assertClose(await out.read(), expect, name, tolFor(K));
+        assertClose(await out.read(), withChannelSlice(sentinel, want, s.n, s.cout, ctot, s.slice!, oh * ow), name, tolFor(K));
       }
       for (const t of [x, w, b, y]) t?.dispose();
     },
@@ -133,14 +121,7 @@ function backwardCase(s: Spec, seed: number): Case {
       const dys = [s.n, s.cout, oh, ow];
       const wd = randn(prod(ws), seed, 1 / Math.sqrt(s.cin * s.k * s.k));
       const dyd = randn(prod(dys), seed + 1, 1);
-      // dx of sum(conv2d(x, w) · dy) by tf.grad: an independent route to the input gradient
-      const tf = await tfCpu();
-      const want = tf.tidy(() => {
-        const f = oihwToHwio(tf, wd, ws);
-        const dy = nchwToNhwc(tf, dyd, dys);
-        const g = tf.grad((x) => tf.sum(tf.mul(tf.conv2d(x as typeof f, f, 1, pad), dy)));
-        return nhwcToNchw(tf, g(tf.zeros([s.n, s.h, s.w, s.cin])));
-      });
+      const want = await refConvInputGrad(s, pad, dyd, wd);
       const w = e.tensor(wd, ws);
       const dy = e.tensor(dyd, dys);
       const K = s.cout * s.k * s.k;

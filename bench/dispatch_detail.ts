@@ -4,8 +4,9 @@
  * to back in one profile, median per dispatch position). Host-agnostic; timestamps required.
  */
 import type { Engine } from '../src/gpu/engine';
-import type { Tensor } from '../src/gpu/tensor';
 import { kernelCases } from './kernels';
+import { median } from './stats';
+import { disposeOsteo, perRun, warmGpu } from './timing';
 
 export interface DispatchDetail {
   key: string;
@@ -13,30 +14,19 @@ export interface DispatchDetail {
   totalMs: number;
 }
 
-function disposeAll(out: unknown): void {
-  if (!out) return;
-  for (const t of Array.isArray(out) ? out : [out]) (t as Tensor).dispose();
-}
-
 export async function dispatchDetail(engine: Engine, size: number, batch: number, filter: (key: string, layer: string) => boolean, reps = 10): Promise<DispatchDetail[]> {
   const out: DispatchDetail[] = [];
   for (const c of kernelCases(size, batch).filter((c) => filter(c.key, c.layer))) {
     const side = c.osteo(engine);
     try {
-      const t0 = performance.now();
-      do {
-        for (let i = 0; i < 8; i++) disposeAll(side.run());
-        await engine.sync();
-      } while (performance.now() - t0 < 20);
+      await warmGpu(engine, side.run);
       const prof = await engine.profile(() => {
-        for (let r = 0; r < reps; r++) disposeAll(side.run());
+        for (let r = 0; r < reps; r++) disposeOsteo(side.run());
       });
-      const per = prof.records.length / reps;
-      if (!Number.isInteger(per) || per < 1) continue;
-      const dispatches = Array.from({ length: per }, (_, j) => {
-        const ms = prof.records.filter((_, i) => i % per === j).map((r) => r.ms).sort((a, b) => a - b);
-        const r = prof.records[j]!;
-        const med = ms[Math.floor(ms.length / 2)]!;
+      const runs = perRun(prof.records, reps);
+      if (!runs) continue;
+      const dispatches = runs[0]!.map((r, j) => {
+        const med = median(runs.map((run) => run[j]!.ms));
         return { kernel: r.kernel, shape: r.shape, ms: med, gbps: r.bytes / (med * 1e6), flops: r.flops };
       });
       out.push({ key: c.key, dispatches, totalMs: dispatches.reduce((a, d) => a + d.ms, 0) });

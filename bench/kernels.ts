@@ -20,7 +20,7 @@ import { conv2dBackwardWeight } from '../src/kernels/conv2d_grad_weight';
 import { maxPool2d, maxPool2dBackward } from '../src/kernels/pool';
 import { upsampleBilinear2x, upsampleBilinear2xBackward, upsampleNearest2x, upsampleNearest2xBackward } from '../src/kernels/upsample';
 import { convFlops, layerLabel, unetppLayerShapes, type ConvShape, type LayerShapes } from './shapes';
-import { ratePerSecond, speedup } from './stats';
+import { ratePerSecond, speedup, uniformData } from './stats';
 import { osteoGpuTime, tfSync, timeOsteo, timeTf, type Tf, type TimingOptions } from './timing';
 import type { KernelRow, RateUnit } from './types';
 
@@ -53,19 +53,7 @@ export interface Case {
   tf: (tf: Tf) => { run: TfRun; dispose: () => void };
 }
 
-/** Seeded uniform values in [−a, a] (mulberry32): same data each run, no host RNG cost to speak of. */
-export function uniformData(n: number, seed: number, a = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  }
-  return out;
-}
+export { uniformData } from './stats';
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const nchwText = (n: number, c: number, h: number, w: number) => `${n}x${c}x${h}x${w}`;

@@ -13,7 +13,7 @@ import { AdamW } from '../src/nn/optim';
 import { modelForwardFlops, modelTrainFlops } from './shapes';
 import { speedup, summarizeTimes } from './stats';
 import { osteoGpuTime, tfSync, timeTf, type Tf, type Timed, type TimingOptions } from './timing';
-import { uniformData } from './kernels';
+import { uniformData } from './stats';
 import type { ModelPhase, ModelRow } from './types';
 
 export interface ModelSuiteOptions {

@@ -68,3 +68,17 @@ export function fmt(x: number | null | undefined, digits = 3): string {
   if (a >= 10 ** digits) return x.toFixed(0);
   return Number(x.toPrecision(digits)).toString();
 }
+
+/** Seeded uniform values in [−a, a] (mulberry32): same data each run, no host RNG cost to speak of. */
+export function uniformData(n: number, seed: number, a = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
+  }
+  return out;
+}

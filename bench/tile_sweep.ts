@@ -11,6 +11,8 @@ import { conv2d, conv2dBackwardInput, type Conv2dOptions } from '../src/kernels/
 import { conv2dBackwardWeight, type GradWeightConfig } from '../src/kernels/conv2d_grad_weight';
 import { type TuningTable, tuningKey } from '../src/kernels/tuning';
 import { type ConvShape, unetppLayerShapes } from './shapes';
+import { uniformData } from './stats';
+import { warmGpu } from './timing';
 
 export type SweepOp = 'conv_fwd' | 'conv_dx' | 'conv_dw';
 
@@ -79,29 +81,13 @@ export function defaultCandidates(op: SweepOp, extra: SweepCandidate[] = []): Sw
 }
 
 function random(engine: Engine, shape: number[], seed: number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return engine.tensor(data, shape);
+  return engine.tensor(uniformData(shape.reduce((a, b) => a * b, 1), seed), shape);
 }
 
 /** GPU ms of one call of `fn` (all its dispatches, split-K reduces included). */
 async function timeOnce(engine: Engine, fn: () => Tensor): Promise<number> {
   const prof = await engine.profile(() => fn().dispose());
   return prof.records.reduce((a, r) => a + r.ms, 0);
-}
-
-/** Keeps the GPU busy for about `ms` (clocks drop while it idles between shapes). */
-async function warmGpu(engine: Engine, fn: () => Tensor, ms: number): Promise<void> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    for (let i = 0; i < 8; i++) fn().dispose();
-    await engine.sync();
-  }
 }
 
 export interface SweepOptions {

@@ -26,7 +26,7 @@ export interface Timed {
 
 type Outputs = Tensor | readonly Tensor[] | void | null | undefined;
 
-function disposeOsteo(out: Outputs): void {
+export function disposeOsteo(out: Outputs): void {
   if (!out) return;
   if (Array.isArray(out)) for (const t of out as Tensor[]) t.dispose();
   else (out as Tensor).dispose();
@@ -72,28 +72,38 @@ export async function timeOsteo(engine: Engine, run: () => Outputs, opts: Timing
 }
 
 /**
- * GPU time of one run from timestamp queries (null without them): the per-dispatch times of a
- * run summed, median over `reps` runs recorded back to back in one profile, after a burst of
- * warm-up runs. Back to back matters: a GPU left idle between single runs drops its clocks, and a
- * 16 MB copy then reads several times slower than in a training step.
+ * Keeps the GPU busy with `run` for about `ms` (bursts of 8, then a wait): a GPU left idle between
+ * single runs drops its clocks, and a 16 MB copy then reads several times slower than in a
+ * training step. A CPU rasteriser has no clocks to ramp: one run there.
  */
-export async function osteoGpuTime(engine: Engine, run: () => Outputs, reps: number): Promise<number | null> {
-  if (!engine.hasTimestamps) return null;
+export async function warmGpu(engine: Engine, run: () => Outputs, ms = 20): Promise<void> {
   const t0 = now();
-  const burst = engine.adapter.fallback ? 1 : 8; // a CPU rasteriser has no clocks to ramp
+  const burst = engine.adapter.fallback ? 1 : 8;
   do {
     for (let i = 0; i < burst; i++) disposeOsteo(run());
     await engine.sync();
-  } while (!engine.adapter.fallback && now() - t0 < 20);
+  } while (!engine.adapter.fallback && now() - t0 < ms);
+}
+
+/** The records of `reps` identical runs profiled back to back, split per run (null if they do not split evenly). */
+export function perRun<R>(records: readonly R[], reps: number): R[][] | null {
+  const per = records.length / reps;
+  if (!Number.isInteger(per) || per < 1) return null;
+  return Array.from({ length: reps }, (_, r) => records.slice(r * per, (r + 1) * per));
+}
+
+/**
+ * GPU time of one run from timestamp queries (null without them): the per-dispatch times of a
+ * run summed, median over `reps` runs recorded back to back in one profile, after a warm-up burst.
+ */
+export async function osteoGpuTime(engine: Engine, run: () => Outputs, reps: number): Promise<number | null> {
+  if (!engine.hasTimestamps) return null;
+  await warmGpu(engine, run);
   const prof = await engine.profile(() => {
     for (let r = 0; r < reps; r++) disposeOsteo(run());
   });
-  if (prof.mode !== 'timestamp') return null;
-  const per = prof.records.length / reps;
-  if (!Number.isInteger(per) || per < 1) return null;
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) times.push(prof.records.slice(r * per, (r + 1) * per).reduce((s, x) => s + x.ms, 0));
-  return median(times);
+  const runs = prof.mode === 'timestamp' ? perRun(prof.records, reps) : null;
+  return runs ? median(runs.map((rs) => rs.reduce((a, x) => a + x.ms, 0))) : null;
 }
 
 interface WebGpuBackendLike {

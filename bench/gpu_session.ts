@@ -27,7 +27,7 @@ import { ALL_SUITES } from '../test/suites/all';
 import { parseTuning, setTuning, tuning } from '../src/kernels/tuning';
 import { detailMarkdown, dispatchDetail } from './dispatch_detail';
 import { GOAL_LAYER } from './kernels';
-import { type SweepCandidate, sweepConvTiles, sweepMarkdown, tuningFromSweep } from './tile_sweep';
+import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from './tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
 mkdirSync(OUT, { recursive: true });
@@ -148,12 +148,6 @@ function kernelTable(top: ReturnType<typeof summarize>): void {
   for (const k of top) say(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(2)} | ${(k.flops / k.ms / 1e9).toFixed(2)} | ${(k.bytes / k.ms / 1e6).toFixed(0)} |`);
 }
 
-/** Extra sweep candidates beyond the tile lists (split-K settings). */
-function sweepExtras(): SweepCandidate[] {
-  // the default tile with a forced split count (1: one pass, no reduce)
-  return [1, 2, 4, 8, 16].map((splitK) => ({ name: `default tile, splitK ${splitK}`, conv: { splitK } }));
-}
-
 async function main(): Promise<void> {
   const engine = await acquireNodeEngine();
   say(`# osteo GPU session — ${engine.adapter.vendor} ${engine.adapter.architecture} ${engine.adapter.description} (fallback: ${engine.adapter.fallback})`);
@@ -207,12 +201,7 @@ async function main(): Promise<void> {
   // on this device), then the whole model again with the measured choices installed
   if (args.has('--sweep')) {
     const narrow = QUICK ? { widths: config.widths, decoderChannels: config.decoderChannels } : {};
-    const budget = arg('sweep-budget', QUICK ? 60 : 150);
-    const t0 = performance.now();
-    const trainRows = await sweepConvTiles(engine, { size: TRAIN, batch: TRAIN_BATCH, reps: QUICK ? 2 : 5, budgetS: budget * 0.7, extra: sweepExtras(), ...narrow, log: (s) => console.log(s) });
-    const used = (performance.now() - t0) / 1000;
-    const infRows = await sweepConvTiles(engine, { size: INF, batch: 1, reps: QUICK ? 2 : 5, ops: ['conv_fwd'], budgetS: Math.max(10, budget - used), extra: sweepExtras(), ...narrow, log: (s) => console.log(s) });
-    const rows = [...trainRows, ...infRows];
+    const rows = await sweepUnetpp(engine, { trainSize: TRAIN, trainBatch: TRAIN_BATCH, inferSize: INF, reps: QUICK ? 2 : 5, budgetS: arg('sweep-budget', QUICK ? 60 : 150), ...narrow, log: (s) => console.log(s) });
     report.sweep = rows;
     say(`## tile sweep: training-step convs b${TRAIN_BATCH} ${TRAIN}² and inference convs b1 ${INF}² (GPU ms per call, median of ${QUICK ? 2 : 5})`);
     say(sweepMarkdown(rows));

@@ -70,14 +70,19 @@ export const DW_TILES: GradWeightConfig[] = [
   { bm: 64, bn: 64, bk: 16, tm: 8, tn: 8, targetWorkgroups: 2048 },
 ];
 
-export function defaultCandidates(op: SweepOp, extra: SweepCandidate[] = []): SweepCandidate[] {
+/** Split-K counts tried with the default tile. */
+export const SPLIT_COUNTS = [1, 2, 4, 8, 16];
+
+export function defaultCandidates(op: SweepOp): SweepCandidate[] {
   const list: SweepCandidate[] = [{ name: 'default' }];
   if (op === 'conv_dw') {
     for (const c of DW_TILES) list.push({ name: `${c.bm}x${c.bn}x${c.bk}/${c.tm}x${c.tn}${c.targetWorkgroups ? ` wg${c.targetWorkgroups}` : ''}`, dw: { ...c, algorithm: 'gemm' } });
   } else {
     for (const t of GEMM_TILES) list.push({ name: tileName(t), conv: { tile: t, algorithm: 'gemm' } });
+    // the default tile with a forced split count (1: one pass, no reduce)
+    for (const splitK of SPLIT_COUNTS) list.push({ name: `default tile, splitK ${splitK}`, conv: { splitK } });
   }
-  return [...list, ...extra.filter((c) => (op === 'conv_dw' ? c.dw : c.conv))];
+  return list;
 }
 
 function random(engine: Engine, shape: number[], seed: number): Tensor {
@@ -95,8 +100,6 @@ export interface SweepOptions {
   batch: number;
   reps?: number;
   ops?: SweepOp[];
-  /** Extra candidates (e.g. split-K settings) appended to the built-in lists. */
-  extra?: SweepCandidate[];
   /** Stop after this many seconds (rows done so far are kept). */
   budgetS?: number;
   /** Model config overrides (narrow widths for a quick check on the CPU fallback). */
@@ -119,7 +122,7 @@ export async function sweepConvTiles(engine: Engine, opts: SweepOptions): Promis
         log(`sweep: time budget spent, ${rows.length} rows done`);
         return rows;
       }
-      rows.push(await sweepOne(engine, s, op, defaultCandidates(op, opts.extra), reps));
+      rows.push(await sweepOne(engine, s, op, defaultCandidates(op), reps));
       const r = rows[rows.length - 1]!;
       const tf = (ms: number | null | undefined) => (ms ? ((r.flops / ms) * 1e-9).toFixed(1) : '–');
       log(`sweep ${op} ${r.shape}: default ${r.ms.default?.toFixed(3)} ms (${tf(r.ms.default)} TFLOP/s), best ${r.best} ${r.ms[r.best]?.toFixed(3)} ms (${tf(r.ms[r.best])} TFLOP/s), ${r.gainOverDefault.toFixed(2)}x`);
@@ -226,4 +229,28 @@ export function tuningFromSweep(rows: readonly SweepRow[], device: string, minGa
     }
   }
   return table;
+}
+
+export interface UnetppSweepOptions {
+  /** Training step: every conv's forward, grad-input and grad-weight at this size and batch. */
+  trainSize: number;
+  trainBatch: number;
+  /** Inference (batch 1): every conv's forward at this size. */
+  inferSize: number;
+  reps: number;
+  /** Seconds for both sweeps (the training one gets 70 %, the inference one what is left). */
+  budgetS: number;
+  widths?: readonly number[];
+  decoderChannels?: readonly number[];
+  log?: (s: string) => void;
+}
+
+/** The sweep behind a U-Net++ tuning table (`osteo tune`, bench/gpu_session.ts --sweep). */
+export async function sweepUnetpp(engine: Engine, o: UnetppSweepOptions): Promise<SweepRow[]> {
+  const t0 = performance.now();
+  const common = { reps: o.reps, widths: o.widths, decoderChannels: o.decoderChannels, log: o.log };
+  const train = await sweepConvTiles(engine, { ...common, size: o.trainSize, batch: o.trainBatch, budgetS: o.budgetS * 0.7 });
+  const left = o.budgetS - (performance.now() - t0) / 1000;
+  const infer = await sweepConvTiles(engine, { ...common, size: o.inferSize, batch: 1, ops: ['conv_fwd'], budgetS: Math.max(5, left) });
+  return [...train, ...infer];
 }

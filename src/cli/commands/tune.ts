@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { sweepConvTiles, sweepMarkdown, tuningFromSweep } from '../../../bench/tile_sweep';
+import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../../../bench/tile_sweep';
 import { acquireNodeEngine } from '../../node/acquire_node';
 import { writeFileAtomicSync } from '../../node/data_png';
 import type { Command } from '../command';
@@ -46,10 +46,7 @@ export const tuneCommand: Command = {
       }
       const t0 = performance.now();
       const log = (s: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}`);
-      const train = await sweepConvTiles(engine, { size: trainSize, batch, reps, budgetS: budget * 0.7, log });
-      const left = budget - (performance.now() - t0) / 1000;
-      const infer = left > 5 ? await sweepConvTiles(engine, { size: inferSize, batch: 1, reps, ops: ['conv_fwd'], budgetS: left, log }) : [];
-      const rows = [...train, ...infer];
+      const rows = await sweepUnetpp(engine, { trainSize, trainBatch: batch, inferSize, reps, budgetS: budget, log });
       const device = `${engine.adapter.vendor} ${engine.adapter.architecture} ${engine.adapter.description}`.trim();
       const table = tuningFromSweep(rows, `${device}, measured ${new Date().toISOString()} by osteo tune (training b${batch} ${trainSize}², inference b1 ${inferSize}²)`);
       console.log(sweepMarkdown(rows));

@@ -94,8 +94,7 @@ function dispatchConv(e: Engine, dtile: ConvDirectTile | null, c: Omit<GemmConv,
  * this shape on this device from its tuning table (src/kernels/tuning.ts), if it has one.
  */
 function withTuning<O extends Conv2dBackwardInputOptions>(e: Engine, opts: O, key: string): O {
-  const o = opts as O & { smallTile?: unknown };
-  if (o.tile || o.splitK !== undefined || o.algorithm || o.directTile || o.smallTile) return opts;
+  if (opts.tile || opts.splitK !== undefined || opts.algorithm || opts.directTile || opts.smallTile) return opts;
   const tuned = tunedConv(e, key);
   return tuned ? { ...opts, ...tuned, algorithm: 'gemm' } : opts;
 }

@@ -110,7 +110,7 @@ export class Graph {
     return new Var(t, requiresGrad && this.opts.grad, this, true, null, name);
   }
 
-  /** A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena). */
+  /** A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena, or a function returning it, called only when the graph records gradients). */
   param(value: Tensor, grad: Tensor | (() => Tensor) | null, name: string): Var {
     const trainable = grad !== null && this.opts.grad;
     // a function is only called when the graph needs the gradient (ParameterSet allocates its

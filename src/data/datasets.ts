@@ -3,6 +3,7 @@
  * lives in src/node/data_readers.ts. Every error is a DataError naming the file and 1-based row.
  */
 import { makeRng } from './random';
+import { didYouMean } from './suggest';
 import { DataError, type Point } from './types';
 
 export const ISBI2015_LANDMARKS = [
@@ -298,6 +299,16 @@ const KIND_ALIASES: Record<string, DatasetKind> = {
   generic: 'generic', synthetic: 'synthetic', synth: 'synthetic',
 };
 
+/** Query keys each kind reads (src/node/data_readers.ts readDataset); any other key is an error, not ignored. */
+const READ_KEYS = ['strict', 'limit', 'missing'] as const;
+export const DATASET_SPEC_KEYS: Record<DatasetKind, readonly string[]> = {
+  isbi2015: ['annotator', ...READ_KEYS],
+  hand: ['spacing', 'images', ...READ_KEYS],
+  chest: ['images', ...READ_KEYS],
+  generic: ['images', 'mm', 'mmPerPixel', ...READ_KEYS],
+  synthetic: ['n', 'size', 'seed'],
+};
+
 /**
  * `kind:target[?key=value&…]`, e.g. `isbi2015:/data/ISBI?annotator=senior`, `hand:/data/dha`,
  * `chest:/data/chest_labels.zip?images=/data/png`, `generic:/x/labels.csv?mm=0.1`,
@@ -307,7 +318,8 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
   const m = /^([A-Za-z0-9]+):(.*)$/.exec(spec.trim());
   const kind = m ? KIND_ALIASES[m[1]!.toLowerCase()] : undefined;
   if (!m || !kind) {
-    throw new RangeError(`dataset spec '${spec}': expected <kind>:<path>[?options] with kind one of ${DATASET_KINDS.join(', ')}`);
+    const typed = m?.[1] ?? /^[A-Za-z0-9]+/.exec(spec.trim())?.[0] ?? '';
+    throw new RangeError(`dataset spec '${spec}': expected <kind>:<path>[?options] with kind one of ${DATASET_KINDS.join(', ')}${didYouMean(typed, Object.keys(KIND_ALIASES), (k) => `${KIND_ALIASES[k]}:`)}`);
   }
   let target = m[2]!;
   const options: Record<string, string> = {};
@@ -317,13 +329,21 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
       if (!kv) continue;
       const eq = kv.indexOf('=');
       const key = decodeURIComponent(eq < 0 ? kv : kv.slice(0, eq));
+      const valid = DATASET_SPEC_KEYS[kind];
+      if (!valid.includes(key)) {
+        const elsewhere = DATASET_KINDS.filter((k) => DATASET_SPEC_KEYS[k].includes(key));
+        throw new RangeError(
+          `dataset spec '${spec}': unknown option '${key}'${didYouMean(key, valid)} for ${kind} data; valid: ${valid.join(', ')}` +
+            (elsewhere.length ? ` ('${key}' is an option of ${elsewhere.join(', ')} data)` : ''),
+        );
+      }
       options[key] = eq < 0 ? 'true' : decodeURIComponent(kv.slice(eq + 1));
     }
     target = target.slice(0, q);
   }
   if (!target) throw new RangeError(`dataset spec '${spec}': empty path`);
   if (kind === 'synthetic' && !['hand', 'head', 'chest'].includes(target)) {
-    throw new RangeError(`dataset spec '${spec}': synthetic layout must be hand, head or chest`);
+    throw new RangeError(`dataset spec '${spec}': synthetic layout must be hand, head or chest${didYouMean(target, ['hand', 'head', 'chest'])}`);
   }
   return { kind, target, options };
 }

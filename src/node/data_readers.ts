@@ -310,49 +310,81 @@ const bool = (s: string | undefined): boolean | undefined => (s === undefined ? 
 const int = (s: string | undefined, what: string): number | undefined => {
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`dataset option ${what}=${s}: expected a non-negative integer`);
+  if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new RangeError(`dataset option ${what}=${s}: expected a non-negative integer`);
   return n;
 };
+const oneOf = <T extends string>(s: string | undefined, what: string, allowed: readonly T[]): T | undefined => {
+  if (s !== undefined && !allowed.includes(s as T)) throw new RangeError(`dataset option ${what}=${s}: expected ${allowed.join(', ')}`);
+  return s as T | undefined;
+};
 
-/** Reads a data set from a spec string (`hand:/data/dha?strict`, `synthetic:head?n=16`), see parseDatasetSpec. */
-export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions = {}): LandmarkDataset {
+type ResolvedSpec =
+  | { kind: 'isbi2015'; target: string; opts: IsbiOptions }
+  | { kind: 'hand'; target: string; opts: HandOptions }
+  | { kind: 'chest'; target: string; opts: ChestOptions }
+  | { kind: 'generic'; target: string; opts: GenericOptions }
+  | { kind: 'synthetic'; target: SyntheticKind; n: number; size: number; seed: number };
+
+/** A spec with its query decoded and checked (bad values throw, naming the key); reads nothing. */
+function resolveSpec(spec: string | DatasetSpec, overrides: ReadOptions): ResolvedSpec {
   const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
   const o = s.options;
   const base: ReadOptions = { ...overrides };
   const strict = bool(o.strict); if (strict !== undefined) base.strict = strict;
   const limit = int(o.limit, 'limit'); if (limit !== undefined) base.limit = limit;
-  if (o.missing === 'skip' || o.missing === 'error') base.missingImages = o.missing;
+  const missing = oneOf(o.missing, 'missing', ['skip', 'error'] as const); if (missing) base.missingImages = missing;
   switch (s.kind) {
     case 'isbi2015': {
-      const a = o.annotator;
-      if (a !== undefined && !['auto', 'mean', 'senior', 'junior'].includes(a)) throw new RangeError(`annotator=${a}: expected auto, mean, senior or junior`);
-      return readIsbi2015(s.target, { ...base, ...(a ? { annotator: a as IsbiOptions['annotator'] } : {}) });
+      const a = oneOf(o.annotator, 'annotator', ['auto', 'mean', 'senior', 'junior'] as const);
+      return { kind: s.kind, target: s.target, opts: { ...base, ...(a ? { annotator: a } : {}) } };
     }
     case 'hand': {
-      const sp = o.spacing;
-      if (sp !== undefined && !['auto', 'wrist', 'file'].includes(sp)) throw new RangeError(`spacing=${sp}: expected auto, wrist or file`);
-      return readHand(s.target, { ...base, ...(sp ? { spacing: sp as HandOptions['spacing'] } : {}), ...(o.images ? { images: o.images } : {}) });
+      const sp = oneOf(o.spacing, 'spacing', ['auto', 'wrist', 'file'] as const);
+      return { kind: s.kind, target: s.target, opts: { ...base, ...(sp ? { spacing: sp } : {}), ...(o.images ? { images: o.images } : {}) } };
     }
     case 'chest':
-      return readChest(s.target, { ...base, ...(o.images ? { images: o.images } : {}) });
+      return { kind: s.kind, target: s.target, opts: { ...base, ...(o.images ? { images: o.images } : {}) } };
     case 'generic': {
       const g: GenericOptions = { ...base };
       if (o.images) g.images = o.images;
       const mm = o.mm ?? o.mmPerPixel;
       if (mm !== undefined) {
         const v = Number(mm);
-        if (!(v > 0)) throw new RangeError(`mm=${mm}: expected a positive number`);
+        if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`dataset option mm=${mm}: expected a positive number`);
         g.mmPerPixel = v;
       }
-      return readGeneric(s.target, g);
+      return { kind: s.kind, target: s.target, opts: g };
     }
     case 'synthetic':
-      return syntheticDataset({
-        kind: s.target as SyntheticKind,
-        n: int(o.n, 'n') ?? 64,
-        size: int(o.size, 'size') ?? 128,
-        seed: int(o.seed, 'seed') ?? 1,
-      });
+      return { kind: s.kind, target: s.target as SyntheticKind, n: int(o.n, 'n') ?? 64, size: int(o.size, 'size') ?? 128, seed: int(o.seed, 'seed') ?? 1 };
+  }
+}
+
+/**
+ * Checks a spec without reading the data: its syntax, its query keys and values, and that the
+ * path it names exists. Throws a RangeError (bad spec) or DataError (missing path) that names it.
+ */
+export function checkDatasetSpec(spec: string): DatasetSpec {
+  const s = parseDatasetSpec(spec);
+  const r = resolveSpec(s, {});
+  if (r.kind !== 'synthetic') {
+    let exists = true;
+    try { statSync(r.target); } catch { exists = false; }
+    if (!exists) throw new DataError(r.target, undefined, `no such file or folder (data spec '${spec}')`);
+    if ('images' in r.opts && r.opts.images && !isDir(r.opts.images)) throw new DataError(r.opts.images, undefined, `no such folder (images= of data spec '${spec}')`);
+  }
+  return s;
+}
+
+/** Reads a data set from a spec string (`hand:/data/dha?strict`, `synthetic:head?n=16`), see parseDatasetSpec. */
+export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions = {}): LandmarkDataset {
+  const r = resolveSpec(spec, overrides);
+  switch (r.kind) {
+    case 'isbi2015': return readIsbi2015(r.target, r.opts);
+    case 'hand': return readHand(r.target, r.opts);
+    case 'chest': return readChest(r.target, r.opts);
+    case 'generic': return readGeneric(r.target, r.opts);
+    case 'synthetic': return syntheticDataset({ kind: r.target, n: r.n, size: r.size, seed: r.seed });
   }
 }
 

@@ -3,7 +3,7 @@ import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { tempPathFor } from './weights_io';
 import type { Point } from '../data/types';
-import { drawOverlay, greyToRgba, heatmapMontage, type OverlayOptions, type Rgba } from '../landmarks/draw';
+import { drawOverlay, greyToRgba, heatmapMontage, type MontageOptions, type OverlayImage, type OverlayOptions, type Rgba } from '../landmarks/draw';
 
 export function encodePng(img: Rgba): Buffer {
   const png = new PNG({ width: img.width, height: img.height });
@@ -31,12 +31,23 @@ export function writeGreyPng(path: string, img: { width: number; height: number;
   writePng(path, greyToRgba(img));
 }
 
-/** Image with true points (green), predictions (red) and error vectors (yellow). */
-export function writeOverlayPng(path: string, image: { width: number; height: number; data: ArrayLike<number> }, pred?: Point[], gt?: Point[], opts?: OverlayOptions): void {
-  writePng(path, drawOverlay(image, pred, gt, opts));
+/**
+ * Image (upscaled to ≥ 512 px on its long side by default) with true points (green), predictions
+ * (red, numbered from 1), error vectors (yellow) and a legend; `opts.title` heads the legend (e.g.
+ * "MRE 3.2 mm"). Returns what was drawn: `outside` lists the predictions outside the image.
+ */
+export function writeOverlayPng(path: string, image: { width: number; height: number; data: ArrayLike<number> }, pred?: Point[], gt?: Point[], opts?: OverlayOptions): OverlayImage {
+  const img = drawOverlay(image, pred, gt, opts);
+  writePng(path, img);
+  return img;
 }
 
-/** Grid of K heatmaps (K, H, W), each scaled to its own max. */
-export function writeHeatmapMontagePng(path: string, hm: Float32Array, k: number, h: number, w: number, cols?: number, offset = 0): void {
-  writePng(path, heatmapMontage(hm, k, h, w, cols, offset));
+/**
+ * Grid of K heatmaps (K, H, W), each scaled to its own max, labelled by landmark number (and
+ * `opts.names`), with a colour bar. Either `(…, cols?, offset?, opts?)` or `(…, opts)`.
+ */
+export function writeHeatmapMontagePng(path: string, hm: Float32Array, k: number, h: number, w: number, opts?: MontageOptions): void;
+export function writeHeatmapMontagePng(path: string, hm: Float32Array, k: number, h: number, w: number, cols?: number, offset?: number, opts?: MontageOptions): void;
+export function writeHeatmapMontagePng(path: string, hm: Float32Array, k: number, h: number, w: number, colsOrOpts?: number | MontageOptions, offset?: number, opts?: MontageOptions): void {
+  writePng(path, typeof colsOrOpts === 'object' ? heatmapMontage(hm, k, h, w, colsOrOpts) : heatmapMontage(hm, k, h, w, colsOrOpts, offset, opts));
 }

@@ -1,7 +1,10 @@
 // Builds the Node CLI bundle (dist/osteo.mjs) and the browser bundle (dist/osteo.browser.js).
 // WGSL is imported as text in both (esbuild's `text` loader), exactly as in vitest.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+
+// `osteo --version` (src/cli/run.ts) prints the version of the package.json it was built from.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning', target: 'es2022' };
 
@@ -12,6 +15,7 @@ await build({
   platform: 'node',
   packages: 'external', // node_modules stay node_modules (webgpu ships a native addon)
   banner: { js: '#!/usr/bin/env node' },
+  define: { __OSTEO_VERSION__: JSON.stringify(version) },
 });
 chmodSync('dist/osteo.mjs', 0o755);
 

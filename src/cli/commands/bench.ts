@@ -1,10 +1,36 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Command } from '../command';
+import { BENCH_USAGE } from '../../../bench/args';
+import { UsageError, type Command } from '../command';
+import { checks, defineOptions, parseOptions } from '../options';
 
-const USAGE =
-  'osteo bench [--suite kernels|model|all] [--host node|chromium|both] [--size N] [--batch N] [--reps N] [--train-size N] [--train-batch N] [--filter REGEX] [--json FILE] [--report FILE.html] [--md FILE]';
+const SIZE = checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' });
+const REPORT = 'with --host both, one file per host: FILE-node.ext and FILE-chromium.ext';
+
+/** Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions. */
+const OPTIONS = defineOptions({
+  suite: { type: 'string', value: 'kernels|model|all', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, or both', check: checks.oneOf(['kernels', 'model', 'all']) },
+  host: { type: 'string', value: 'node|chromium|both', default: 'node', description: 'run in Node (Dawn) and/or headless Chromium (adds tfjs-webgl and tfjs-wasm columns)', check: checks.oneOf(['node', 'chromium', 'both']) },
+  size: { type: 'string', value: 'N', defaultText: 'GPU: 256 for kernels, 512 for inference; CPU fallback: 32', description: 'input size whose layer shapes the kernel suite times; also the inference size', check: SIZE },
+  batch: { type: 'string', value: 'N', defaultText: '1', description: 'batch of the kernel suite', check: checks.int(1) },
+  reps: { type: 'string', value: 'N', defaultText: 'GPU: 10 per kernel, 5 per model step; CPU fallback: 3 and 2', description: 'timed repetitions (kernel and model suites alike when given)', check: checks.int(1) },
+  'train-size': { type: 'string', value: 'N', defaultText: 'GPU: 256, CPU fallback: 32', description: 'training-step input size', check: SIZE },
+  'train-batch': { type: 'string', value: 'N', defaultText: 'GPU: 4, CPU fallback: 1', description: 'training-step batch', check: checks.int(1) },
+  filter: {
+    type: 'string', value: 'REGEX', defaultText: 'every row', description: 'only kernel rows whose key matches',
+    check: (v, flag) => {
+      try {
+        new RegExp(v);
+      } catch (e) {
+        throw new UsageError(`--${flag} ${v}: not a regular expression (${(e as Error).message})`);
+      }
+    },
+  },
+  json: { type: 'string', value: 'FILE', defaultText: 'not written', description: `write the results as JSON (${REPORT})` },
+  report: { type: 'string', value: 'FILE.html', defaultText: 'not written', description: `write a self-contained HTML report with charts (${REPORT})` },
+  md: { type: 'string', value: 'FILE', defaultText: 'not written', description: `write the markdown tables (always printed on stdout; ${REPORT})` },
+});
 
 /** The source checkout this CLI runs from (the benchmark needs bench/ and tfjs, dev dependencies). */
 function repoRoot(): string | null {
@@ -24,8 +50,14 @@ function repoRoot(): string | null {
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark osteo against TensorFlow.js (webgpu; webgl/wasm in Chromium) per kernel and whole model, in Node and/or headless Chromium',
-  usage: USAGE,
+  usage: BENCH_USAGE,
+  options: OPTIONS,
+  examples: [
+    { command: 'osteo bench --suite model', what: 'whole-model inference and training step, osteo vs tfjs-webgpu, in Node' },
+    { command: 'osteo bench --host both --filter conv --json results.json --report results.html', what: 'the conv kernel rows in Node and in headless Chromium, written as JSON and HTML per host' },
+  ],
   async run(argv) {
+    parseOptions(OPTIONS, argv); // every flag checked here, before the benchmark is bundled and a GPU acquired
     const root = repoRoot();
     if (!root) throw new Error('osteo bench runs from a source checkout: it needs bench/ and the tfjs dev dependencies (npm install in the repo)');
     const { build } = await import('esbuild');

@@ -1,16 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { synthesize } from '../../data/synthetic';
 import type { Engine } from '../../gpu/engine';
 import { initializeUnetPP } from '../../model/init';
 import { UnetPlusPlus } from '../../model/unetpp';
-import { acquireNodeEngine } from '../../node/acquire_node';
 import { writeFileAtomicSync, writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
 import { readWeightsFile } from '../../node/weights_io';
 import { LandmarkTrainer, type LandmarkSet } from '../../train/trainer';
 import { grayNormalization, normalizationFromMetadata, toSingleChannel } from '../../weights/vgg19';
 import type { Command } from '../command';
+import { engineProvider } from '../engine';
+import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
 
 /** What the main job runs: sized so the CPU fallback finishes in a few minutes. */
 interface Profile {
@@ -46,28 +46,32 @@ const CPU_PROFILE: Profile = {
 
 const GPU_PROFILE: Profile = { size: 256, train: 256, val: 64, batch: 8, lr: 1e-4, sigma: 5, budget: 240, maxEpochs: 60 };
 
+const DEMO_OPTIONS = defineOptions({
+  out: { type: 'string', value: 'DIR', default: 'runs/demo', description: 'output folder: overlay.png, heatmaps.png, metrics.json' },
+  budget: { type: 'string', value: 'SECONDS', defaultText: `GPU: ${GPU_PROFILE.budget}, CPU fallback: ${CPU_PROFILE.budget}`, description: 'training time to aim for; no new epoch starts that would end past it', check: checks.number({ above: 0 }) },
+  epochs: { type: 'string', value: 'N', defaultText: `as many as fit the budget, at most GPU: ${GPU_PROFILE.maxEpochs}, CPU fallback: ${CPU_PROFILE.maxEpochs}`, description: 'train exactly N epochs (ignores the budget)', check: checks.int(1) },
+  weights: { type: 'string', value: 'FILE', defaultText: 'weights/vgg19-imagenet-1ch.safetensors or weights/vgg19-imagenet.safetensors when present, else scratch', description: 'ImageNet VGG19 encoder weights (GPU only: the CPU demo trains a 1/8-width model from scratch)', check: checks.exists('file') },
+  seed: { type: 'string', value: 'N', default: '1', description: 'seed of the synthetic data, the initialisation and the augmentation', check: checks.int(0) },
+  software: SOFTWARE_OPTION,
+});
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'the main job (npm start): fine-tune on the built-in synthetic hand X-rays, evaluate, write an overlay and metrics',
   usage: 'osteo demo [--out DIR] [--budget SECONDS] [--epochs N] [--weights FILE] [--seed N] [--software]',
+  options: DEMO_OPTIONS,
+  examples: [
+    { command: 'osteo demo', what: 'the main job (what npm start runs): minutes on the CPU fallback; writes runs/demo/overlay.png, heatmaps.png and metrics.json' },
+    { command: 'osteo demo --epochs 3 --seed 2 --out runs/demo2', what: 'a shorter run with another seed, into another folder' },
+  ],
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string', default: 'runs/demo' },
-        budget: { type: 'string' },
-        epochs: { type: 'string' },
-        weights: { type: 'string' },
-        seed: { type: 'string', default: '1' },
-        software: { type: 'boolean' },
-      },
-    });
+    const { values } = parseOptions(DEMO_OPTIONS, argv);
     const t0 = performance.now();
-    const engine = await acquireNodeEngine({ forceSoftware: values.software });
+    const engine = await engineProvider.acquire(values.software);
     try {
       return await runDemo(engine, values, t0);
     } finally {
-      engine.destroy();
+      engineProvider.release(engine);
     }
   },
 };

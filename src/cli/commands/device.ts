@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { measureCeilings } from '../../gpu/ceilings';
-import { acquireNodeEngine } from '../../node/acquire_node';
 import type { Command } from '../command';
+import { engineProvider } from '../engine';
+import { defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
 
 const KEY_LIMITS = [
   'maxComputeInvocationsPerWorkgroup',
@@ -14,16 +14,23 @@ const KEY_LIMITS = [
   'minStorageBufferOffsetAlignment',
 ] as const;
 
+const OPTIONS = defineOptions({
+  json: { type: 'boolean', description: 'print the report as JSON instead of text' },
+  software: SOFTWARE_OPTION,
+});
+
 export const deviceCommand: Command = {
   name: 'device',
   summary: 'show the WebGPU adapter, its limits and features, and measured FMA / copy ceilings',
   usage: 'osteo device [--json] [--software]',
+  options: OPTIONS,
+  examples: [
+    { command: 'osteo device', what: 'which adapter osteo finds (a GPU, else the CPU fallback), its limits and what it measures' },
+    { command: 'osteo device --software --json', what: 'the same for the CPU fallback, as JSON' },
+  ],
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean' }, software: { type: 'boolean' } },
-    });
-    const engine = await acquireNodeEngine({ forceSoftware: values.software });
+    const { values } = parseOptions(OPTIONS, argv);
+    const engine = await engineProvider.acquire(values.software);
     try {
       const ceilings = await measureCeilings(engine);
       const limits: Record<string, number> = {};
@@ -55,7 +62,7 @@ export const deviceCommand: Command = {
       for (const [k, v] of Object.entries(limits)) console.log(`  ${k.padEnd(36)} ${v}`);
       console.log(`ceilings  FMA ${report.fmaGflops} GFLOP/s, copy ${report.copyGbps} GB/s (read + write; ${report.timing} timing)`);
     } finally {
-      engine.destroy();
+      engineProvider.release(engine);
     }
   },
 };

@@ -4,7 +4,6 @@
  * overall and per landmark, and per image. Errors are measured in the original images' pixels.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Engine } from '../../gpu/engine';
 import { formatEvaluation, type ErrorStats, type Evaluation } from '../../landmarks/metrics';
 import { loadCheckpoint, modelFromCheckpoint, type Checkpoint } from '../../node/checkpoint';
@@ -12,6 +11,8 @@ import { writeFileAtomic } from '../../node/weights_io';
 import { LandmarkTrainer } from '../../train/trainer';
 import type { UnetPlusPlus } from '../../model/unetpp';
 import { UsageError, type Command } from '../command';
+import { DATA_SPEC_SECTION } from '../help';
+import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
 import { LandmarkCountError, log, prepareData, round, withEngine, type PreparedData } from './train';
 
 export interface Predictor {
@@ -91,31 +92,26 @@ export async function evaluateCheckpoint(p: Predictor, data: PreparedData): Prom
   return (await p.trainer.evaluate(data.set, { keepHeatmaps: 0 })).evaluation;
 }
 
+const EVAL_OPTIONS = defineOptions({
+  model: { type: 'string', value: 'CKPT', required: true, description: 'osteo checkpoint to evaluate (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
+  data: { type: 'string', value: 'SPEC', required: true, description: 'landmark data with ground truth; see data specs below', check: checks.dataSpec() },
+  split: { type: 'string', value: 'NAME', defaultText: 'every image', description: 'evaluate only this named split of the data (ISBI 2015: train, test1, test2)' },
+  decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
+  json: { type: 'boolean', description: 'print the report as one JSON line instead of tables' },
+  out: { type: 'string', value: 'FILE.json', defaultText: 'not written', description: 'also write the report (overall, per landmark, per image) as JSON' },
+  strict: { type: 'boolean', description: 'stop at the first bad item of the data instead of skipping and counting it' },
+  limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'evaluate at most N items (sorted by id)', check: checks.int(1) },
+  batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch', check: checks.int(1) },
+  software: SOFTWARE_OPTION,
+});
+
 export async function evalMain(argv: string[]): Promise<EvalReport> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      split: { type: 'string' },
-      decode: { type: 'string' },
-      json: { type: 'boolean' },
-      out: { type: 'string' },
-      strict: { type: 'boolean' },
-      limit: { type: 'string' },
-      batch: { type: 'string' },
-      software: { type: 'boolean' },
-    },
-  });
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  // every option (the model file and the data spec included) is checked before a GPU is acquired
+  const { values } = parseOptions(EVAL_OPTIONS, argv);
   if (!values.model) throw new UsageError('--model CKPT is required');
   if (!values.data) throw new UsageError('--data SPEC is required');
-  if (values.decode && !['argmax', 'blob'].includes(values.decode)) throw new UsageError(`--decode must be argmax or blob, got ${values.decode}`);
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
-  const batch = values.batch !== undefined ? Number(values.batch) : 4;
-  if (!(Number.isInteger(batch) && batch > 0)) throw new UsageError(`--batch must be a positive integer, got ${values.batch}`);
+  const batch = Number(values.batch);
   return withEngine(values.software, async (engine) => {
     const p = await loadPredictor(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch });
     try {
@@ -149,6 +145,12 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on a data set: MRE ± std, SDR at 2/2.5/3/4 mm (or px), per landmark',
   usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
+  options: EVAL_OPTIONS,
+  sections: [DATA_SPEC_SECTION],
+  examples: [
+    { command: 'osteo eval --model runs/isbi/checkpoint-best.safetensors --data isbi2015:/data/ISBI2015 --split test1', what: 'MRE and SDR of a trained model on the ISBI 2015 Test1 images, overall and per landmark' },
+    { command: "osteo eval --model runs/try/checkpoint-best.safetensors --data 'synthetic:hand?n=16&seed=7' --out eval.json", what: 'score it on 16 fresh synthetic hands and keep the report as JSON' },
+  ],
   async run(argv) {
     await evalMain(argv);
     return 0;

@@ -15,16 +15,18 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Engine } from '../../gpu/engine';
 import type { Evaluation } from '../../landmarks/metrics';
 import { CHECKPOINT_LAST, loadCheckpoint, type EpochRecord } from '../../node/checkpoint';
 import { writeFileAtomic } from '../../node/weights_io';
 import { kFolds, permutation } from '../../train/data';
+import { didYouMean } from '../../data/suggest';
 import { UsageError, type Command } from '../command';
+import { DATA_SPEC_SECTION } from '../help';
+import { checks, checkSpec, defineOptions, parseOptions } from '../options';
 import { evaluateCheckpoint, loadPredictor } from './eval';
 import {
-  findImagenetWeights, log, MissingWeightsError, prepareData, round, runTraining, selectData, withDefaults, withEngine,
+  findImagenetWeights, log, MissingWeightsError, prepareData, RECIPE_OPTIONS, round, runTraining, selectData, withDefaults, withEngine,
   type PreparedData, type TrainConfig,
 } from './train';
 
@@ -420,49 +422,29 @@ export async function runExperiment(engine: Engine, o: ExperimentOptions): Promi
   return { out, rows, summary, notes, skippedArms, files };
 }
 
+const EXPERIMENT_OPTIONS = defineOptions({
+  target: { type: 'string', value: 'SPEC', required: true, description: 'the data set the study is about; see data specs below', check: checks.dataSpec() },
+  source: { type: 'string', value: 'SPEC[,SPEC]', defaultText: 'none (required for the indomain arm)', description: 'in-domain set(s) the indomain arm fine-tunes on before the target, in order', check: checks.dataSpecs() },
+  arms: { type: 'string', value: 'A[,A]', default: ARMS.join(','), description: 'which arms to run: imagenet (ImageNet → target), indomain (ImageNet → source → target), scratch (random → target)', check: checks.someOf(ARMS) },
+  seeds: { type: 'string', value: 'S[,S]', default: '1,2,3', description: 'one run per arm, seed (and fold); a seed fixes new layers, validation split, data order and augmentation', check: checks.intList({ min: 0 }) },
+  folds: { type: 'string', value: 'K', defaultText: "none: the target's own train split, else a held-out --test-split", description: 'k-fold cross-validation over the target images instead', check: checks.int(2) },
+  'test-split': { type: 'string', value: 'F', default: '0.3', description: "fraction of the target held out for testing when it defines no 'train' split and --folds is not given", check: checks.number({ above: 0, below: 1 }) },
+  'split-seed': { type: 'string', value: 'N', default: '0', description: 'seed of the test split / folds (the same for every arm and seed)', check: checks.int(0) },
+  'source-epochs': { type: 'string', value: 'N', defaultText: '--epochs', description: 'most epochs on each source set', check: checks.int(1) },
+  'lr-scratch': { type: 'string', value: 'LR', defaultText: '10 × --lr (1e-4)', description: 'learning rate of the scratch arm', check: checks.number({ above: 0 }) },
+  'allow-missing-imagenet': { type: 'boolean', description: 'without ImageNet weights, run the scratch arm alone (noted in the results) instead of failing' },
+  out: { type: 'string', value: 'DIR', default: 'runs/transfer', description: 'study folder: results.md, results.json, transfer.svg and one folder per run (finished runs are reused)' },
+  ...RECIPE_OPTIONS,
+  lr: { ...RECIPE_OPTIONS.lr, defaultText: '1e-5', description: 'AdamW learning rate of the imagenet and indomain arms' },
+});
+
 export async function experimentMain(argv: string[]): Promise<ExperimentResult> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      target: { type: 'string' },
-      source: { type: 'string' },
-      seeds: { type: 'string', default: '1,2,3' },
-      arms: { type: 'string', default: ARMS.join(',') },
-      epochs: { type: 'string' },
-      'source-epochs': { type: 'string' },
-      size: { type: 'string' },
-      batch: { type: 'string' },
-      accum: { type: 'string' },
-      lr: { type: 'string' },
-      'lr-scratch': { type: 'string' },
-      'weight-decay': { type: 'string' },
-      sigma: { type: 'string' },
-      loss: { type: 'string' },
-      'target-scale': { type: 'string' },
-      'val-split': { type: 'string' },
-      'test-split': { type: 'string', default: '0.3' },
-      'split-seed': { type: 'string', default: '0' },
-      folds: { type: 'string' },
-      patience: { type: 'string' },
-      'early-stop': { type: 'string' },
-      'no-augment': { type: 'boolean' },
-      decode: { type: 'string' },
-      widths: { type: 'string' },
-      decoder: { type: 'string' },
-      weights: { type: 'string' },
-      'allow-missing-imagenet': { type: 'boolean' },
-      strict: { type: 'boolean' },
-      limit: { type: 'string' },
-      out: { type: 'string', default: 'runs/transfer' },
-      software: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseOptions(EXPERIMENT_OPTIONS, argv, { positionals: true });
   const [kind, ...rest] = positionals;
-  if (kind !== 'transfer') throw new UsageError(kind ? `unknown experiment '${kind}' (available: transfer)` : 'which experiment? (available: transfer)');
+  if (kind !== 'transfer') throw new UsageError(kind ? `unknown experiment '${kind}'${didYouMean(kind, ['transfer'])} (available: transfer)` : 'which experiment? (available: transfer)');
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   if (!values.target) throw new UsageError('--target SPEC is required');
-  const arms = values.arms!.split(',').map((a) => a.trim()) as Arm[];
+  const arms = values.arms.split(',').map((a) => a.trim()) as Arm[];
   for (const a of arms) if (!ARMS.includes(a)) throw new UsageError(`--arms: unknown arm '${a}' (${ARMS.join(', ')})`);
   const sources = (values.source ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (arms.includes('indomain') && !sources.length) throw new UsageError('--source SPEC[,SPEC] is required for the indomain arm (or leave it out with --arms imagenet,scratch)');
@@ -492,7 +474,7 @@ export async function experimentMain(argv: string[]): Promise<ExperimentResult> 
   const lr = num('lr', values.lr) ?? lrDefault;
   const lrScratch = num('lr-scratch', values['lr-scratch']) ?? lr * 10;
   if (!(lr > 0) || !(lrScratch > 0)) throw new UsageError('--lr and --lr-scratch must be positive');
-  const seeds = parseIntList(values.seeds!, 'seeds');
+  const seeds = parseIntList(values.seeds, 'seeds');
   const folds = num('folds', values.folds);
   if (folds !== undefined && !(Number.isInteger(folds) && folds >= 2)) throw new UsageError(`--folds must be an integer ≥ 2, got ${values.folds}`);
   const sourceEpochs = num('source-epochs', values['source-epochs']) ?? base.epochs;
@@ -500,10 +482,20 @@ export async function experimentMain(argv: string[]): Promise<ExperimentResult> 
   const testSplit = num('test-split', values['test-split'])!;
   const splitSeed = num('split-seed', values['split-seed'])!;
   const opts: ExperimentOptions = {
-    target: values.target, sources, seeds, arms, out: values.out!, base, lr, lrScratch, sourceEpochs, testSplit, splitSeed,
+    target: values.target, sources, seeds, arms, out: values.out, base, lr, lrScratch, sourceEpochs, testSplit, splitSeed,
     allowMissingImagenet: !!values['allow-missing-imagenet'], software: values.software,
     ...(folds ? { folds } : {}), ...(values.weights ? { weights: values.weights } : {}),
   };
+  // Checked before a GPU is acquired: the source specs (the target's is checked with the flags) and the ImageNet weights.
+  for (const s of sources) checkSpec(s, 'source');
+  if (arms.some((a) => a !== 'scratch') && !opts.allowMissingImagenet) {
+    try {
+      findImagenetWeights(opts.weights);
+    } catch (e) {
+      if (!(e instanceof MissingWeightsError)) throw e;
+      throw new MissingWeightsError(`${e.message} The imagenet and indomain arms need them; pass --allow-missing-imagenet to run the scratch arm alone.`);
+    }
+  }
   return withEngine(values.software, async (engine) => {
     log(`osteo experiment transfer — device: ${engine.adapter.description || engine.adapter.architecture} (${engine.adapter.fallback ? 'software fallback' : 'GPU'})`);
     return runExperiment(engine, opts);
@@ -513,11 +505,13 @@ export async function experimentMain(argv: string[]): Promise<ExperimentResult> 
 export const experimentCommand: Command = {
   name: 'experiment',
   summary: 'the transfer study: ImageNet vs ImageNet → in-domain source vs scratch on a target set; markdown + JSON table and a plot',
-  usage:
-    'osteo experiment transfer --target SPEC --source SPEC[,SPEC] [--seeds 1,2,3] [--arms imagenet,indomain,scratch] [--epochs 200] [--source-epochs N] ' +
-    '[--size 256] [--batch 4] [--accum 4] [--lr 1e-5] [--lr-scratch 10×lr] [--sigma] [--loss] [--val-split 0.2] [--folds K | --test-split 0.3] [--split-seed 0] ' +
-    '[--patience 13] [--early-stop 27] [--no-augment] [--decode argmax|blob] [--widths …] [--decoder …] [--weights FILE] [--allow-missing-imagenet] ' +
-    '[--limit N] [--strict] [--out runs/transfer] [--software]',
+  usage: 'osteo experiment transfer --target SPEC --source SPEC[,SPEC] [options]\nosteo experiment transfer --target SPEC --arms imagenet,scratch [options]',
+  options: EXPERIMENT_OPTIONS,
+  sections: [DATA_SPEC_SECTION],
+  examples: [
+    { command: 'osteo experiment transfer --target isbi2015:/data/ISBI2015 --source hand:/data/dha', what: "the paper's study on ISBI 2015 (tested on Test1 + Test2), in-domain pre-training on the hand atlas, seeds 1, 2, 3" },
+    { command: "osteo experiment transfer --target 'synthetic:head?n=40' --arms imagenet,scratch --folds 5 --seeds 1 --epochs 20", what: 'ImageNet vs scratch only, 5-fold cross-validation, one seed, short runs' },
+  ],
   async run(argv) {
     const r = await experimentMain(argv);
     console.log(JSON.stringify({

@@ -6,7 +6,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DataError, type GreyImage, type LandmarkItem, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
 import { readImage } from '../../node/data_image';
@@ -14,6 +13,8 @@ import { writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
 import { loadItemImage, readDataset } from '../../node/data_readers';
 import { writeFileAtomic } from '../../node/weights_io';
 import { UsageError, type Command } from '../command';
+import { DATA_SPEC_SECTION } from '../help';
+import { checks, defineOptions, parseOptions, requireExisting, SOFTWARE_OPTION } from '../options';
 import { checkK, loadPredictor } from './eval';
 import { log, round, roundPoints, withEngine } from './train';
 
@@ -43,27 +44,31 @@ export interface PredictReport {
 
 const stem = (p: string): string => basename(p, extname(p));
 
+const PREDICT_OPTIONS = defineOptions({
+  model: { type: 'string', value: 'CKPT', required: true, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
+  out: { type: 'string', value: 'DIR', default: 'runs/predict', description: 'output folder: predictions.json, NAME.overlay.png and NAME.heatmaps.png per image' },
+  data: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'ground truth for the images (matched by path or file name; overlays then show error vectors); without IMAGE arguments, predict every image of the set', check: checks.dataSpec() },
+  decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
+  strict: { type: 'boolean', description: 'stop at the first unreadable image instead of skipping and reporting it' },
+  limit: { type: 'string', value: 'N', defaultText: 'every image', description: 'predict at most the first N images', check: checks.int(1) },
+  software: SOFTWARE_OPTION,
+});
+
 export async function predictMain(argv: string[]): Promise<PredictReport> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      out: { type: 'string', default: 'runs/predict' },
-      data: { type: 'string' },
-      decode: { type: 'string' },
-      strict: { type: 'boolean' },
-      limit: { type: 'string' },
-      software: { type: 'boolean' },
-    },
-  });
+  // every option, the model, the data spec and the image files are checked before a GPU is acquired
+  const { values, positionals } = parseOptions(PREDICT_OPTIONS, argv, { positionals: true });
   if (!values.model) throw new UsageError('--model CKPT is required');
   if (!positionals.length && !values.data) throw new UsageError('give one or more IMAGE files (or --data SPEC to predict a data set)');
-  if (values.decode && !['argmax', 'blob'].includes(values.decode)) throw new UsageError(`--decode must be argmax or blob, got ${values.decode}`);
+  for (const p of positionals) requireExisting(p, 'IMAGE');
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
-  const out = resolve(values.out!);
-  mkdirSync(out, { recursive: true });
+  const out = resolve(values.out);
+  // The output folder is made when the first file is written: a run that fails leaves none behind.
+  let outMade = false;
+  const inOut = (file: string): string => {
+    if (!outMade) mkdirSync(out, { recursive: true });
+    outMade = true;
+    return join(out, file);
+  };
 
   // Ground truth: items of --data matched to the images by path or by id (file name without extension).
   const ds = values.data ? readDataset(values.data, { ...(values.strict ? { strict: true } : {}) }) : undefined;
@@ -105,8 +110,8 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
         let name = job.id.replace(/[^A-Za-z0-9._-]/g, '_') || 'image';
         for (let n = 2; used.has(name); n++) name = `${job.id}-${n}`;
         used.add(name);
-        const overlay = join(out, `${name}.overlay.png`);
-        const montage = join(out, `${name}.heatmaps.png`);
+        const overlay = inOut(`${name}.overlay.png`);
+        const montage = inOut(`${name}.heatmaps.png`);
         const truth: Point[] | undefined = job.item?.points;
         writeOverlayPng(overlay, image, pts, truth);
         writeHeatmapMontagePng(montage, r.heatmaps[0]!, k, size, size);
@@ -139,7 +144,13 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'predict landmarks on images with a checkpoint: JSON points, overlay PNGs (error vectors with --data), heatmap montages',
-  usage: 'osteo predict IMAGE... --model CKPT [--out runs/predict] [--data SPEC (ground truth)] [--decode argmax|blob] [--strict] [--limit N] [--software]',
+  usage: 'osteo predict IMAGE... --model CKPT [--out runs/predict] [--data SPEC (ground truth)] [--decode argmax|blob] [--strict] [--limit N] [--software]\nosteo predict --model CKPT --data SPEC [options]',
+  options: PREDICT_OPTIONS,
+  sections: [DATA_SPEC_SECTION],
+  examples: [
+    { command: 'osteo predict xray1.png xray2.jpg --model runs/isbi/checkpoint-best.safetensors --out runs/pred', what: 'landmarks of two X-rays as JSON, with an overlay and a heatmap montage for each' },
+    { command: "osteo predict --model runs/try/checkpoint-best.safetensors --data 'synthetic:hand?n=4' --limit 2", what: 'predict the first 2 images of a data set, overlays with the true points and error vectors' },
+  ],
   async run(argv) {
     await predictMain(argv);
     return 0;

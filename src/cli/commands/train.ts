@@ -19,14 +19,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DataError, type LandmarkDataset, type Point } from '../../data/types';
 import type { Engine } from '../../gpu/engine';
 import { OsteoError } from '../../gpu/errors';
 import { initializeUnetPP } from '../../model/init';
 import { UnetPlusPlus } from '../../model/unetpp';
 import { EarlyStopping, ReduceLROnPlateau } from '../../nn/schedule';
-import { acquireNodeEngine } from '../../node/acquire_node';
 import {
   CHECKPOINT_BEST, CHECKPOINT_LAST, CheckpointError, loadCheckpoint, modelFromCheckpoint, saveCheckpoint,
   type Checkpoint, type EpochRecord, type TrainingState, type TrainSettings,
@@ -36,24 +34,15 @@ import { readWeightsFile, writeFileAtomic } from '../../node/weights_io';
 import { buildSet, splitTrainVal, subset, type SetItem } from '../../train/data';
 import { LandmarkTrainer, type LandmarkSet, type LossName, type StepInfo } from '../../train/trainer';
 import { grayNormalization, normalizationFromMetadata, toSingleChannel, TORCHVISION_NORMALIZATION, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../../weights/index';
+import { didYouMean } from '../../data/suggest';
 import { UsageError, type Command } from '../command';
+import { engineProvider, withEngine } from '../engine';
+import { DATA_SPEC_SECTION } from '../help';
+import { checks, checkSpec, defineOptions, parseOptions, type Check, SOFTWARE_OPTION } from '../options';
 
 // ------------------------------------------------------------------------------ engine
 
-/** How commands get and give back their engine (tests share one engine across commands). */
-export const engineProvider = {
-  acquire: (software?: boolean): Promise<Engine> => acquireNodeEngine({ forceSoftware: software }),
-  release: (engine: Engine): void => engine.destroy(),
-};
-
-export async function withEngine<T>(software: boolean | undefined, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await engineProvider.acquire(software);
-  try {
-    return await fn(engine);
-  } finally {
-    engineProvider.release(engine);
-  }
-}
+export { engineProvider, withEngine };
 
 export const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
@@ -212,35 +201,54 @@ export function validateConfig(c: TrainConfig): void {
   if (!['argmax', 'blob'].includes(c.decode)) throw new UsageError(`--decode must be argmax or blob, got ${c.decode}`);
 }
 
-export const TRAIN_OPTIONS = {
-  data: { type: 'string' },
-  split: { type: 'string' },
-  init: { type: 'string' },
-  weights: { type: 'string' },
-  'reset-head': { type: 'boolean' },
-  size: { type: 'string' },
-  batch: { type: 'string' },
-  accum: { type: 'string' },
-  epochs: { type: 'string' },
-  lr: { type: 'string' },
-  'weight-decay': { type: 'string' },
-  sigma: { type: 'string' },
-  loss: { type: 'string' },
-  'target-scale': { type: 'string' },
-  'val-split': { type: 'string' },
-  seed: { type: 'string' },
-  out: { type: 'string' },
-  patience: { type: 'string' },
-  'early-stop': { type: 'string' },
-  'no-augment': { type: 'boolean' },
-  strict: { type: 'boolean' },
-  widths: { type: 'string' },
-  decoder: { type: 'string' },
-  decode: { type: 'string' },
-  limit: { type: 'string' },
-  resume: { type: 'boolean' },
-  software: { type: 'boolean' },
-} as const;
+export const IMAGENET_CANDIDATES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
+const IMAGENET_CANDIDATES_TEXT = IMAGENET_CANDIDATES.join(', ');
+
+const SIZE_CHECK = checks.int(32, { multipleOf: 32, why: 'the encoder halves it five times' });
+
+/** `--init`: imagenet, scratch, or a file that exists (checked before a GPU is acquired). */
+const checkInit: Check = (v, flag) => {
+  if (v === 'imagenet' || v === 'scratch' || existsSync(v)) return;
+  throw new UsageError(`--${flag} ${v}: no such file; expected imagenet, scratch, or a checkpoint / weight file${didYouMean(v, ['imagenet', 'scratch'])}`);
+};
+
+/**
+ * The training recipe's options, shared by `osteo train` and `osteo experiment`. No parseArgs
+ * defaults: a resumed run tells the flags given from the defaults (withDefaults applies them).
+ */
+export const RECIPE_OPTIONS = defineOptions({
+  size: { type: 'string', value: 'N', defaultText: '256', description: 'model input size in pixels (images are resized to N x N), a multiple of 32', check: SIZE_CHECK },
+  batch: { type: 'string', value: 'N', defaultText: '4', description: 'images per step', check: checks.int(1) },
+  accum: { type: 'string', value: 'N', defaultText: '4', description: 'steps whose gradients add up to one update (effective batch = batch × accum)', check: checks.int(1) },
+  epochs: { type: 'string', value: 'N', defaultText: '200', description: 'most epochs (early stopping may end the run sooner)', check: checks.int(1) },
+  lr: { type: 'string', value: 'LR', defaultText: '1e-5 (1e-4 with --init scratch)', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },
+  'weight-decay': { type: 'string', value: 'WD', defaultText: '1e-4', description: 'AdamW weight decay', check: checks.number({ min: 0 }) },
+  sigma: { type: 'string', value: 'PX', defaultText: '5 at --size 256, scaled with the size (at least 1.5)', description: 'σ of the Gaussian target heatmaps, in model pixels', check: checks.number({ above: 0 }) },
+  loss: { type: 'string', value: 'mse|bce|softmax_ce', defaultText: 'mse', description: 'heatmap loss', check: checks.oneOf(['mse', 'bce', 'softmax_ce']) },
+  'target-scale': { type: 'string', value: 'X', defaultText: '1', description: 'multiplies the target heatmaps (MSE on small Gaussians learns faster with a larger peak)', check: checks.number({ above: 0 }) },
+  'val-split': { type: 'string', value: 'F', defaultText: '0.2', description: 'fraction of the training items held out for validation, in [0, 1) (0: none; the metric is then the training loss)', check: checks.number({ min: 0, below: 1 }) },
+  patience: { type: 'string', value: 'N', defaultText: '13', description: 'ReduceLROnPlateau: halve the learning rate after N epochs without a better validation MRE', check: checks.int(1) },
+  'early-stop': { type: 'string', value: 'N', defaultText: '27', description: 'stop after N epochs without a better validation MRE', check: checks.int(1) },
+  'no-augment': { type: 'boolean', description: 'train without the shift / scale / rotation / intensity augmentation' },
+  decode: { type: 'string', value: 'argmax|blob', defaultText: 'argmax', description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around the peak (the paper authors\' way)', check: checks.oneOf(['argmax', 'blob']) },
+  widths: { type: 'string', value: 'W1,…,W16', defaultText: `VGG19's ${VGG19_WIDTHS.join(',')}`, description: 'channels of the 16 VGG19 convs (narrow models for tests and the CPU fallback; ImageNet weights need the default)', check: checks.intList({ count: 16 }) },
+  decoder: { type: 'string', value: 'D1,…,D5', defaultText: UNETPP_DECODER_CHANNELS.join(','), description: 'channels of the 5 U-Net++ decoder stages', check: checks.intList({ count: 5 }) },
+  weights: { type: 'string', value: 'FILE', defaultText: `the first of ${IMAGENET_CANDIDATES_TEXT}, weights/vgg19-imagenet*.safetensors`, description: 'ImageNet VGG19 weights for the imagenet init (osteo weights fetch writes them)', check: checks.exists('file') },
+  strict: { type: 'boolean', description: 'stop at the first bad item of the data (unreadable image, bad row) instead of skipping and counting it' },
+  limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'use at most N items of each data set (sorted by id)', check: checks.int(1) },
+  software: SOFTWARE_OPTION,
+});
+
+export const TRAIN_OPTIONS = defineOptions({
+  data: { type: 'string', value: 'SPEC', required: true, description: 'landmark data to train on (not with --resume); see data specs below', check: checks.dataSpec() },
+  split: { type: 'string', value: 'NAME', defaultText: "'train' when the data defines splits (ISBI 2015: train, test1, test2), else every item", description: 'train on this named split of the data' },
+  init: { type: 'string', value: 'imagenet|scratch|CKPT', defaultText: 'imagenet', description: 'ImageNet VGG19 encoder, random (PyTorch-style) initialisation, or an osteo checkpoint / weight file (smp U-Net++, VGG19)', check: checkInit },
+  'reset-head': { type: 'boolean', description: 'with --init CKPT for another landmark count: keep everything but the segmentation head, start a new head' },
+  seed: { type: 'string', value: 'N', defaultText: '1', description: 'seed of new layers, the validation split, the data order and the augmentation', check: checks.int(0) },
+  out: { type: 'string', value: 'DIR', defaultText: 'runs/train', description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json' },
+  resume: { type: 'boolean', description: 'continue the interrupted run in --out from its checkpoint-last, with its settings' },
+  ...RECIPE_OPTIONS,
+});
 
 type Flags = Partial<Record<keyof typeof TRAIN_OPTIONS, string | boolean>>;
 
@@ -321,7 +329,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 // ------------------------------------------------------------------------------ init
 
-export const IMAGENET_CANDIDATES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
 
 /** The ImageNet VGG19 file to use: the given one, or the first of weights/vgg19-imagenet*.safetensors. */
 export function findImagenetWeights(given?: string): string {
@@ -686,8 +693,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, hooks: RunHook
 const RESUME_FIXED: (keyof TrainConfig)[] = ['data', 'split', 'init', 'size', 'batch', 'accum', 'loss', 'sigma', 'seed', 'valSplit', 'widths', 'decoder', 'targetScale', 'limit'];
 
 export async function trainMain(argv: string[], hooks: Omit<RunHooks, 'resume'> = {}): Promise<TrainResult> {
-  const { values, positionals } = parseArgs({ args: argv, options: TRAIN_OPTIONS, allowPositionals: true, strict: true });
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseOptions(TRAIN_OPTIONS, argv);
   const explicit = explicitConfig(values as Flags);
   let config: TrainConfig;
   let resume: Checkpoint | undefined;
@@ -713,7 +719,10 @@ export async function trainMain(argv: string[], hooks: Omit<RunHooks, 'resume'> 
       log(`note: ${join(config.out, CHECKPOINT_LAST)} exists and will be overwritten; use --resume to continue that run`);
     }
   }
-  const software = values.software as boolean | undefined;
+  // Everything that can be checked without a GPU is checked before one is acquired.
+  if (!hooks.data) checkSpec(config.data, 'data');
+  if (!resume && config.init === 'imagenet') findImagenetWeights(config.weights);
+  const software = values.software;
   return withEngine(software, async (engine) => {
     log(`osteo train — device: ${engine.adapter.description || engine.adapter.architecture} (${engine.adapter.fallback ? 'software fallback' : 'GPU'})`);
     let data = hooks.data;
@@ -740,11 +749,14 @@ const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train U-Net++/VGG19 on a landmark data set (ImageNet, scratch or checkpoint init); checkpoints, metrics.json, --resume',
-  usage:
-    'osteo train --data SPEC [--init imagenet|scratch|CKPT] [--weights FILE] [--reset-head] [--split NAME] [--size 256] [--batch 4] [--accum 4] ' +
-    '[--epochs 200] [--lr 1e-5 (1e-4 scratch)] [--weight-decay 1e-4] [--sigma 5] [--loss mse|bce|softmax_ce] [--target-scale 1] [--val-split 0.2] ' +
-    '[--seed 1] [--patience 13] [--early-stop 27] [--no-augment] [--decode argmax|blob] [--out runs/train] [--resume] [--strict] ' +
-    '[--widths a,b,…(16)] [--decoder a,b,c,d,e] [--limit N] [--software]',
+  usage: 'osteo train --data SPEC [--init imagenet|scratch|CKPT] [options]\nosteo train --resume [--out DIR]',
+  options: TRAIN_OPTIONS,
+  sections: [DATA_SPEC_SECTION],
+  examples: [
+    { command: 'osteo train --data isbi2015:/data/ISBI2015 --out runs/isbi', what: "fine-tune from ImageNet on ISBI 2015's training split with the paper's recipe (needs osteo weights fetch first)" },
+    { command: "osteo train --data 'synthetic:hand?n=64&size=128' --init scratch --size 64 --epochs 5 --out runs/try", what: 'a small run from scratch on generated hand X-rays: no files, no weights needed' },
+    { command: 'osteo train --resume --out runs/isbi', what: 'continue that run after an interruption (only the unfinished epoch is lost)' },
+  ],
   async run(argv) {
     const r = await trainMain(argv);
     console.log(JSON.stringify({

@@ -1,14 +1,18 @@
-import { parseArgs } from 'node:util';
 import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../../../bench/tile_sweep';
-import { acquireNodeEngine } from '../../node/acquire_node';
 import { writeFileAtomicSync } from '../../node/data_png';
 import type { Command } from '../command';
+import { engineProvider } from '../engine';
+import { checks, defineOptions, parseOptions } from '../options';
 
-function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
+const SIZE = checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' });
+const OPTIONS = defineOptions({
+  'train-size': { type: 'string', value: 'N', default: '256', description: 'training-step input size in pixels, a multiple of 32', check: SIZE },
+  'train-batch': { type: 'string', value: 'N', default: '4', description: 'training-step batch', check: checks.int(1) },
+  'infer-size': { type: 'string', value: 'N', default: '512', description: 'inference input size in pixels (batch 1), a multiple of 32', check: SIZE },
+  budget: { type: 'string', value: 'SECONDS', default: '300', description: 'time budget of the sweep (70 % for the training-step convs, the rest for inference); layers not reached keep the built-in choice', check: checks.int(1) },
+  reps: { type: 'string', value: 'N', default: '5', description: 'timed repetitions per candidate tile (the median counts)', check: checks.int(1) },
+  out: { type: 'string', value: 'FILE', default: 'tuning.json', description: 'where the tuning table is written (JSON; use it with OSTEO_TUNING=FILE)' },
+});
 
 /**
  * Measures, on this machine's GPU, the fastest conv tile / split for every conv of a U-Net++
@@ -19,27 +23,19 @@ export const tuneCommand: Command = {
   name: 'tune',
   summary: 'time conv tiles and split-K for every U-Net++ layer on this GPU and write a tuning table (use it with OSTEO_TUNING=FILE)',
   usage: 'osteo tune [--train-size 256] [--train-batch 4] [--infer-size 512] [--budget SECONDS] [--reps 5] [--out tuning.json]',
+  options: OPTIONS,
+  examples: [
+    { command: 'osteo tune --out tuning/my-gpu.json && OSTEO_TUNING=tuning/my-gpu.json osteo profile', what: 'measure this GPU\'s best conv tiles, then profile inference with them' },
+    { command: 'osteo tune --train-size 32 --infer-size 32 --budget 60', what: 'a quick sweep that finishes on the CPU fallback' },
+  ],
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        'train-size': { type: 'string', default: '256' },
-        'train-batch': { type: 'string', default: '4' },
-        'infer-size': { type: 'string', default: '512' },
-        budget: { type: 'string', default: '300' },
-        reps: { type: 'string', default: '5' },
-        out: { type: 'string', default: 'tuning.json' },
-      },
-    });
-    const trainSize = positive('train-size', values['train-size']!);
-    const inferSize = positive('infer-size', values['infer-size']!);
-    for (const [n, s] of [['train-size', trainSize], ['infer-size', inferSize]] as const) {
-      if (s % 32) throw new RangeError(`--${n} ${s} must be a multiple of 32 (U-Net++ pools five times)`);
-    }
-    const batch = positive('train-batch', values['train-batch']!);
-    const budget = positive('budget', values.budget!);
-    const reps = positive('reps', values.reps!);
-    const engine = await acquireNodeEngine();
+    const { values } = parseOptions(OPTIONS, argv);
+    const trainSize = Number(values['train-size']);
+    const inferSize = Number(values['infer-size']);
+    const batch = Number(values['train-batch']);
+    const budget = Number(values.budget);
+    const reps = Number(values.reps);
+    const engine = await engineProvider.acquire();
     try {
       if (engine.adapter.fallback) {
         console.error(`osteo tune: ${engine.adapter.description || engine.adapter.architecture} is a software adapter; its kernels (direct forms) are chosen by plan, and a sweep here takes very long. Try --train-size 32 --infer-size 32 --budget 60 to see it work.`);
@@ -50,10 +46,10 @@ export const tuneCommand: Command = {
       const device = `${engine.adapter.vendor} ${engine.adapter.architecture} ${engine.adapter.description}`.trim();
       const table = tuningFromSweep(rows, `${device}, measured ${new Date().toISOString()} by osteo tune (training b${batch} ${trainSize}², inference b1 ${inferSize}²)`);
       console.log(sweepMarkdown(rows));
-      writeFileAtomicSync(values.out!, JSON.stringify(table, null, 1) + '\n');
+      writeFileAtomicSync(values.out, JSON.stringify(table, null, 1) + '\n');
       console.log(`wrote ${values.out}: ${Object.keys(table.conv).length} conv + ${Object.keys(table.dw).length} grad-weight choices; use it with OSTEO_TUNING=${values.out}`);
     } finally {
-      engine.destroy();
+      engineProvider.release(engine);
     }
   },
 };

@@ -149,6 +149,8 @@ async function sweepOne(engine: Engine, s: ConvShape, op: SweepOp, candidates: S
     const live: SweepCandidate[] = [];
     for (const c of candidates) {
       try {
+        // compiled asynchronously: one big tile's shader takes seconds to compile on a software adapter
+        await engine.precompile(() => fnOf(c)().dispose());
         fnOf(c)().dispose();
         await engine.sync();
         live.push(c);

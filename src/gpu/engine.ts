@@ -78,6 +78,8 @@ export class Engine {
    * and reads return zeros. Peak pool bytes of a whole step then cost seconds, not a GPU.
    */
   dryRun = false;
+  /** While `precompile` records: WGSL text → kernel name of every pipeline not yet compiled. */
+  private wanted: Map<string, string> | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -188,6 +190,7 @@ export class Engine {
   }
 
   private upload(t: Tensor, f32: Float32Array): void {
+    t.markWritten();
     if (this.dryRun) return;
     // A pooled buffer may still be read by unsubmitted commands; queue.writeBuffer would overtake them.
     if (this.encoder) this.flush();
@@ -291,6 +294,7 @@ export class Engine {
     if (x > max || y > max || z > max) {
       throw new LimitError(`${d.kernel}: ${x}x${y}x${z} workgroups exceed maxComputeWorkgroupsPerDimension ${max} (${d.shape ?? ''})`);
     }
+    if (this.wanted && !this.pipelines.has(d.code)) this.wanted.set(d.code, d.kernel);
     if (x === 0 || y === 0 || z === 0 || this.dryRun) return;
     const pipeline = this.pipelines.get(d.kernel, d.code);
     const entries: GPUBindGroupEntry[] = [];
@@ -372,6 +376,38 @@ export class Engine {
     }
     await this.sync();
     return result;
+  }
+
+  /**
+   * Compiles every pipeline that `record` would dispatch, off the synchronous path: `record` runs
+   * as a dry run (ops allocate and free their tensors, nothing is encoded) while the engine notes
+   * the WGSL of each dispatch whose pipeline is not cached; those then compile with
+   * createComputePipelineAsync. Ops compile on a cache miss synchronously (they stay synchronous
+   * so a forward pass records without awaits), and on a software adapter one U-Net++ forward's
+   * worth of shaders is seconds of compilation in one blocked event-loop turn: enough to freeze a
+   * page, and to starve a test runner's RPC. After `precompile`, the real pass finds every
+   * pipeline cached. `record` must have no lasting effect but allocation: reads return zeros and
+   * kernels do not run, so it should drive throwaway objects (see `precompileUnetPP`), never
+   * state whose contents a later real run relies on. Returns the number of pipelines compiled.
+   */
+  async precompile(record: () => void | Promise<void>): Promise<number> {
+    this.checkAlive();
+    if (this.wanted) throw new Error('precompile: already recording');
+    this.flush();
+    const wasDry = this.dryRun;
+    const peak = this.pool.stats().peakBytes;
+    const wanted = new Map<string, string>();
+    this.dryRun = true;
+    this.wanted = wanted;
+    try {
+      await record();
+    } finally {
+      this.wanted = null;
+      this.dryRun = wasDry;
+      this.pool.restorePeak(peak);
+    }
+    await Promise.all([...wanted].map(([code, kernel]) => this.pipelines.prepare(kernel, code)));
+    return wanted.size;
   }
 
   // -------------------------------------------------------------- profiling

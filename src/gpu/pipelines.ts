@@ -47,14 +47,22 @@ export class PipelineCache {
     if (!p) {
       p = (async () => {
         if (this.debug) console.error(`[osteo] compiling ${name}:\n${code}`);
+        // scoped so a WGSL error is this promise's rejection, not an uncaptured device error
+        this.device.pushErrorScope('validation');
         const module = this.device.createShaderModule({ code, label: name });
-        const detail = await describeCompile(name, code, module);
-        if (detail) throw new ShaderCompileError(detail);
-        const pipeline = await this.device.createComputePipelineAsync({
-          label: name,
-          layout: 'auto',
-          compute: { module, entryPoint: 'main' },
-        });
+        const moduleError = await this.device.popErrorScope();
+        if (moduleError) throw new ShaderCompileError((await describeCompile(name, code, module)) ?? `${name}: ${moduleError.message}`);
+        let pipeline: GPUComputePipeline;
+        try {
+          pipeline = await this.device.createComputePipelineAsync({
+            label: name,
+            layout: 'auto',
+            compute: { module, entryPoint: 'main' },
+          });
+        } catch (e) {
+          // the compile messages say where; ask for them only when it failed (each query is a round trip)
+          throw new ShaderCompileError((await describeCompile(name, code, module)) ?? `${name}: pipeline creation failed: ${(e as Error).message}`);
+        }
         this.cache.set(code, pipeline);
         this.compiled++;
         return pipeline;
@@ -62,6 +70,11 @@ export class PipelineCache {
       this.pending.set(code, p);
     }
     return p;
+  }
+
+  /** Whether `code` is compiled (or being compiled by `prepare`). */
+  has(code: string): boolean {
+    return this.cache.has(code) || this.pending.has(code);
   }
 
   get size(): number {

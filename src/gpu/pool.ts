@@ -84,6 +84,11 @@ export class BufferPool {
     this.peak = this.live;
   }
 
+  /** Sets the peak back to `bytes` (at least the live bytes): for allocations that should not count, such as a precompile dry run. */
+  restorePeak(bytes: number): void {
+    this.peak = Math.max(bytes, this.live);
+  }
+
   stats(): PoolStats {
     return {
       liveBytes: this.live,

@@ -1,5 +1,6 @@
 import { DisposedError, formatShape, ShapeError } from './errors';
 import type { Engine } from './engine';
+import { sizeClass } from './pool';
 
 /**
  * A dense f32 tensor on the GPU. 4-D tensors are NCHW (PyTorch's layout, so smp weights and
@@ -11,6 +12,15 @@ export class Tensor {
   private buf: GPUBuffer | null;
   private static nextId = 1;
   readonly id = Tensor.nextId++;
+  /**
+   * Layouts derived from this tensor's contents (e.g. the direct conv's packed weights), kept
+   * until the contents change. Only for tensors that opt in with `cacheDerived` and whose every
+   * writer calls `markWritten` — parameters, written only by `Engine.write` (load) and the
+   * optimizer step. Any other tensor may be written by any kernel, so nothing derived is kept.
+   */
+  private derivedCache: Map<string, { tensor: Tensor; dry: boolean }> | null = null;
+  /** Opt-in for `derived` caching (see derivedCache). Set by ParameterSet on its value views. */
+  cacheDerived = false;
 
   /**
    * @param byteOffset a view into a shared buffer (e.g. the flat parameter arena) starts here;
@@ -58,7 +68,40 @@ export class Tensor {
     return this.engine.read(this);
   }
 
+  /**
+   * A tensor computed from this one by `make`. With `cacheDerived` it is built once and reused
+   * until `markWritten` (and the caller must not dispose it: `cached` is true); otherwise it is
+   * built anew and belongs to the caller.
+   */
+  derived(key: string, make: () => Tensor): { tensor: Tensor; cached: boolean } {
+    if (!this.cacheDerived) return { tensor: make(), cached: false };
+    // A dry run caches too (so it measures the memory a real run holds), but its entries were
+    // never computed: a real run replaces them, and a dry run does not reuse real ones.
+    const dry = this.engine.dryRun;
+    const hit = this.derivedCache?.get(key);
+    if (hit && !hit.tensor.disposed && hit.dry === dry) return { tensor: hit.tensor, cached: true };
+    hit?.tensor.dispose();
+    const tensor = make();
+    (this.derivedCache ??= new Map()).set(key, { tensor, dry });
+    return { tensor, cached: true };
+  }
+
+  /** Pool bytes held by cached derived layouts (see `derived`). */
+  get derivedBytes(): number {
+    let n = 0;
+    for (const { tensor } of this.derivedCache?.values() ?? []) if (!tensor.disposed) n += sizeClass(Math.max(4, tensor.size * 4));
+    return n;
+  }
+
+  /** The contents changed: drops every derived layout (see `derived`). */
+  markWritten(): void {
+    if (!this.derivedCache) return;
+    for (const { tensor } of this.derivedCache.values()) tensor.dispose();
+    this.derivedCache = null;
+  }
+
   dispose(): void {
+    this.markWritten();
     if (!this.buf) return;
     if (this.owns) this.engine.releaseBuffer(this.buf);
     this.buf = null;

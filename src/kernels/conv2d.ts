@@ -84,8 +84,8 @@ export function usesDirectConv2d(engine: Engine, opts: { tile?: ConvTile; algori
 }
 
 /** The direct form when `dtile` is given, else the GEMM with `c.tile`. */
-function dispatchConv(e: Engine, dtile: ConvDirectTile | null, c: Omit<GemmConv, 'tile'> & { tile: ConvTile | null }): void {
-  if (dtile) dispatchDirectConv(e, c, dtile);
+function dispatchConv(e: Engine, dtile: ConvDirectTile | null, c: Omit<GemmConv, 'tile'> & { tile: ConvTile | null }, weights: Tensor): void {
+  if (dtile) dispatchDirectConv(e, c, dtile, weights);
   else dispatchGemmConv(e, { ...c, tile: c.tile! });
 }
 
@@ -189,7 +189,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     flops: 2 * P * M * K,
     bytes: 4 * (x.size + w.size + (bias ? Cout : 0) + P * M),
     shape: `${formatShape(x.shape)}*${formatShape(w.shape)} p${padding}`,
-  });
+  }, w);
   return y;
 }
 
@@ -269,6 +269,6 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     flops: 2 * P * M * K,
     bytes: 4 * (dy.size + w.size + dx.size),
     shape,
-  });
+  }, w);
   return dx;
 }

@@ -1,4 +1,5 @@
 import type { Engine } from '../gpu/engine';
+import type { Tensor } from '../gpu/tensor';
 import { ShapeError } from '../gpu/errors';
 import directTemplate from '../../shaders/conv2d_direct.wgsl';
 import type { GemmConv } from './conv2d_gemm';
@@ -128,27 +129,36 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 
-export function dispatchDirectConv(e: Engine, c: Omit<GemmConv, 'tile'>, t: ConvDirectTile): void {
+/**
+ * Records the direct conv. With `weights` (the tensor behind `c.w`) the packed layout is cached on
+ * it (`Tensor.derived`): parameters are packed once per weight update instead of on every pass —
+ * the pack was 42 % of a SwiftShader inference step when it ran per forward.
+ */
+export function dispatchDirectConv(e: Engine, c: Omit<GemmConv, 'tile'>, t: ConvDirectTile, weights?: Tensor): void {
   checkDirectTile(t);
   const KK0 = c.KS * c.KS;
   const groupsM = Math.ceil(c.M / t.TM);
   const packed = groupsM * c.cin * KK0 * (t.TM / 4);
-  const wp = e.empty([packed * 4], 'conv2d_direct_wpack');
-  const [px, py] = grid(Math.ceil(packed / 64), e.limits.maxComputeWorkgroupsPerDimension);
-  e.run({
-    kernel: `conv2d_direct_pack_k${c.KS}_${t.TM}${c.mode === 'flipped' ? '_flip' : ''}`,
-    code: specialize(PACK_WGSL, {
-      KK: KK0,
-      TM: t.TM,
-      INDEX: c.mode === 'flipped' ? '(c * p.M + m) * KK + KK - 1u - tap' : '(m * p.cin + c) * KK + tap',
-    }),
-    uniforms: new Uniforms().u32(c.M, c.cin, packed, px * 64).bytes(),
-    buffers: [c.w, wp.binding],
-    workgroups: [px, py],
-    flops: 0,
-    bytes: 4 * (c.M * c.cin * KK0 + packed * 4),
-    shape: c.shape,
-  });
+  const pack = (): Tensor => {
+    const wp = e.empty([packed * 4], 'conv2d_direct_wpack');
+    const [px, py] = grid(Math.ceil(packed / 64), e.limits.maxComputeWorkgroupsPerDimension);
+    e.run({
+      kernel: `conv2d_direct_pack_k${c.KS}_${t.TM}${c.mode === 'flipped' ? '_flip' : ''}`,
+      code: specialize(PACK_WGSL, {
+        KK: KK0,
+        TM: t.TM,
+        INDEX: c.mode === 'flipped' ? '(c * p.M + m) * KK + KK - 1u - tap' : '(m * p.cin + c) * KK + tap',
+      }),
+      uniforms: new Uniforms().u32(c.M, c.cin, packed, px * 64).bytes(),
+      buffers: [c.w, wp.binding],
+      workgroups: [px, py],
+      flops: 0,
+      bytes: 4 * (c.M * c.cin * KK0 + packed * 4),
+      shape: c.shape,
+    });
+    return wp;
+  };
+  const { tensor: wp, cached } = weights ? weights.derived(`conv2d_direct_pack|${c.mode === 'flipped' ? 'flip' : 'fwd'}|${t.TM}`, pack) : { tensor: pack(), cached: false };
   const strips = Math.ceil(c.outW / t.PX);
   const rows = (c.P / (c.outH * c.outW)) * c.outH;
   const total = strips * rows * Math.ceil(c.M / t.TM);
@@ -165,5 +175,5 @@ export function dispatchDirectConv(e: Engine, c: Omit<GemmConv, 'tile'>, t: Conv
     bytes: c.bytes,
     shape: c.shape,
   });
-  wp.dispose();
+  if (!cached) wp.dispose();
 }

@@ -6,6 +6,7 @@
 import { Graph } from '../autograd/graph';
 import type { Engine } from '../gpu/engine';
 import { AdamW } from '../nn/optim';
+import { precompileUnetPP } from './precompile';
 import { UnetPlusPlus, type UnetPPConfig } from './unetpp';
 
 export interface MemoryReport {
@@ -28,6 +29,8 @@ export async function measureMemory(
 ): Promise<MemoryReport> {
   const inf = opts.inference ?? { batch: 1, size: 512 };
   const tr = opts.training ?? { batch: 4, size: 256 };
+  // a real run compiles ahead (asynchronously) instead of on the first dispatch of each kernel
+  if (opts.execute) await precompileUnetPP(engine, config, [inf, { ...tr, training: true }]);
   const wasDry = engine.dryRun;
   engine.dryRun = !opts.execute;
   const model = new UnetPlusPlus(engine, config);

@@ -337,6 +337,8 @@ abstract class Optimizer<O extends object, G extends GroupBase> {
       const [gx] = workgroups(ps.engine, table.count);
       const u = new Uniforms().u32(table.count, gx, 0, 0).f32(...h).bytes();
       ps.engine.label('optimizer.step', () => this.dispatch(shard, table, u));
+      // the step rewrote these values: layouts derived from them (packed conv weights) are stale
+      for (const s of shard.slots) if (ps.isTrainable(s.name)) shard.params.tensors[s.local]!.markWritten();
     }
   }
 

@@ -241,6 +241,9 @@ export class ParameterSet {
           this.trainableFlags.set(spec.name, spec.trainable ?? true);
           this.order.push(spec.name);
         });
+        // values change only through load (Engine.write) and optimizer steps, which both mark the
+        // views written: derived layouts such as packed conv weights may be cached on them
+        for (const t of shard.params.tensors) t.cacheDerived = true;
         this.shards.push(shard);
         engine.clear(Shard.flat(engine, shard.params, 'params'));
       });
@@ -358,6 +361,13 @@ export class ParameterSet {
   count(options: { trainableOnly?: boolean } = {}): number {
     let n = 0;
     for (const s of this.slots.values()) if (!options.trainableOnly || this.trainableFlags.get(s.name)) n += s.size;
+    return n;
+  }
+
+  /** Pool bytes of layouts cached from the parameters' values (the direct conv's packed weights; see `Tensor.derived`). */
+  get derivedBytes(): number {
+    let n = 0;
+    for (const s of this.shards) for (const t of s.params.tensors) n += t.derivedBytes;
     return n;
   }
 

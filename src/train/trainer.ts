@@ -9,6 +9,7 @@ import type { GreyImage, Point } from '../data/types';
 import { decodeBatch, type DecodeOptions } from '../landmarks/decode';
 import { evaluate, type Evaluation } from '../landmarks/metrics';
 import { collate, mapPoints, preprocess, type Affine, type AugmentOptions, type Sample } from '../landmarks/preprocess';
+import { precompileUnetPP } from '../model/precompile';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { AdamW } from '../nn/optim';
 
@@ -58,6 +59,8 @@ export interface StepInfo {
 
 export class LandmarkTrainer {
   private optim: AdamW | undefined;
+  /** Step shapes whose pipelines are compiled (`batch:training`). */
+  private readonly compiled = new Set<string>();
   private readonly opts: Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false };
 
   get options(): Readonly<Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false }> {
@@ -136,6 +139,7 @@ export class LandmarkTrainer {
   async step(samples: Sample[], update = true, micro = this.opts.accum): Promise<number> {
     const e = this.engine;
     const batch = collate(samples);
+    await this.precompile(batch.n, true);
     if (this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
     const x = e.tensor(batch.inputs, [batch.n, 1, batch.h, batch.w], 'images');
     const t = e.tensor(batch.heatmaps, [batch.n, batch.k, batch.h, batch.w], 'heatmaps');
@@ -163,6 +167,18 @@ export class LandmarkTrainer {
   }
 
   /**
+   * Compiles the pipelines of a training step (or an inference pass) at batch `n` ahead and
+   * asynchronously, once per shape (see `precompileUnetPP`): the first step then does not hold
+   * the event loop for the seconds a software adapter needs to compile every shader.
+   */
+  async precompile(n: number, training: boolean): Promise<void> {
+    const key = `${n}:${training}`;
+    if (this.compiled.has(key)) return;
+    await precompileUnetPP(this.engine, this.model.config, [{ batch: n, size: this.opts.size, training, loss: this.opts.loss }]);
+    this.compiled.add(key);
+  }
+
+  /**
    * Decoded points (the given images' pixels) and peak values for each image, and the heatmaps of
    * the first `keepHeatmaps` images (each K × size × size floats: keep few for large sets).
    */
@@ -179,6 +195,7 @@ export class LandmarkTrainer {
       const { size } = this.opts;
       const input = new Float32Array(n * size * size);
       samples.forEach((smp, i) => input.set(smp.input, i * size * size));
+      await this.precompile(n, false);
       const x = e.tensor(input, [n, 1, size, size], 'images');
       const g = new Graph(e, { grad: false, training: false });
       let hm: Float32Array;

@@ -15,6 +15,7 @@ import { UnetPlusPlus, type UnetPPConfig } from '../../src/model/unetpp';
 import { AdamW } from '../../src/nn/optim';
 import { assertClose } from '../helpers/compare';
 import { nodeEngine } from '../helpers/node_engine';
+import { precompileUnetPP } from '../../src/model/precompile';
 import { randn, uniform } from '../helpers/random';
 
 const CONFIG: UnetPPConfig = { classes: 2, inChannels: 1, widths: [4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], decoderChannels: [8, 8, 4, 4, 4] };
@@ -23,6 +24,8 @@ const N = 2, S = 32;
 let engine: Engine;
 beforeAll(async () => {
   engine = await nodeEngine();
+  // compile ahead and asynchronously: a first forward compiling ~50 shaders synchronously holds this worker's event loop for seconds
+  await precompileUnetPP(engine, CONFIG, [{ batch: N, size: S }, { batch: N, size: S, training: true }]);
 });
 afterAll(() => engine?.destroy());
 

@@ -1,5 +1,5 @@
 /** Test-only encoders that produce exact PNG (any colour type / depth) and BMP files. */
-import { deflateSync } from 'node:zlib';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { crc32 } from '../../src/node/data_zip';
 
 function chunk(type: string, data: Uint8Array): Buffer {
@@ -60,4 +60,37 @@ export function encodeBmp(w: number, h: number, pix: ArrayLike<number>, bpp: 1 |
     }
   }
   return b;
+}
+
+/**
+ * A zip archive (PKZIP 2.0: stored or deflated entries, no zip64). A name ending in '/' with no
+ * data is a directory entry. Made here so the zip reader is tested on archives the tests write.
+ */
+export function encodeZip(entries: { name: string; data?: Uint8Array; deflate?: boolean }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    const raw = Buffer.from(e.data ?? new Uint8Array(0));
+    const method = e.deflate && raw.length ? 8 : 0;
+    const body = method === 8 ? deflateRawSync(raw) : raw;
+    const crc = crc32(raw);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(method, 8);
+    local.writeUInt32LE(crc, 14); local.writeUInt32LE(body.length, 18); local.writeUInt32LE(raw.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt16LE(method, 10);
+    central.writeUInt32LE(crc, 16); central.writeUInt32LE(body.length, 20); central.writeUInt32LE(raw.length, 24);
+    central.writeUInt16LE(name.length, 28); central.writeUInt32LE(e.name.endsWith('/') ? 0x10 : 0, 38); central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += 30 + name.length + body.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
 }

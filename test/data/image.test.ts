@@ -5,9 +5,9 @@ import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/data/types';
 import { decodeImage, imageSizeOf, readImage, readImageSize } from '../../src/node/data_image';
+import { itShared, SHARED_DATA as DATA } from '../helpers/shared_data';
 import { encodeBmp, encodePngRaw } from './encoders';
 
-const DATA = '/work/shared/data';
 const dir = mkdtempSync(join(tmpdir(), 'osteo-img-'));
 const luma = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
 
@@ -59,7 +59,7 @@ describe('PNG', () => {
     expect(img.bitDepth).toBe(8);
     idx.forEach((k, i) => expect(img.data[i]).toBeCloseTo(luma(...pal[k]!), 3));
   });
-  it('real sample: 8-bit grey hand and chest images', () => {
+  itShared('real sample: 8-bit grey hand and chest images', () => {
     const img = readImage(join(DATA, 'shenzhen-chest/images/CHNCXR_0001_0.png'));
     expect([img.width, img.height, img.bitDepth]).toEqual([750, 730, 8]);
     expect(readImageSize(join(DATA, 'hand-dha/images/3167.png'))).toEqual({ width: 1600, height: 2350 });
@@ -89,7 +89,7 @@ describe('JPEG', () => {
     expect(maxErr).toBeLessThan(12);
     expect(imageSizeOf(enc, 'ramp.jpg')).toEqual({ width: w, height: h });
   });
-  it('real ISBI JPEG (RGB with grey content)', () => {
+  itShared('real ISBI JPEG (RGB with grey content)', () => {
     const p = join(DATA, 'isbi2015-ceph-train/images/001.jpg');
     expect(readImageSize(p)).toEqual({ width: 1935, height: 2400 });
     const img = readImage(p);
@@ -99,7 +99,13 @@ describe('JPEG', () => {
     expect(mx).toBeGreaterThan(100);
   });
   it('truncated JPEG → DataError naming the file', () => {
-    const bytes = readFileSync(join(DATA, 'isbi2015-ceph-train/images/002.jpg'));
+    // a generated 320x240 RGB noise JPEG: large enough that each cut lands in a different segment
+    const w = 320, h = 240;
+    const px = new Uint8Array(w * h * 4);
+    let a = 12345;
+    for (let i = 0; i < px.length; i++) { a = (a * 1103515245 + 12345) >>> 0; px[i] = i % 4 === 3 ? 255 : (a >>> 24); }
+    const bytes = Buffer.from(jpeg.encode({ width: w, height: h, data: px }, 90).data);
+    expect(bytes.length).toBeGreaterThan(10_000);
     for (const keep of [bytes.length - 5000, 2000, 300, 10]) {
       const p = join(dir, `trunc${keep}.jpg`);
       writeFileSync(p, bytes.subarray(0, keep));

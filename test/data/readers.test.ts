@@ -6,15 +6,15 @@ import { parseDatasetSpec, parseImageCsv, parseIsbiAnnotation, wristMmPerPixel }
 import { DataError } from '../../src/data/types';
 import { readChest, readDataset, readGeneric, readHand, readIsbi2015, loadItemImage } from '../../src/node/data_readers';
 import { readZip } from '../../src/node/data_zip';
-import { encodeBmp, encodePngRaw } from './encoders';
+import { itShared, SHARED_DATA as DATA } from '../helpers/shared_data';
+import { encodeBmp, encodePngRaw, encodeZip } from './encoders';
 
-const DATA = '/work/shared/data';
 const tmp = () => mkdtempSync(join(tmpdir(), 'osteo-read-'));
 const firstLine = (p: string) => readFileSync(p, 'utf8').split('\n')[0]!;
 
 describe('ISBI 2015', () => {
   const root = join(DATA, 'isbi2015-ceph-train');
-  it('reads the JPEG + 400_senior re-save', () => {
+  itShared('reads the JPEG + 400_senior re-save', () => {
     const ds = readIsbi2015(root);
     expect(ds.items.length).toBe(150);
     expect(ds.k).toBe(19);
@@ -34,7 +34,7 @@ describe('ISBI 2015', () => {
     const last = ds.items[149]!;
     expect(last.id).toBe('150');
   });
-  it('train_senior.csv agrees with the .txt files', () => {
+  itShared('train_senior.csv agrees with the .txt files', () => {
     const csv = join(root, 'train_senior.csv');
     const { rows, errors } = parseImageCsv(readFileSync(csv, 'utf8'), csv, 19);
     expect(errors).toEqual([]);
@@ -71,7 +71,12 @@ describe('ISBI 2015', () => {
     expect(readIsbi2015(d, { annotator: 'junior' }).items[0]!.points[0]).toEqual([11, 23]);
     expect(loadItemImage(ds.items[1]!).width).toBe(80);
     // annotator=mean with only senior files is an error.
-    expect(() => readIsbi2015(root, { annotator: 'mean' })).toThrow(/needs senior and junior/);
+    const seniorOnly = tmp();
+    mkdirSync(join(seniorOnly, '400_senior'));
+    mkdirSync(join(seniorOnly, 'images'));
+    writeFileSync(join(seniorOnly, '400_senior', '001.txt'), Array.from({ length: 19 }, (_, i) => `${10 + i},${20 + i}`).join('\n') + '\n');
+    writeFileSync(join(seniorOnly, 'images', '001.bmp'), encodeBmp(80, 90, new Array(80 * 90).fill(7), 8, pal));
+    expect(() => readIsbi2015(seniorOnly, { annotator: 'mean' })).toThrow(/needs senior and junior/);
     // A short annotation file: skipped and counted, or thrown when strict.
     writeFileSync(join(d, 'AnnotationsByMD', '400_senior', '002.txt'), '1,2\n3,4\n');
     writeFileSync(join(d, 'AnnotationsByMD', '400_junior', '002.txt'), '1,2\n3,4\n');
@@ -85,7 +90,7 @@ describe('ISBI 2015', () => {
 
 describe('Digital Hand Atlas', () => {
   const root = join(DATA, 'hand-dha');
-  it('reads all.csv, keeps rows with images, spacing.csv mm/px', () => {
+  itShared('reads all.csv, keeps rows with images, spacing.csv mm/px', () => {
     const ds = readHand(root);
     expect(ds.items.map((i) => i.id)).toEqual(['3167', '3177', '3229', '3231', '5245']);
     expect(ds.report!.missingImages).toBe(905);
@@ -101,7 +106,7 @@ describe('Digital Hand Atlas', () => {
     expect(it0.mmPerPixel).toBe(0.108075);
     expect([it0.width, it0.height]).toEqual([1600, 2350]);
   });
-  it('wrist rule: 50 mm between landmarks 0 and 4', () => {
+  itShared('wrist rule: 50 mm between landmarks 0 and 4', () => {
     const ds = readHand(root, { spacing: 'wrist' });
     const p = ds.items[0]!.points;
     expect(ds.items[0]!.mmPerPixel).toBeCloseTo(50 / Math.hypot(802 - 313, 2250 - 2247), 12);
@@ -130,9 +135,66 @@ describe('Digital Hand Atlas', () => {
   });
 });
 
+describe('Shenzhen chest (generated files)', () => {
+  const ratios = (i: number) => Array.from({ length: 6 }, (_, j) => [0.1 + 0.12 * j, 0.2 + 0.01 * i + 0.05 * j] as const);
+  const labelText = (i: number) => `6\n${ratios(i).map(([x, y]) => `${x} ${y}`).join('\n')}\n`;
+  function chestFolder(): string {
+    const d = tmp();
+    mkdirSync(join(d, 'images'));
+    const ids = [1, 2, 3, 4].map((i) => `CHNCXR_${String(i).padStart(4, '0')}_0`);
+    // labels for four images, images for three: one missing image, counted
+    ids.slice(0, 3).forEach((id, i) => writeFileSync(join(d, 'images', `${id}.png`), encodePngRaw(60 + i, 50, new Array((60 + i) * 50).fill(80), 0, 8)));
+    writeFileSync(join(d, 'chest_labels.zip'), encodeZip([{ name: 'chest/' }, { name: 'chest/labels/' }, ...ids.map((id, i) => ({ name: `chest/labels/${id}.txt`, data: Buffer.from(labelText(i)), deflate: true }))]));
+    return d;
+  }
+  it('reads labels from the zip, points = ratio × image size; an extracted folder reads the same', () => {
+    const d = chestFolder();
+    const ds = readChest(d);
+    expect(ds.items.map((i) => i.id)).toEqual(['CHNCXR_0001_0', 'CHNCXR_0002_0', 'CHNCXR_0003_0']);
+    expect(ds.report!.missingImages).toBe(1);
+    expect(ds.unit).toBe('px');
+    expect(ds.k).toBe(6);
+    ds.items.forEach((it, i) => it.points.forEach(([x, y], j) => {
+      expect(x).toBeCloseTo(ratios(i)[j]![0] * (60 + i), 10);
+      expect(y).toBeCloseTo(ratios(i)[j]![1] * 50, 10);
+    }));
+    const e = tmp();
+    mkdirSync(join(e, 'labels'));
+    const z = readZip(join(d, 'chest_labels.zip'));
+    for (const en of z.entries) if (!en.isDirectory) writeFileSync(join(e, 'labels', en.name.split('/').pop()!), z.read(en.name));
+    expect(readChest(e, { images: join(d, 'images') }).items).toEqual(ds.items);
+    writeFileSync(join(e, 'labels', 'CHNCXR_0002_0.txt'), '6\n0.1 0.2\n');
+    const bad = readChest(e, { images: join(d, 'images') });
+    expect(bad.items.length).toBe(2);
+    expect(bad.report!.errors[0]!.message).toMatch(/CHNCXR_0002_0\.txt:2: expected 6 point lines/);
+  });
+});
+
+describe('Digital Hand Atlas (generated files)', () => {
+  it('reads all.csv, keeps rows with images, mm/px from spacing.csv or the wrist rule', () => {
+    const d = tmp();
+    mkdirSync(join(d, 'images'));
+    const pts = (id: number) => Array.from({ length: 37 }, (_, i) => [10 + i + id, 20 + 2 * i] as const);
+    const row = (id: number) => [id, ...pts(id).flat()].join(',');
+    writeFileSync(join(d, 'all.csv'), [row(1), row(2), row(3)].join('\n') + '\n');
+    writeFileSync(join(d, 'images', '1.png'), encodePngRaw(120, 100, new Array(12000).fill(9), 0, 8));
+    writeFileSync(join(d, 'images', '2.png'), encodePngRaw(120, 100, new Array(12000).fill(9), 0, 8));
+    writeFileSync(join(d, 'spacing.csv'), 'id,mm_per_pixel\n1,0.125\n');
+    const ds = readHand(d);
+    expect(ds.items.map((i) => i.id)).toEqual(['1', '2']);
+    expect(ds.report!.missingImages).toBe(1);
+    expect(ds.k).toBe(37);
+    expect(ds.items[0]!.points).toEqual(pts(1).map(([x, y]) => [x, y]));
+    expect(ds.items[0]!.mmPerPixel).toBe(0.125);
+    // no spacing for image 2: the 50 mm wrist rule (landmarks 0 and 4)
+    expect(ds.items[1]!.mmPerPixel).toBeCloseTo(50 / Math.hypot(4, 8), 12);
+    expect(readHand(d, { spacing: 'wrist' }).items[0]!.mmPerPixel).toBeCloseTo(50 / Math.hypot(4, 8), 12);
+  });
+});
+
 describe('Shenzhen chest', () => {
   const root = join(DATA, 'shenzhen-chest');
-  it('reads labels from the zip, points = ratio × image size', () => {
+  itShared('reads labels from the zip, points = ratio × image size', () => {
     const ds = readChest(root);
     expect(ds.items.length).toBe(6);
     expect(ds.report!.missingImages).toBe(273);
@@ -144,7 +206,7 @@ describe('Shenzhen chest', () => {
     expect(it0.points[0]![1]).toBeCloseTo(0.14375 * 730, 10);
     expect(readChest(join(root, 'chest_labels.zip')).items.length).toBe(6);
   });
-  it('reads an extracted label folder the same way', () => {
+  itShared('reads an extracted label folder the same way', () => {
     const d = tmp();
     const z = readZip(join(root, 'chest_labels.zip'));
     mkdirSync(join(d, 'labels'));
@@ -212,10 +274,12 @@ describe('dataset specs', () => {
     expect(() => parseDatasetSpec('/just/a/path')).toThrow(/kind/);
     expect(() => parseDatasetSpec('synthetic:foot')).toThrow(/hand, head or chest/);
   });
-  it('reads through specs', () => {
+  itShared('reads the real samples through specs', () => {
     expect(readDataset(`hand:${DATA}/hand-dha?spacing=wrist`).items.length).toBe(5);
     expect(readDataset(`chest:${DATA}/shenzhen-chest?limit=2`).items.length).toBe(2);
     expect(readDataset(`isbi2015:${DATA}/isbi2015-ceph-train?limit=3`).items.length).toBe(3);
+  });
+  it('reads through specs', () => {
     const s = readDataset('synthetic:head?n=3&size=64&seed=5');
     expect(s.items.length).toBe(3);
     expect(s.k).toBe(19);

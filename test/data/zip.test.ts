@@ -1,15 +1,38 @@
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/data/types';
 import { crc32, openZip, readZip } from '../../src/node/data_zip';
+import { itShared, SHARED_DATA } from '../helpers/shared_data';
+import { encodeZip } from './encoders';
 
-const ZIP = '/work/shared/data/shenzhen-chest/chest_labels.zip';
+const dir = mkdtempSync(join(tmpdir(), 'osteo-zip-'));
+const label = (i: number) => `6\n${Array.from({ length: 6 }, (_, j) => `${(0.1 * j + 0.01 * i).toFixed(4)} ${(0.5 + 0.01 * j).toFixed(4)}`).join('\n')}\n`;
+
+/** A generated archive laid out like the chest label zip: two directories, deflated and stored text files. */
+function labelZip(n: number): Buffer {
+  return encodeZip([
+    { name: 'chest/' },
+    { name: 'chest/labels/' },
+    ...Array.from({ length: n }, (_, i) => ({ name: `chest/labels/CHNCXR_${String(i + 1).padStart(4, '0')}_0.txt`, data: Buffer.from(label(i)), deflate: i % 3 !== 0 })),
+  ]);
+}
 
 describe('zip reader', () => {
-  it('lists and inflates the real chest label zip', () => {
-    const z = readZip(ZIP);
+  it('lists and inflates a generated archive (stored and deflated entries, directories)', () => {
+    const p = join(dir, 'labels.zip');
+    writeFileSync(p, labelZip(12));
+    const z = readZip(p);
+    expect(z.entries.length).toBe(14);
+    expect(z.entries.filter((e) => e.isDirectory).map((e) => e.name)).toEqual(['chest/', 'chest/labels/']);
+    const txt = z.entries.filter((e) => e.name.endsWith('.txt'));
+    expect(txt.length).toBe(12);
+    txt.forEach((e, i) => expect(z.readText(e.name)).toBe(label(i)));
+    for (const e of txt) expect(z.read(e.name).length).toBe(e.size);
+  });
+  itShared('lists and inflates the real chest label zip', () => {
+    const z = readZip(join(SHARED_DATA, 'shenzhen-chest/chest_labels.zip'));
     expect(z.entries.length).toBe(281);
     const txt = z.entries.filter((e) => e.name.endsWith('.txt'));
     expect(txt.length).toBe(279);
@@ -22,8 +45,7 @@ describe('zip reader', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
   it('truncated or damaged archives → DataError naming the file', () => {
-    const buf = readFileSync(ZIP);
-    const dir = mkdtempSync(join(tmpdir(), 'osteo-zip-'));
+    const buf = labelZip(8);
     const p = join(dir, 'cut.zip');
     writeFileSync(p, buf.subarray(0, buf.length - 100));
     expect(() => readZip(p)).toThrow(DataError);
@@ -35,5 +57,6 @@ describe('zip reader', () => {
     bad[start + 5] ^= 0x55;
     expect(() => openZip(bad, 'bad.zip').read(e.name)).toThrow(/bad\.zip: zip: .*CHNCXR_0002_0\.txt/);
     expect(() => z.read('nope.txt')).toThrow(DataError);
+    expect(readFileSync(p).length).toBe(buf.length - 100);
   });
 });

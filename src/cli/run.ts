@@ -47,7 +47,7 @@ const debug = (): boolean => !!process.env.OSTEO_DEBUG && process.env.OSTEO_DEBU
 
 /** What to print for a failed command: the message only (no class name), and the stack on request. */
 export function reportError(command: string, e: unknown): number {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = (e instanceof Error ? e.message : String(e)) || 'failed without a message (OSTEO_DEBUG=1 prints the stack)';
   if (isUsageError(e)) {
     console.error(`osteo ${command}: ${message}\nosteo ${command} --help lists the options, with defaults and examples`);
     return 2;

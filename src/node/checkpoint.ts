@@ -55,7 +55,8 @@ export interface EpochRecord {
   trainLoss: number;
   valMre: number;
   valStd: number;
-  valSdr: Record<string, number>;
+  /** Validation SDR in percent, keyed "<radius> <unit>" in increasing radius (e.g. "2.5 mm"). */
+  valSdrPercent: Record<string, number>;
   unit: 'mm' | 'px';
   lr: number;
   seconds: number;

@@ -60,7 +60,7 @@ describe('a bad command line fails before any engine is acquired', () => {
     [['device', '--jsn'], /unknown option '--jsn' \(did you mean '--json'\?\)/],
     [['device', '--json=yes'], /option '--json' takes no value/],
     [['tune', '--reps', 'x'], /--reps must be a positive integer, got x/],
-    [['demo', '--budget', 'soon'], /--budget expects a number, got 'soon'/],
+    [['demo', '--seed', 'soon'], /--seed must be a non-negative integer, got soon/],
     [['demo', '--epochs', '0'], /--epochs must be a positive integer, got 0/],
     [['bench', '--suite', 'modle'], /--suite must be one of kernels, model, all; got 'modle' \(did you mean 'model'\?\)/],
     [['weights', 'convert', join(dir, 'absent.h5')], /SRC .*absent\.h5: no such file/],

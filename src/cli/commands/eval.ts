@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { Engine } from '../../gpu/engine';
-import { formatEvaluation, type ErrorStats, type Evaluation } from '../../landmarks/metrics';
+import { formatEvaluation, type Evaluation } from '../../landmarks/metrics';
+import { evaluationJson, type LandmarkStatsJson, type StatsJson } from '../../landmarks/report_json';
 import { loadCheckpoint, modelFromCheckpoint, type Checkpoint } from '../../node/checkpoint';
 import { writeFileAtomic } from '../../node/weights_io';
 import { LandmarkTrainer } from '../../train/trainer';
@@ -53,11 +54,6 @@ export function checkK(ck: Checkpoint, k: number, dataSpec: string): void {
   if (ck.model.classes !== k) throw new LandmarkCountError(`checkpoint ${ck.path} predicts K=${ck.model.classes} landmarks, data ${dataSpec} has K=${k}`);
 }
 
-const statsJson = (s: ErrorStats) => ({
-  n: s.n, mre: round(s.mre, 4), std: round(s.std, 4), median: round(s.median, 4), max: round(s.max, 4),
-  sdr: Object.fromEntries(Object.entries(s.sdr).map(([k, v]) => [k, round(v, 2)])),
-});
-
 export interface EvalReport {
   model: string;
   data: string;
@@ -66,8 +62,10 @@ export interface EvalReport {
   images: number;
   skipped: number;
   unit: 'mm' | 'px';
-  overall: ReturnType<typeof statsJson>;
-  perLandmark: (ReturnType<typeof statsJson> & { landmark: number; name: string | null })[];
+  /** SDR radii in `unit`, increasing; each stats object's `sdrPercent` is keyed "<radius> <unit>". */
+  sdrRadii: number[];
+  overall: StatsJson;
+  perLandmark: LandmarkStatsJson[];
   perImage: { id: string; mre: number; max: number }[];
 }
 
@@ -79,9 +77,7 @@ export function evalReport(ev: Evaluation, meta: { model: string; data: Prepared
     decode: meta.decode,
     images: ev.errors.length,
     skipped: meta.data.skipped,
-    unit: ev.unit,
-    overall: statsJson(ev.overall),
-    perLandmark: ev.perLandmark.map((s, i) => ({ landmark: i + 1, name: meta.names?.[i] ?? null, ...statsJson(s) })),
+    ...evaluationJson(ev, meta.names),
     perImage: ev.errors.map((e, i) => ({ id: meta.data.set.ids[i]!, mre: round(e.reduce((a, b) => a + b, 0) / e.length, 4), max: round(Math.max(...e), 4) })),
   };
 }

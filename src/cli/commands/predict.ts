@@ -25,6 +25,8 @@ export interface PredictionRecord {
   height: number;
   points: [number, number][];
   confidence: number[];
+  /** 1-based numbers of the landmarks predicted outside the image (drawn clamped to its border, in magenta). */
+  outside: number[];
   overlay: string;
   heatmaps: string;
   truth?: [number, number][];
@@ -38,6 +40,8 @@ export interface PredictReport {
   size: number;
   k: number;
   landmarkNames: string[] | null;
+  /** Predicted points outside their image, over all images. */
+  outsidePoints: number;
   images: PredictionRecord[];
   skipped: { image: string; error: string }[];
 }
@@ -93,7 +97,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
       if (ds) checkK(p.ck, ds.k, values.data!);
       const k = p.ck.model.classes;
       const size = p.ck.train.size;
-      const report: PredictReport = { model: resolve(values.model!), size, k, landmarkNames: p.ck.train.landmarkNames ?? null, images: [], skipped: [] };
+      const report: PredictReport = { model: resolve(values.model!), size, k, landmarkNames: p.ck.train.landmarkNames ?? null, outsidePoints: 0, images: [], skipped: [] };
       const used = new Set<string>();
       for (const job of jobs) {
         let image: GreyImage;
@@ -113,12 +117,15 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
         const overlay = inOut(`${name}.overlay.png`);
         const montage = inOut(`${name}.heatmaps.png`);
         const truth: Point[] | undefined = job.item?.points;
-        writeOverlayPng(overlay, image, pts, truth);
-        writeHeatmapMontagePng(montage, r.heatmaps[0]!, k, size, size);
+        const names = p.ck.train.landmarkNames;
+        const drawn = writeOverlayPng(overlay, image, pts, truth, { title: job.id });
+        writeHeatmapMontagePng(montage, r.heatmaps[0]!, k, size, size, names ? { names } : {});
         const rec: PredictionRecord = {
           image: job.name, id: job.id, width: image.width, height: image.height, points: roundPoints(pts),
-          confidence: r.confidence[0]!.map((c) => round(c, 4)), overlay, heatmaps: montage,
+          confidence: r.confidence[0]!.map((c) => round(c, 4)), outside: drawn.outside.map((i) => i + 1), overlay, heatmaps: montage,
         };
+        report.outsidePoints += drawn.outside.length;
+        if (drawn.outside.length) log(`${job.name}: ${drawn.outside.length} predicted point(s) outside the image (landmarks ${rec.outside.join(', ')})`);
         if (truth) {
           const mm = job.item?.mmPerPixel;
           const errs = radialErrors(pts, truth, mm);

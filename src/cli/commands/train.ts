@@ -31,6 +31,7 @@ import {
 } from '../../node/checkpoint';
 import { loadItemImage, readDataset } from '../../node/data_readers';
 import { readWeightsFile, writeFileAtomic } from '../../node/weights_io';
+import { statsJson } from '../../landmarks/report_json';
 import { buildSet, splitTrainVal, subset, type SetItem } from '../../train/data';
 import { LandmarkTrainer, type LandmarkSet, type LossName, type StepInfo } from '../../train/trainer';
 import { grayNormalization, normalizationFromMetadata, toSingleChannel, TORCHVISION_NORMALIZATION, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../../weights/index';
@@ -640,14 +641,14 @@ export async function runTraining(engine: Engine, c: TrainConfig, hooks: RunHook
       if (!Number.isFinite(trainLoss)) throw new OsteoError(`training diverged in epoch ${epoch + 1} (loss ${trainLoss}); lower --lr (now ${lrNow})`);
       let valMre = trainLoss;
       let valStd = 0;
-      let valSdr: Record<string, number> = {};
+      let valSdrPercent: Record<string, number> = {};
       if (val.images.length) {
         const tv = performance.now();
         const ev = (await trainer.evaluate(val, { keepHeatmaps: 0 })).evaluation;
         evalSecs = (performance.now() - tv) / 1000;
         valMre = ev.overall.mre;
         valStd = ev.overall.std;
-        valSdr = ev.overall.sdr;
+        valSdrPercent = statsJson(ev.overall, ev.unit, ev.thresholds).sdrPercent;
       }
       epoch++;
       plateau.step(valMre);
@@ -659,7 +660,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, hooks: RunHook
         bestEpoch = epoch;
       }
       const rec: EpochRecord = {
-        epoch, trainLoss, valMre, valStd, valSdr, unit: data.unit, lr: lrNow,
+        epoch, trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow,
         seconds: (performance.now() - te) / 1000, imagesPerSecond: ips, best: improved,
       };
       history.push(rec);

@@ -2,7 +2,6 @@
  * The `osteo` command line: picks the command, answers --help / --version, and reports errors as
  * `osteo <command>: <message>` (exit 2 for usage errors, 1 for the rest; a stack with OSTEO_DEBUG=1).
  */
-import { readFileSync } from 'node:fs';
 import { didYouMean } from '../data/suggest';
 import { UsageError, type Command } from './command';
 import { benchCommand } from './commands/bench';
@@ -22,20 +21,9 @@ export const COMMANDS: readonly Command[] = [
   demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, experimentCommand, benchCommand, profileCommand, tuneCommand,
 ];
 
-/** Set by scripts/build.mjs from package.json (esbuild `define`). */
-declare const __OSTEO_VERSION__: string | undefined;
+import { VERSION } from './version';
 
-/** The package version: inlined in dist/osteo.mjs, read from package.json when run from source. */
-export const VERSION: string = typeof __OSTEO_VERSION__ === 'string' ? __OSTEO_VERSION__ : sourceVersion();
-
-function sourceVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
+export { VERSION };
 
 function unknownCommand(name: string): string {
   const names = COMMANDS.map((c) => c.name);

@@ -3,9 +3,20 @@
  * createImageBitmap + OffscreenCanvas, to the same grey image as the Node decoder (Rec. 601 luma
  * of 8-bit RGB; 16-bit PNGs arrive as 8-bit here, since canvases are 8-bit).
  */
+import { checkImageSize } from './image_limits';
 import { DataError, type GreyImage } from './types';
 
+/** A PNG's size from its IHDR (the browser decodes the rest): checked before the browser decodes. */
+function pngHeaderSize(b: Uint8Array): { width: number; height: number } | undefined {
+  if (b.length < 24 || b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { width: dv.getUint32(16), height: dv.getUint32(20) };
+}
+
 export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array, name = 'image'): Promise<GreyImage> {
+  const head = source instanceof Blob ? new Uint8Array(await source.slice(0, 24).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.subarray(0, 24) : source.slice(0, 24));
+  const png = pngHeaderSize(head);
+  if (png) checkImageSize(png.width, png.height, name, 'PNG');
   const blob = source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? source.slice() : source]);
   let bitmap: ImageBitmap;
   try {
@@ -14,6 +25,7 @@ export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array
     throw new DataError(name, undefined, `cannot decode image: ${(e as Error).message}`);
   }
   const { width, height } = bitmap;
+  try { checkImageSize(width, height, name, 'image'); } catch (e) { bitmap.close(); throw e; }
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new DataError(name, undefined, 'no 2D canvas context');

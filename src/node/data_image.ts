@@ -6,8 +6,10 @@
  * throws a DataError naming the file.
  */
 import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { checkImageSize } from '../data/image_limits';
 import { DataError, type GreyImage } from '../data/types';
 
 export type ImageFormat = 'png' | 'jpeg' | 'bmp';
@@ -50,7 +52,67 @@ function fromInterleaved(src: ArrayLike<number>, w: number, h: number, channels:
 
 // ---------------------------------------------------------------------------------------------- PNG
 
+/** Samples per pixel of each PNG colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+/** Adam7 passes: x0, y0, dx, dy. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+/** Bytes the zlib stream of a PNG must inflate to: per row one filter byte + the packed samples. */
+export function pngInflatedLength(w: number, h: number, colorType: number, depth: number, interlace: boolean): number {
+  const row = (pw: number): number => 1 + Math.ceil((pw * PNG_CHANNELS[colorType]! * depth) / 8);
+  if (!interlace) return h * row(w);
+  let n = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const pw = Math.ceil((w - x0) / dx), ph = Math.ceil((h - y0) / dy);
+    if (pw > 0 && ph > 0) n += ph * row(pw);
+  }
+  return n;
+}
+
+/**
+ * Checks a PNG before pngjs sees it: the header's size against the image limit (a decompression
+ * bomb is refused before anything is allocated), and that the image data inflates without a zlib
+ * error to exactly the length the header implies. pngjs's synchronous inflate swallows zlib errors
+ * and hands back a buffer from Buffer.allocUnsafe, i.e. memory that was never written (F2).
+ */
+function pngPrecheck(b: Uint8Array, name: string): void {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < 33 || dv.getUint32(8) !== 13 || String.fromCharCode(b[12]!, b[13]!, b[14]!, b[15]!) !== 'IHDR') {
+    throw new DataError(name, undefined, 'corrupt or truncated PNG: no IHDR header');
+  }
+  const width = dv.getUint32(16), height = dv.getUint32(20), depth = b[24]!, colorType = b[25]!, interlace = b[28]!;
+  checkImageSize(width, height, name, 'PNG');
+  if (!PNG_DEPTHS[colorType]?.includes(depth)) throw new DataError(name, undefined, `corrupt PNG: colour type ${colorType} with bit depth ${depth}`);
+  if (interlace > 1) throw new DataError(name, undefined, `corrupt PNG: interlace method ${interlace}`);
+  const idat: Uint8Array[] = [];
+  let off = 8;
+  for (;;) {
+    if (off + 8 > b.length) throw new DataError(name, undefined, 'truncated PNG: no IEND chunk');
+    const len = dv.getUint32(off);
+    const type = String.fromCharCode(b[off + 4]!, b[off + 5]!, b[off + 6]!, b[off + 7]!);
+    if (off + 12 + len > b.length) throw new DataError(name, undefined, `truncated PNG: ${type} chunk at byte ${off} needs ${len} bytes`);
+    if (type === 'IDAT') idat.push(b.subarray(off + 8, off + 8 + len));
+    if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  if (!idat.length) throw new DataError(name, undefined, 'corrupt PNG: no image data (IDAT)');
+  const expected = pngInflatedLength(width, height, colorType, depth, interlace === 1);
+  let inflated: Buffer;
+  try {
+    inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: expected });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ERR_BUFFER_TOO_LARGE' ? `more than the ${expected} bytes a ${width}x${height} image needs` : (e as Error).message;
+    throw new DataError(name, undefined, `corrupt PNG: image data does not inflate (${why})`);
+  }
+  if (inflated.length !== expected) {
+    throw new DataError(name, undefined, `corrupt or truncated PNG: image data inflates to ${inflated.length} bytes, a ${width}x${height} image needs ${expected}`);
+  }
+}
+
 export function decodePng(bytes: Uint8Array, name: string): GreyImage {
+  pngPrecheck(bytes, name);
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
@@ -72,9 +134,12 @@ export function decodeJpeg(bytes: Uint8Array, name: string): GreyImage {
   let eoi = -1;
   for (let i = bytes.length - 2; i >= sos; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) { eoi = i; break; }
   if (eoi < 0) throw new DataError(name, undefined, 'truncated JPEG: no end-of-image marker after the scan');
+  const { width, height } = jpegSize(bytes, name);
+  checkImageSize(width, height, name, 'JPEG');
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 200, maxMemoryUsageInMB: 2048 });
+    // The size was checked above; jpeg-js's own caps are set past it so they never disagree.
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: Math.ceil((width * height) / 1e6) + 1, maxMemoryUsageInMB: 2048 });
   } catch (e) {
     throw new DataError(name, undefined, `corrupt JPEG: ${(e as Error).message}`);
   }
@@ -161,6 +226,7 @@ export function decodeBmp(b: Uint8Array, name: string): GreyImage {
   if (!(compression === 0 || (bpp === 32 && compression === 3))) {
     throw new DataError(name, undefined, `unsupported BMP compression ${compression} (RLE is not read)`);
   }
+  checkImageSize(w, ht, name, 'BMP');
   const stride = Math.floor((bpp * w + 31) / 32) * 4;
   if (h.dataOffset + stride * ht > b.length) {
     throw new DataError(name, undefined, `truncated BMP: pixel data needs ${h.dataOffset + stride * ht} bytes, file has ${b.length}`);

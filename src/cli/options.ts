@@ -120,14 +120,21 @@ export function toNumber(v: string, flag: string): number {
   return n;
 }
 
+/** Largest model input side accepted on the command line (typed arrays past this fail with a bare RangeError). */
+export const MAX_INPUT_SIZE = 2048;
+
 export const checks = {
-  int(min = 1, o: { max?: number; multipleOf?: number; why?: string } = {}): Check {
+  int(min = 1, o: { max?: number; maxWhy?: string; multipleOf?: number; why?: string } = {}): Check {
     return (v, flag) => {
       const n = Number(v);
       if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be ${plural(min)}, got ${v}`);
-      if (o.max !== undefined && n > o.max) throw new UsageError(`--${flag} must be at most ${o.max}, got ${v}`);
+      if (o.max !== undefined && n > o.max) throw new UsageError(`--${flag} must be at most ${o.max}, got ${v}${o.maxWhy ? ` (${o.maxWhy})` : ''}`);
       if (o.multipleOf && n % o.multipleOf) throw new UsageError(`--${flag} ${v} must be a multiple of ${o.multipleOf}${o.why ? ` (${o.why})` : ''}`);
     };
+  },
+  /** A model input side in pixels: a multiple of 32, at most MAX_INPUT_SIZE. */
+  inputSize(): Check {
+    return checks.int(32, { max: MAX_INPUT_SIZE, maxWhy: 'one 64-channel activation at 2048x2048 is already 1 GiB, past most GPUs\' buffer limits', multipleOf: 32, why: 'the encoder halves it five times' });
   },
   /** A finite number in a range: min/max inclusive, above/below exclusive. */
   number(o: { min?: number; max?: number; above?: number; below?: number } = {}): Check {

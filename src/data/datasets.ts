@@ -148,8 +148,18 @@ export function parseImageCsv(text: string, file: string, k?: number): ParseResu
     width = first.length;
   }
   const coordCols = (w: number) => (mmCol >= 0 ? w - 2 : w - 1);
+  const split = ls.slice(start).map((l) => splitCsv(l.text));
+  let kFrom = 'given';
   if (k === undefined) {
-    const w = width ?? (ls[start] ? splitCsv(ls[start]!.text).length : 0);
+    // K from the header, else from the column count most rows share: one short or long row
+    // (the first, say) must not make every correct row "wrong".
+    let w: number;
+    if (width !== undefined) { w = width; kFrom = 'from the header'; }
+    else {
+      const m = majority(split.map((v) => v.length));
+      w = m.value;
+      kFrom = m.count === split.length ? 'from the rows' : `from the majority of rows (${m.count} of ${split.length})`;
+    }
     const c = coordCols(w);
     if (c <= 0 || c % 2 !== 0) {
       return { rows, errors: [new DataError(file, ls[start]?.row ?? ls[0]!.row, `cannot infer K from ${w} columns`)] };
@@ -158,10 +168,10 @@ export function parseImageCsv(text: string, file: string, k?: number): ParseResu
   }
   const want = 1 + 2 * k + (mmCol >= 0 ? 1 : 0);
   for (let i = start; i < ls.length; i++) {
-    const { row, text: t } = ls[i]!;
-    const v = splitCsv(t);
+    const { row } = ls[i]!;
+    const v = split[i - start]!;
     try {
-      if (v.length !== want) throw new DataError(file, row, `expected ${want} values (image + ${k} x,y pairs${mmCol >= 0 ? ' + mm_per_pixel' : ''}), found ${v.length}`);
+      if (v.length !== want) throw new DataError(file, row, `expected ${want} values (image + ${k} x,y pairs${mmCol >= 0 ? ' + mm_per_pixel' : ''}), found ${v.length} (K=${k} ${kFrom})`);
       if (!v[0]) throw new DataError(file, row, 'empty image name');
       const coords = mmCol >= 0 ? v.filter((_, j) => j !== mmCol) : v;
       const r: ParsedRow = { row, id: stem(v[0]), image: v[0], points: pointsFrom(coords, 1, k, file, row) };
@@ -172,6 +182,18 @@ export function parseImageCsv(text: string, file: string, k?: number): ParseResu
     }
   }
   return { rows, errors };
+}
+
+/** The most frequent value (ties: the one seen first) and how often it occurs. */
+export function majority(values: number[]): { value: number; count: number } {
+  const n = new Map<number, number>();
+  let best = { value: values[0] ?? 0, count: 0 };
+  for (const v of values) {
+    const c = (n.get(v) ?? 0) + 1;
+    n.set(v, c);
+    if (c > best.count) best = { value: v, count: c };
+  }
+  return best;
 }
 
 function positive(s: string | undefined, file: string, row: number): number {
@@ -189,6 +211,14 @@ export function parseImageJson(text: string, file: string, k?: number): ParseRes
   if (!Array.isArray(doc)) return { rows: [], errors: [new DataError(file, undefined, 'expected a JSON array of items')] };
   const rows: ParsedRow[] = [];
   const errors: DataError[] = [];
+  let kFrom = 'given';
+  if (k === undefined) {
+    // K from the point count most items share (as for CSV): one odd item does not condemn the rest
+    const counts = doc.flatMap((it: unknown) => (it && typeof it === 'object' && Array.isArray((it as { points?: unknown }).points) ? [((it as { points: unknown[] }).points).length] : []));
+    const m = majority(counts);
+    k = m.value;
+    kFrom = m.count === doc.length ? 'from the items' : `from the majority of items (${m.count} of ${doc.length})`;
+  }
   doc.forEach((it: unknown, i: number) => {
     const row = i + 1; // item number
     try {
@@ -196,8 +226,7 @@ export function parseImageJson(text: string, file: string, k?: number): ParseRes
       const o = it as Record<string, unknown>;
       if (typeof o.image !== 'string' || !o.image) throw new DataError(file, row, "missing string 'image'");
       if (!Array.isArray(o.points)) throw new DataError(file, row, "missing array 'points'");
-      if (k === undefined) k = o.points.length;
-      if (o.points.length !== k) throw new DataError(file, row, `expected ${k} points, found ${o.points.length}`);
+      if (o.points.length !== k) throw new DataError(file, row, `expected ${k} points, found ${o.points.length} (K=${k} ${kFrom})`);
       const pts: Point[] = o.points.map((p: unknown, j: number) => {
         if (!Array.isArray(p) || p.length !== 2 || !p.every((c) => typeof c === 'number' && Number.isFinite(c))) {
           throw new DataError(file, row, `point ${j + 1} is not [x, y] numbers: ${JSON.stringify(p)}`);
@@ -328,7 +357,7 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
     for (const kv of target.slice(q + 1).split('&')) {
       if (!kv) continue;
       const eq = kv.indexOf('=');
-      const key = decodeURIComponent(eq < 0 ? kv : kv.slice(0, eq));
+      const key = decodeQuery(eq < 0 ? kv : kv.slice(0, eq), spec);
       const valid = DATASET_SPEC_KEYS[kind];
       if (!valid.includes(key)) {
         const elsewhere = DATASET_KINDS.filter((k) => DATASET_SPEC_KEYS[k].includes(key));
@@ -337,7 +366,7 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
             (elsewhere.length ? ` ('${key}' is an option of ${elsewhere.join(', ')} data)` : ''),
         );
       }
-      options[key] = eq < 0 ? 'true' : decodeURIComponent(kv.slice(eq + 1));
+      options[key] = eq < 0 ? 'true' : decodeQuery(kv.slice(eq + 1), spec, key);
     }
     target = target.slice(0, q);
   }
@@ -346,6 +375,15 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
     throw new RangeError(`dataset spec '${spec}': synthetic layout must be hand, head or chest${didYouMean(target, ['hand', 'head', 'chest'])}`);
   }
   return { kind, target, options };
+}
+
+/** decodeURIComponent with a RangeError naming the spec (and the key) instead of a bare URIError. */
+function decodeQuery(s: string, spec: string, key?: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new RangeError(`dataset spec '${spec}': ${key ? `option ${key}=${s}` : `option '${s}'`} has a malformed %-escape (write %25 for a literal %)`);
+  }
 }
 
 /** Random split of ids (deterministic by seed), e.g. the paper's 229/50 chest and 609/300 hand splits. */

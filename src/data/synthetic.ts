@@ -25,6 +25,24 @@ export interface SynthOptions {
   rotationDeg?: number;
   scaleRange?: [number, number];
   shift?: number;
+  /** Called after each image (done, total): long syntheses show progress. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Bounds of a synthetic set (images live in memory as Float32): n images of size x size pixels.
+ * `synthetic:hand?n=100000000` grew memory silently; `size=200000` failed with a bare RangeError.
+ */
+export const SYNTH_LIMITS = { maxN: 100_000, minSize: 16, maxSize: 4096, maxPixels: 2 ** 29 } as const;
+
+/** Checks n and size against SYNTH_LIMITS; the RangeError names the option (`n=`, `size=`). */
+export function checkSynthBounds(n: number, size: number): void {
+  const L = SYNTH_LIMITS;
+  if (!(Number.isInteger(n) && n >= 0 && n <= L.maxN)) throw new RangeError(`synthetic data: n=${n} must be an integer from 0 to ${L.maxN}`);
+  if (!(Number.isInteger(size) && size >= L.minSize && size <= L.maxSize)) throw new RangeError(`synthetic data: size=${size} must be an integer from ${L.minSize} to ${L.maxSize}`);
+  if (n * size * size > L.maxPixels) {
+    throw new RangeError(`synthetic data: n=${n} images of size=${size} are ${((n * size * size * 4) / 2 ** 30).toFixed(1)} GiB in memory, past the ${(L.maxPixels * 4) / 2 ** 30} GiB limit (lower n or size)`);
+  }
 }
 
 export interface SyntheticSet {
@@ -505,7 +523,7 @@ export function synthesizeOne(kind: SyntheticKind, size: number, seed: number, o
 export function synthesize(opts: SynthOptions): SyntheticSet {
   const { kind, n, size, seed } = opts;
   if (!ANATOMY[kind]) throw new RangeError(`synthesize: unknown kind '${kind}' (hand, head, chest)`);
-  if (!(Number.isInteger(size) && size >= 16)) throw new RangeError(`synthesize: size ${size} must be an integer >= 16`);
+  checkSynthBounds(n, size);
   const spec = ANATOMY[kind];
   const out: SyntheticSet = {
     kind, size, k: spec.names.length, landmarkNames: spec.names.slice(), onBone: spec.onBone.slice(),
@@ -516,6 +534,7 @@ export function synthesize(opts: SynthOptions): SyntheticSet {
     out.images.push(one.image);
     out.points.push(one.points);
     out.mmPerPixel.push(one.mmPerPixel);
+    opts.onProgress?.(i + 1, n);
   }
   return out;
 }

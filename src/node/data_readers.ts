@@ -11,7 +11,7 @@ import {
   parseDatasetSpec, parseHandCsv, parseImageCsv, parseImageJson, parseIsbiAnnotation, parseSpacingCsv,
   wristMmPerPixel, type DatasetSpec, type ParseResult,
 } from '../data/datasets';
-import { syntheticDataset, type SyntheticKind } from '../data/synthetic';
+import { checkSynthBounds, syntheticDataset, type SyntheticKind } from '../data/synthetic';
 import {
   DataError, emptyReport, pointInside, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point,
   type ReadReport,
@@ -355,8 +355,11 @@ function resolveSpec(spec: string | DatasetSpec, overrides: ReadOptions): Resolv
       }
       return { kind: s.kind, target: s.target, opts: g };
     }
-    case 'synthetic':
-      return { kind: s.kind, target: s.target as SyntheticKind, n: int(o.n, 'n') ?? 64, size: int(o.size, 'size') ?? 128, seed: int(o.seed, 'seed') ?? 1 };
+    case 'synthetic': {
+      const n = int(o.n, 'n') ?? 64, size = int(o.size, 'size') ?? 128;
+      checkSynthBounds(n, size);
+      return { kind: s.kind, target: s.target as SyntheticKind, n, size, seed: int(o.seed, 'seed') ?? 1 };
+    }
   }
 }
 
@@ -384,8 +387,23 @@ export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions =
     case 'hand': return readHand(r.target, r.opts);
     case 'chest': return readChest(r.target, r.opts);
     case 'generic': return readGeneric(r.target, r.opts);
-    case 'synthetic': return syntheticDataset({ kind: r.target, n: r.n, size: r.size, seed: r.seed });
+    case 'synthetic': return syntheticDataset({ kind: r.target, n: r.n, size: r.size, seed: r.seed, onProgress: synthProgress(r.target, r.n * r.size * r.size) });
   }
+}
+
+/**
+ * Progress on stderr for a synthesis that takes a while (over ~16 M pixels: a few seconds), at
+ * most every 2 s: `synthesizing hand X-rays: 1200/5000`.
+ */
+function synthProgress(kind: string, pixels: number): ((done: number, total: number) => void) | undefined {
+  if (pixels < 2 ** 24) return undefined;
+  let last = Date.now();
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - last < 2000) return;
+    last = now;
+    process.stderr.write(`synthesizing ${kind} X-rays: ${done}/${total}\n`);
+  };
 }
 
 /** The item's image: in memory (synthetic) or decoded from its file. */

@@ -61,6 +61,8 @@ export function parseTfjsManifest(json: Uint8Array | string, file = 'model.json'
     throw new WeightFileError(`${file}: no weightsManifest; not a TensorFlow.js layers model`, file);
   const seen = new Set<string>();
   return manifest.map((g, gi) => {
+    if (typeof g !== 'object' || g === null || Array.isArray(g))
+      throw new WeightFileError(`${file}: weightsManifest[${gi}] is ${g === null ? 'null' : Array.isArray(g) ? 'a list' : `a ${typeof g}`}, not a weight group {paths, weights}`, file);
     const grp = g as { paths?: unknown; weights?: unknown };
     if (!Array.isArray(grp.paths) || grp.paths.length === 0) throw new WeightFileError(`${file}: weightsManifest[${gi}].paths is not a non-empty list`, file);
     if (!Array.isArray(grp.weights)) throw new WeightFileError(`${file}: weightsManifest[${gi}].weights is not a list`, file);

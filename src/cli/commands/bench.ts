@@ -5,7 +5,7 @@ import { BENCH_USAGE } from '../../../bench/args';
 import { UsageError, type Command } from '../command';
 import { checks, defineOptions, parseOptions } from '../options';
 
-const SIZE = checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' });
+const SIZE = checks.inputSize();
 const REPORT = 'with --host both, one file per host: FILE-node.ext and FILE-chromium.ext';
 
 /** Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions. */

@@ -5,7 +5,7 @@ import { checks, defineOptions, parseOptions } from '../options';
 
 const GiB = 1024 ** 3;
 
-const SIZE = checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' });
+const SIZE = checks.inputSize();
 const OPTIONS = defineOptions({
   classes: { type: 'string', value: 'K', default: '19', description: 'landmarks (output channels) of the model', check: checks.int(1) },
   'infer-size': { type: 'string', value: 'N', default: '512', description: 'inference input size in pixels (N x N), a multiple of 32', check: SIZE },

@@ -18,7 +18,7 @@ const OPTIONS = defineOptions({
   train: { type: 'boolean', description: 'profile a training step (forward, backward, AdamW) instead of inference' },
   size: {
     type: 'string', value: 'N', defaultText: 'GPU: 512 (256 with --train), CPU fallback: 64',
-    description: 'input size in pixels (N x N), a multiple of 32', check: checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' }),
+    description: 'input size in pixels (N x N), a multiple of 32', check: checks.inputSize(),
   },
   batch: { type: 'string', value: 'N', defaultText: 'GPU: 1 (4 with --train), CPU fallback: 1', description: 'batch size', check: checks.int(1) },
   classes: { type: 'string', value: 'K', default: '19', description: 'landmarks (output channels) of the model', check: checks.int(1) },

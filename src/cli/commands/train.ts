@@ -205,7 +205,7 @@ export function validateConfig(c: TrainConfig): void {
 export const IMAGENET_CANDIDATES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
 const IMAGENET_CANDIDATES_TEXT = IMAGENET_CANDIDATES.join(', ');
 
-const SIZE_CHECK = checks.int(32, { multipleOf: 32, why: 'the encoder halves it five times' });
+const SIZE_CHECK = checks.inputSize();
 
 /** `--init`: imagenet, scratch, or a file that exists (checked before a GPU is acquired). */
 const checkInit: Check = (v, flag) => {

@@ -4,7 +4,7 @@ import type { Command } from '../command';
 import { engineProvider } from '../engine';
 import { checks, defineOptions, parseOptions } from '../options';
 
-const SIZE = checks.int(32, { multipleOf: 32, why: 'U-Net++ pools five times' });
+const SIZE = checks.inputSize();
 const OPTIONS = defineOptions({
   'train-size': { type: 'string', value: 'N', default: '256', description: 'training-step input size in pixels, a multiple of 32', check: SIZE },
   'train-batch': { type: 'string', value: 'N', default: '4', description: 'training-step batch', check: checks.int(1) },

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { didYouMean } from '../data/suggest';
 import { checkDatasetSpec } from '../node/data_readers';
+import { checkWritableDir, checkWritableFile } from '../node/out_dir';
 import { UsageError } from './command';
 
 /** Checks a given value; throws a UsageError naming the flag. */
@@ -180,6 +181,14 @@ export const checks = {
       if (what === 'file' && !isFile) throw new UsageError(`--${flag} ${v}: is a folder, not a file`);
     };
   },
+  /** An output folder (made later when missing) where files can be written; nothing is left behind. */
+  writableDir(): Check {
+    return (v, flag) => usage(() => checkWritableDir(v, `--${flag}`));
+  },
+  /** An output file whose folder is writable (see writableDir). */
+  writableFile(): Check {
+    return (v, flag) => usage(() => checkWritableFile(v, `--${flag}`));
+  },
   /** A data spec: syntax, query keys and values, and that its path exists (nothing is read). */
   dataSpec(): Check {
     return (v, flag) => checkSpec(v, flag);
@@ -191,6 +200,15 @@ export const checks = {
     };
   },
 };
+
+/** Runs a check from src/node, reporting its error as a usage error (exit 2, with the --help hint). */
+function usage(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 export function checkSpec(spec: string, flag: string): void {
   try {

@@ -1,7 +1,9 @@
 /** PNG output (Node): RGBA buffers from src/landmarks/draw.ts written atomically (temp file + rename). */
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
-import { tempPathFor } from './weights_io';
+import { FileWriteError } from './out_dir';
+import { removeStaleTemps, tempPathFor } from './weights_io';
 import type { Point } from '../data/types';
 import { drawOverlay, greyToRgba, heatmapMontage, type MontageOptions, type OverlayImage, type OverlayOptions, type Rgba } from '../landmarks/draw';
 
@@ -11,15 +13,19 @@ export function encodePng(img: Rgba): Buffer {
   return PNG.sync.write(png);
 }
 
-/** Synchronous twin of weights_io's writeFileAtomic: same temp naming, temp file + rename. */
+/**
+ * Synchronous twin of weights_io's writeFileAtomic: same temp naming, temp file + rename, stale
+ * temps of killed writers removed, a failure (disk full…) names the file. Does not make the folder.
+ */
 export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): void {
+  removeStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
+    throw new FileWriteError(path, e);
   }
 }
 

@@ -5,8 +5,9 @@
  * under the final name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { FileWriteError, mkdirBounded, OutputPathError } from './out_dir';
 import { type LoadedWeights, type ReadWeightsOptions, WeightFileError, parseTfjsManifest, readWeights, writeSafetensors, type WriteTensor } from '../weights/index';
 
 /** Refuse files larger than this (VGG19 features are ~80 MB, a whole U-Net++ ~160 MB). */
@@ -17,9 +18,43 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Writes `bytes` to `path` atomically. Creates the directory. Never leaves the temp file behind. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+const cleanedDirs = new Set<string>();
+
+const processAlive = (pid: number): boolean => {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temp files that atomic writes into `dir` left behind when their process was killed
+ * mid-write (hidden `.NAME.PID.HEX.tmp`, PID no longer running). Once per folder per process: a
+ * later kill is another process, whose successor cleans up in turn.
+ */
+export function removeStaleTemps(dir: string): void {
+  const d = resolve(dir);
+  if (cleanedDirs.has(d)) return;
+  cleanedDirs.add(d);
+  let names: string[];
+  try { names = readdirSync(d); } catch { return; }
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (m && !processAlive(Number(m[1]))) try { unlinkSync(join(d, n)); } catch { /* raced or not ours to remove */ }
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically. Creates the directory (bounded: no retry loop). Never leaves
+ * the temp file behind, removes those a killed writer left, and a failure (disk full…) names the file.
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await fsp.mkdir(dirname(resolve(path)), { recursive: true });
+  mkdirBounded(dirname(resolve(path)));
+  removeStaleTemps(dirname(resolve(path)));
   const tmp = tempPathFor(resolve(path));
   let fh: fsp.FileHandle | null = null;
   try {
@@ -36,7 +71,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (e) {
     await fh?.close().catch(() => {});
     await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    throw e instanceof OutputPathError ? e : new FileWriteError(path, e);
   }
   await fsyncDir(dirname(resolve(path)));
 }

@@ -14,7 +14,7 @@ import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options
 const WEIGHT_FILES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
 
 const DEMO_OPTIONS = defineOptions({
-  out: { type: 'string', value: 'DIR', default: 'runs/demo', description: 'output folder: overlay.png, heatmaps.png, metrics.json' },
+  out: { type: 'string', value: 'DIR', default: 'runs/demo', description: 'output folder: overlay.png, heatmaps.png, metrics.json', check: checks.writableDir() },
   epochs: { type: 'string', value: 'N', defaultText: `GPU: ${GPU_DEMO.epochs}, CPU fallback: ${CPU_DEMO.epochs} (fixed work: the same result on every machine)`, description: 'training epochs', check: checks.int(1) },
   weights: { type: 'string', value: 'FILE', defaultText: `${WEIGHT_FILES.join(' or ')} when present, else scratch`, description: 'ImageNet VGG19 encoder weights (GPU only: the CPU demo trains a 1/8-width model from scratch)', check: checks.exists('file') },
   seed: { type: 'string', value: 'N', default: '1', description: 'seed of the synthetic data, the initialisation and the augmentation', check: checks.int(0) },

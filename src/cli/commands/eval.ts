@@ -94,7 +94,7 @@ const EVAL_OPTIONS = defineOptions({
   split: { type: 'string', value: 'NAME', defaultText: 'every image', description: 'evaluate only this named split of the data (ISBI 2015: train, test1, test2)' },
   decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
   json: { type: 'boolean', description: 'print the report as one JSON line instead of tables' },
-  out: { type: 'string', value: 'FILE.json', defaultText: 'not written', description: 'also write the report (overall, per landmark, per image) as JSON' },
+  out: { type: 'string', value: 'FILE.json', defaultText: 'not written', description: 'also write the report (overall, per landmark, per image) as JSON', check: checks.writableFile() },
   strict: { type: 'boolean', description: 'stop at the first bad item of the data instead of skipping and counting it' },
   limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'evaluate at most N items (sorted by id)', check: checks.int(1) },
   batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch', check: checks.int(1) },

@@ -433,7 +433,7 @@ const EXPERIMENT_OPTIONS = defineOptions({
   'source-epochs': { type: 'string', value: 'N', defaultText: '--epochs', description: 'most epochs on each source set', check: checks.int(1) },
   'lr-scratch': { type: 'string', value: 'LR', defaultText: '10 × --lr (1e-4)', description: 'learning rate of the scratch arm', check: checks.number({ above: 0 }) },
   'allow-missing-imagenet': { type: 'boolean', description: 'without ImageNet weights, run the scratch arm alone (noted in the results) instead of failing' },
-  out: { type: 'string', value: 'DIR', default: 'runs/transfer', description: 'study folder: results.md, results.json, transfer.svg and one folder per run (finished runs are reused)' },
+  out: { type: 'string', value: 'DIR', default: 'runs/transfer', description: 'study folder: results.md, results.json, transfer.svg and one folder per run (finished runs are reused)', check: checks.writableDir() },
   ...RECIPE_OPTIONS,
   lr: { ...RECIPE_OPTIONS.lr, defaultText: '1e-5', description: 'AdamW learning rate of the imagenet and indomain arms' },
 });

@@ -50,7 +50,7 @@ const stem = (p: string): string => basename(p, extname(p));
 
 const PREDICT_OPTIONS = defineOptions({
   model: { type: 'string', value: 'CKPT', required: true, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
-  out: { type: 'string', value: 'DIR', default: 'runs/predict', description: 'output folder: predictions.json, NAME.overlay.png and NAME.heatmaps.png per image' },
+  out: { type: 'string', value: 'DIR', default: 'runs/predict', description: 'output folder: predictions.json, NAME.overlay.png and NAME.heatmaps.png per image', check: checks.writableDir() },
   data: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'ground truth for the images (matched by path or file name; overlays then show error vectors); without IMAGE arguments, predict every image of the set', check: checks.dataSpec() },
   decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
   strict: { type: 'boolean', description: 'stop at the first unreadable image instead of skipping and reporting it' },

@@ -246,7 +246,7 @@ export const TRAIN_OPTIONS = defineOptions({
   init: { type: 'string', value: 'imagenet|scratch|CKPT', defaultText: 'imagenet', description: 'ImageNet VGG19 encoder, random (PyTorch-style) initialisation, or an osteo checkpoint / weight file (smp U-Net++, VGG19)', check: checkInit },
   'reset-head': { type: 'boolean', description: 'with --init CKPT for another landmark count: keep everything but the segmentation head, start a new head' },
   seed: { type: 'string', value: 'N', defaultText: '1', description: 'seed of new layers, the validation split, the data order and the augmentation', check: checks.int(0) },
-  out: { type: 'string', value: 'DIR', defaultText: 'runs/train', description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json' },
+  out: { type: 'string', value: 'DIR', defaultText: 'runs/train', description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json', check: checks.writableDir() },
   resume: { type: 'boolean', description: 'continue the interrupted run in --out from its checkpoint-last, with its settings' },
   ...RECIPE_OPTIONS,
 });

@@ -11,7 +11,7 @@ const OPTIONS = defineOptions({
   'infer-size': { type: 'string', value: 'N', default: '512', description: 'inference input size in pixels (batch 1), a multiple of 32', check: SIZE },
   budget: { type: 'string', value: 'SECONDS', default: '300', description: 'time budget of the sweep (70 % for the training-step convs, the rest for inference); layers not reached keep the built-in choice', check: checks.int(1) },
   reps: { type: 'string', value: 'N', default: '5', description: 'timed repetitions per candidate tile (the median counts)', check: checks.int(1) },
-  out: { type: 'string', value: 'FILE', default: 'tuning.json', description: 'where the tuning table is written (JSON; use it with OSTEO_TUNING=FILE)' },
+  out: { type: 'string', value: 'FILE', default: 'tuning.json', description: 'where the tuning table is written (JSON; use it with OSTEO_TUNING=FILE)', check: checks.writableFile() },
 });
 
 /**

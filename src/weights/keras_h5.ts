@@ -47,15 +47,54 @@ export function isHdf5(bytes: Uint8Array): boolean {
 type H5 = typeof import('h5wasm').default;
 let h5Ready: Promise<{ h5: H5; FS: NonNullable<Awaited<H5['ready']>['FS']> }> | null = null;
 
+/**
+ * The HDF5 library prints its error stack (20-77 lines for a corrupt file) through the Emscripten
+ * module's `out` / `err`, which h5wasm binds to console.log / console.error when the module is
+ * created. Those are bound to these filters instead: while `h5Quiet` is set, the library's lines
+ * are kept in `h5Lines` (the first one is quoted in our error) rather than printed.
+ */
+let h5Quiet = false;
+const h5Lines: string[] = [];
+
+/** Runs `f` with the HDF5 library's own printing captured; returns its result. */
+function quietly<T>(f: () => T): T {
+  h5Quiet = true;
+  h5Lines.length = 0;
+  try {
+    return f();
+  } finally {
+    h5Quiet = false;
+  }
+}
+
 /** Loads h5wasm once (about 4 MB of wasm), only when an HDF5 file is actually read. */
 async function loadH5() {
   h5Ready ??= (async () => {
-    const mod = await import('h5wasm');
-    const h5 = mod.default;
-    const m = await h5.ready;
-    return { h5, FS: m.FS! };
+    const { log, error } = console;
+    const filter = (print: (...a: unknown[]) => void) => (...a: unknown[]) => {
+      if (!h5Quiet) print(...a);
+      else if (h5Lines.length < 200) h5Lines.push(a.map(String).join(' '));
+    };
+    console.log = filter(log);
+    console.error = filter(error);
+    try {
+      const mod = await import('h5wasm');
+      const h5 = mod.default;
+      const m = await h5.ready;
+      return { h5, FS: m.FS! };
+    } finally {
+      // h5wasm kept its bound copies of the filters; everyone else gets the console back
+      console.log = log;
+      console.error = error;
+    }
   })();
   return h5Ready;
+}
+
+/** The HDF5 library's innermost diagnostic (e.g. "bad superblock version number"), for our message. */
+function h5Detail(): string {
+  const line = h5Lines.filter((l) => /\): /.test(l)).pop(); // the innermost frame says what was wrong
+  return line ? `; HDF5: ${line.replace(/^.*\): /, '').trim()}` : '';
 }
 
 let fileCounter = 0;
@@ -127,22 +166,23 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasReadOptions = {}
   let f: InstanceType<H5['File']> | null = null;
   try {
     try {
-      const opened = new h5.File(path, 'r');
+      const opened = quietly(() => new h5.File(path, 'r'));
       // h5wasm reports a failed open as a negative id rather than an exception.
       if (typeof opened.file_id !== 'bigint' || opened.file_id < 0n) throw new Error('not a readable HDF5 file');
       f = opened;
     } catch (e) {
-      throw new WeightFileError(`${file}: the HDF5 library could not open it (${(e as Error).message ?? e}); corrupt or truncated file`, file);
+      throw new WeightFileError(`${file}: the HDF5 library could not open it (${(e as Error).message ?? e}${h5Detail()}); corrupt or truncated file`, file);
     }
+    const opened = f;
     try {
-      return convert(f, file, opts);
+      return quietly(() => convert(opened, file, opts));
     } catch (e) {
       if (e instanceof WeightFileError) throw e;
-      throw new WeightFileError(`${file}: could not read the HDF5 structure (${(e as Error).message ?? e}); corrupt or truncated file`, file);
+      throw new WeightFileError(`${file}: could not read the HDF5 structure (${(e as Error).message ?? e}${h5Detail()}); corrupt or truncated file`, file);
     }
   } finally {
     try {
-      f?.close();
+      if (f) quietly(() => f!.close());
     } catch {
       /* already broken */
     }

@@ -29,6 +29,14 @@ export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): v
   }
 }
 
+/**
+ * A JSON document (2-space indent, final newline) written atomically: a reader sees the previous
+ * version or this one. Rewritten after each item, it keeps what was done when a run dies (predict).
+ */
+export function writeJsonAtomicSync(path: string, value: unknown): void {
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
 export function writePng(path: string, img: Rgba): void {
   writeFileAtomicSync(path, encodePng(img));
 }

@@ -9,7 +9,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { DataError, type GreyImage, type LandmarkItem, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
 import { readImage } from '../../node/data_image';
-import { writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
+import { writeHeatmapMontagePng, writeJsonAtomicSync, writeOverlayPng } from '../../node/data_png';
 import { loadItemImage, readDataset } from '../../node/data_readers';
 import { writeFileAtomic } from '../../node/weights_io';
 import { UsageError, type Command } from '../command';
@@ -134,7 +134,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
           rec.mre = round(errs.reduce((a, b) => a + b, 0) / errs.length, 3);
           rec.unit = mm !== undefined ? 'mm' : 'px';
         }
-        report.images.push(rec);
+        report.images.push(rec); writeJsonAtomicSync(join(out, 'predictions.json'), report); // as it goes: a crash at image 149 of 150 keeps 148
         log(`${job.name}: ${k} landmarks${rec.mre !== undefined ? `, MRE ${rec.mre} ${rec.unit}` : ''} → ${overlay}`);
       }
       if (!report.images.length) throw new DataError(jobs[0]?.name ?? 'input', undefined, `no image could be read (${report.skipped.length} skipped)`);

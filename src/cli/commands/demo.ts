@@ -3,12 +3,14 @@
  * pictures and metrics.json in --out, and the summary as the last stdout line.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomicSync, writeHeatmapMontagePng, writeOverlayPng } from '../../node/data_png';
 import { readWeightsFile } from '../../node/weights_io';
 import { CPU_DEMO, GPU_DEMO, runDemo, type DemoProgress, type DemoResult } from '../../train/demo';
 import type { Command } from '../command';
 import { engineProvider } from '../engine';
+import { VERSION as OSTEO_VERSION } from '../version';
 import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
 
 const WEIGHT_FILES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
@@ -66,9 +68,15 @@ export function writeDemoOutputs(out: string, result: DemoResult): { overlay: st
     title: `validation image 1 of ${s.validation}: MRE ${ex.mre.toFixed(1)} ${s.unit}\nall ${s.validation}: ${s.mre.toFixed(1)} ${s.unit} (mean-shape baseline ${s.mreBaseline.toFixed(1)})`,
   });
   writeHeatmapMontagePng(heatmaps, ex.heatmaps, result.landmarkNames.length, ex.heatmapSize, ex.heatmapSize, { names: result.landmarkNames });
-  const doc = { summary: s, history: result.history, baseline: result.baseline, untrained: result.untrained, evaluation: result.evaluation, example: { outside: ex.outside.map((i) => i + 1), mre: Number(ex.mre.toFixed(3)) } };
+  const doc = { summary: s, environment: environment(), history: result.history, baseline: result.baseline, untrained: result.untrained, evaluation: result.evaluation, example: { outside: ex.outside.map((i) => i + 1), mre: Number(ex.mre.toFixed(3)) } };
   writeFileAtomicSync(metrics, `${JSON.stringify(doc, null, 2)}\n`);
   return { overlay, heatmaps, metrics };
+}
+
+/** Where a result came from: metrics.json says it without the terminal it ran in. */
+function environment(): { date: string; cpus: number; cpuModel: string; node: string; platform: string; version: string } {
+  const cpus = os.cpus();
+  return { date: new Date().toISOString(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.arch()}`, version: OSTEO_VERSION };
 }
 
 /** Progress lines on stderr; steps overwrite one line. */

@@ -3,6 +3,7 @@
  * `osteo <command>: <message>` (exit 2 for usage errors, 1 for the rest; a stack with OSTEO_DEBUG=1).
  */
 import { didYouMean } from '../data/suggest';
+import { ConfigError } from '../train/config';
 import { UsageError, type Command } from './command';
 import { benchCommand } from './commands/bench';
 import { demoCommand } from './commands/demo';
@@ -30,7 +31,8 @@ function unknownCommand(name: string): string {
   return `osteo: unknown command '${name}'${didYouMean(name, names)}; commands: ${names.join(', ')} (osteo --help describes them)`;
 }
 
-const isUsageError = (e: unknown): boolean => e instanceof UsageError || String((e as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
+/** Bad command lines, and training settings the application layer refuses (they name the flag). */
+const isUsageError = (e: unknown): boolean => e instanceof UsageError || e instanceof ConfigError || String((e as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
 const debug = (): boolean => !!process.env.OSTEO_DEBUG && process.env.OSTEO_DEBUG !== '0';
 
 /** What to print for a failed command: the message only (no class name), and the stack on request. */

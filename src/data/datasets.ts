@@ -2,7 +2,7 @@
  * Pure parsing of landmark annotation formats (browser-safe: text in, points out). File access
  * lives in src/node/data_readers.ts. Every error is a DataError naming the file and 1-based row.
  */
-import { makeRng } from './random';
+import { makeRng } from '../nn/random';
 import { didYouMean } from './suggest';
 import { DataError, type Point } from './types';
 

@@ -10,7 +10,7 @@
  * sit on the drawn shapes: joint centres between bone ends, bone tips, carpal centres, rim points
  * (hand, head), lung-outline corners (chest).
  */
-import { makeRng, mixSeed, type Rng } from './random';
+import { makeRng, mixSeed, type Rng } from '../nn/random';
 import type { GreyImage, LandmarkDataset, Point } from './types';
 
 export type SyntheticKind = 'hand' | 'head' | 'chest';

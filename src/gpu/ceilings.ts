@@ -1,5 +1,5 @@
 import template from '../../shaders/ceilings.wgsl';
-import { grid, specialize, Uniforms } from '../kernels/wgsl';
+import { grid, specialize, Uniforms } from './wgsl';
 import type { Engine } from './engine';
 
 export interface Ceilings {

@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { sameShape, Tensor } from '../gpu/tensor';
 import template from '../../shaders/arith.wgsl';
-import { f32Lit, grid, section, specialize, Uniforms } from './wgsl';
+import { f32Lit, grid, section, specialize, Uniforms } from '../gpu/wgsl';
 
 const MAP = section(template, 'map');
 const REDUCE = section(template, 'reduce');

@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, Tensor } from '../gpu/tensor';
 import template from '../../shaders/batchnorm.wgsl';
-import { grid, section, specialize, Uniforms } from './wgsl';
+import { grid, section, specialize, Uniforms } from '../gpu/wgsl';
 
 const STATS = section(template, 'stats');
 const FINALIZE = section(template, 'finalize');

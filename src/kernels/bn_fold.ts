@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import type { Tensor } from '../gpu/tensor';
 import template from '../../shaders/bn_fold.wgsl';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 
 const WG = 256;
 

@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/concat.wgsl';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 
 /**
  * Channel concatenation and its adjoint (NCHW, f32).

@@ -3,7 +3,7 @@ import type { Tensor } from '../gpu/tensor';
 import { ShapeError } from '../gpu/errors';
 import directTemplate from '../../shaders/conv2d_direct.wgsl';
 import type { GemmConv } from './conv2d_gemm';
-import { cachedCode, grid, specialize, Uniforms } from './wgsl';
+import { cachedCode, grid, specialize, Uniforms } from '../gpu/wgsl';
 
 /**
  * The direct conv for software adapters (SwiftShader; shaders/conv2d_direct.wgsl): each

@@ -1,7 +1,7 @@
 import type { Engine } from '../gpu/engine';
 import { ShapeError } from '../gpu/errors';
 import template from '../../shaders/conv2d_dx_small.wgsl';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 
 /**
  * Input gradient of a stride-1 convolution on software adapters (SwiftShader), pixel-block form

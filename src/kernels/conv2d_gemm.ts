@@ -2,7 +2,7 @@ import type { Engine } from '../gpu/engine';
 import template from '../../shaders/conv2d.wgsl';
 import splitReduceTemplate from '../../shaders/conv2d_splitk_reduce.wgsl';
 import { threadsOf, type ConvTile } from './conv2d_plan';
-import { cachedCode, grid, specialize, Uniforms } from './wgsl';
+import { cachedCode, grid, specialize, Uniforms } from '../gpu/wgsl';
 
 /**
  * The implicit-GEMM conv kernel (shaders/conv2d.wgsl) for GPUs: source generation for one tile

@@ -6,7 +6,7 @@ import reduceTemplate from '../../shaders/conv2d_grad_reduce.wgsl';
 import biasTemplate from '../../shaders/conv2d_grad_bias.wgsl';
 import directTemplate from '../../shaders/conv2d_grad_weight_direct.wgsl';
 import { tunedGradWeight, tuningKey } from './tuning';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 
 /**
  * conv2d backward w.r.t. weights and bias (stride 1).

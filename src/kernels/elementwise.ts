@@ -1,6 +1,6 @@
 import { Tensor } from '../gpu/tensor';
 import template from '../../shaders/elementwise.wgsl';
-import { grid, specialize, Uniforms } from './wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 
 type T = 'f32' | 'vec4<f32>';
 const zero = (t: T) => (t === 'f32' ? '0.0' : 'vec4<f32>(0.0)');

@@ -2,7 +2,7 @@ import { formatShape, ShapeError } from '../gpu/errors';
 import { sameShape, Tensor } from '../gpu/tensor';
 import template from '../../shaders/loss.wgsl';
 import { finishReduce, mapKernel, reduceToScalar } from './arith';
-import { grid, section, specialize, Uniforms } from './wgsl';
+import { grid, section, specialize, Uniforms } from '../gpu/wgsl';
 
 const CE_PARTIAL = section(template, 'ce_partial');
 const CE_BACKWARD = section(template, 'ce_backward');

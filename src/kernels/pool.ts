@@ -1,7 +1,7 @@
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, sameShape, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/pool.wgsl';
-import { grid, section, Uniforms } from './wgsl';
+import { grid, section, Uniforms } from '../gpu/wgsl';
 
 /**
  * Max-pool 2x2 / stride 2 (PyTorch MaxPool2d(2, 2): floor for odd H/W) and its backward.

@@ -2,7 +2,7 @@ import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, type Tensor } from '../gpu/tensor';
 import template from '../../shaders/upsample.wgsl';
 import { overlaps } from './concat';
-import { grid, section, Uniforms } from './wgsl';
+import { grid, section, Uniforms } from '../gpu/wgsl';
 
 /**
  * 2x upsampling, NCHW f32, with PyTorch `F.interpolate(scale_factor=2)` semantics:

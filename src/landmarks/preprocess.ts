@@ -15,7 +15,7 @@
  * model pixels, NCHW; a landmark outside the model image is flagged invisible and its channel is 0.
  */
 import { mat3d } from 'wgpu-matrix';
-import { makeRng, type Rng } from '../data/random';
+import { makeRng, type Rng } from '../nn/random';
 import type { GreyImage, Point } from '../data/types';
 
 export type Affine = Float64Array;

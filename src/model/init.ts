@@ -4,7 +4,7 @@
  * kaiming-uniform (fan_in, ReLU); BN weight 1, bias 0, running stats (0, 1); the segmentation head
  * xavier-uniform with zero bias. Deterministic by seed.
  */
-import { makeRng } from '../data/random';
+import { makeRng } from '../nn/random';
 import type { UnetPlusPlus } from './unetpp';
 
 export function initializeUnetPP(model: UnetPlusPlus, seed = 0, opts: { skip?: (name: string) => boolean } = {}): void {

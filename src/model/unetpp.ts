@@ -15,8 +15,7 @@ import type { Engine } from '../gpu/engine';
 import { ShapeError, formatShape } from '../gpu/errors';
 import { foldBatchNorm } from '../kernels/bn_fold';
 import { ParameterSet } from '../nn/params';
-import { UNETPP_DECODER_CHANNELS, unetPlusPlusExpected } from '../weights/smp';
-import { VGG19_WIDTHS, vgg19Convs } from '../weights/vgg19';
+import { UNETPP_DECODER_CHANNELS, unetPlusPlusExpected, VGG19_WIDTHS, vgg19Convs } from './architecture';
 
 export interface UnetPPConfig {
   /** Number of landmark heatmaps. */

@@ -1,7 +1,7 @@
 import type { Engine } from '../gpu/engine';
 import { DisposedError, ShapeError } from '../gpu/errors';
 import type { Tensor } from '../gpu/tensor';
-import { grid, specialize, Uniforms } from '../kernels/wgsl';
+import { grid, specialize, Uniforms } from '../gpu/wgsl';
 import template from '../../shaders/optim.wgsl';
 import { matcher, type NameMatcher, type ParameterSet, readArena, Shard, type Slot } from './params';
 

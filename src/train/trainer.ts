@@ -12,8 +12,9 @@ import { collate, mapPoints, preprocess, type Affine, type AugmentOptions, type 
 import { precompileUnetPP } from '../model/precompile';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { AdamW } from '../nn/optim';
+import { defaultSigma, TRAIN_DEFAULTS, type LossName } from './config';
 
-export type LossName = 'mse' | 'bce' | 'softmax_ce';
+export type { LossName };
 
 export interface TrainOptions {
   size: number;
@@ -73,8 +74,8 @@ export class LandmarkTrainer {
     opts: TrainOptions,
   ) {
     this.opts = {
-      weightDecay: 1e-4,
-      sigma: Math.max(1.5, opts.size / 64),
+      weightDecay: TRAIN_DEFAULTS.weightDecay,
+      sigma: defaultSigma(opts.size),
       loss: 'mse',
       augment: false,
       mean: 0,

@@ -55,12 +55,7 @@ export interface LoadedWeights {
   report: TensorReport;
 }
 
-/** An expected tensor: canonical name and shape; optional tensors are not reported as missing. */
-export interface ExpectedTensor {
-  name: string;
-  shape: number[];
-  optional?: boolean;
-}
+export type { ExpectedTensor } from '../model/architecture';
 
 export const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
 

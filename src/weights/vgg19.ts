@@ -22,67 +22,9 @@ import {
   shapeStr,
 } from './types';
 
-/** `features.N` indices of the 16 convolutions. */
-export const VGG19_CONV_INDICES = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34] as const;
-/** Output channels of the 16 convolutions. */
-export const VGG19_WIDTHS = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512] as const;
-/** Keras layer names, in the same order. */
-export const VGG19_KERAS_NAMES = [
-  'block1_conv1', 'block1_conv2',
-  'block2_conv1', 'block2_conv2',
-  'block3_conv1', 'block3_conv2', 'block3_conv3', 'block3_conv4',
-  'block4_conv1', 'block4_conv2', 'block4_conv3', 'block4_conv4',
-  'block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4',
-] as const;
+import { vgg19Expected, type VggSpec } from '../model/architecture';
 
-export interface VggSpec {
-  /** Input channels of the first conv (3 for ImageNet files; 1 after `toSingleChannel`). */
-  inputChannels?: number;
-  /** Override the 16 output widths (tests shrink the network with this). */
-  widths?: readonly number[];
-}
-
-export interface VggConv {
-  /** 0..15 */
-  layer: number;
-  /** torchvision index N of `features.N`. */
-  index: number;
-  keras: string;
-  /** torchvision/timm prefix, e.g. `features.0`. */
-  torch: string;
-  /** canonical (smp) prefix, e.g. `encoder.features.0`. */
-  canonical: string;
-  inChannels: number;
-  outChannels: number;
-}
-
-export function vgg19Convs(spec: VggSpec = {}): VggConv[] {
-  const widths = spec.widths ?? VGG19_WIDTHS;
-  if (widths.length !== 16 || !widths.every((w) => Number.isInteger(w) && w > 0))
-    throw new WeightFileError(`VGG19 needs 16 positive conv widths, got ${JSON.stringify(widths)}`);
-  let cin = spec.inputChannels ?? 3;
-  return VGG19_CONV_INDICES.map((index, layer) => {
-    const c: VggConv = {
-      layer,
-      index,
-      keras: VGG19_KERAS_NAMES[layer]!,
-      torch: `features.${index}`,
-      canonical: `encoder.features.${index}`,
-      inChannels: cin,
-      outChannels: widths[layer]!,
-    };
-    cin = c.outChannels;
-    return c;
-  });
-}
-
-/** Canonical expected tensors of the encoder (OIHW weights + biases). */
-export function vgg19Expected(spec: VggSpec = {}): ExpectedTensor[] {
-  return vgg19Convs(spec).flatMap((c) => [
-    { name: `${c.canonical}.weight`, shape: [c.outChannels, c.inChannels, 3, 3] },
-    { name: `${c.canonical}.bias`, shape: [c.outChannels] },
-  ]);
-}
+export { VGG19_CONV_INDICES, VGG19_WIDTHS, VGG19_KERAS_NAMES, vgg19Convs, vgg19Expected, type VggSpec, type VggConv } from '../model/architecture';
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation

@@ -3,7 +3,7 @@ import type { Point } from '../../src/data/types';
 import { decodeBatch, decodeHeatmaps } from '../../src/landmarks/decode';
 import { fitTransform, gaussianHeatmaps } from '../../src/landmarks/preprocess';
 import { mat3d } from 'wgpu-matrix';
-import { makeRng } from '../../src/data/random';
+import { makeRng } from '../../src/nn/random';
 
 describe('argmax decoders', () => {
   const rng = makeRng(42);

@@ -1,7 +1,9 @@
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { initModel, LandmarkCountError, withDefaults } from '../../src/cli/commands/train';
+import { resolveInit } from '../../src/node/train_io';
+import { withDefaults } from '../../src/train/config';
+import { initModel, LandmarkCountError } from '../../src/train/init';
 import { synthesize } from '../../src/data/synthetic';
 import { initializeUnetPP } from '../../src/model/init';
 import { UnetPlusPlus } from '../../src/model/unetpp';
@@ -146,10 +148,10 @@ describe('checkpoint with the engine', () => {
       model.dispose();
     }
     const c = withDefaults({ data: 'synthetic:head?n=2', init: path, size: 32 });
-    const e = await initModel(engine, c, 19, 'synthetic:head?n=2').catch((x: unknown) => x);
+    const e = await initModel(engine, c, await resolveInit(c), 19, 'synthetic:head?n=2').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LandmarkCountError);
     expect((e as Error).message).toMatch(/K=6.*synthetic:head\?n=2 has K=19/);
-    const r = await initModel(engine, { ...c, resetHead: true }, 19, 'synthetic:head?n=2');
+    const r = await initModel(engine, { ...c, resetHead: true }, await resolveInit(c), 19, 'synthetic:head?n=2');
     try {
       expect(r.model.config.classes).toBe(19);
       expect(r.model.config.widths).toEqual(WIDTHS);

@@ -4,7 +4,8 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { evalCommand, evalMain } from '../../src/cli/commands/eval';
 import { predictMain } from '../../src/cli/commands/predict';
-import { prepareData, trainCommand, trainMain } from '../../src/cli/commands/train';
+import { trainCommand, trainMain } from '../../src/cli/commands/train';
+import { prepareDataSpec as prepareData } from '../../src/node/train_io';
 import { synthesize } from '../../src/data/synthetic';
 import { DataError } from '../../src/data/types';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, loadCheckpoint } from '../../src/node/checkpoint';
@@ -125,11 +126,11 @@ describe('bad data', () => {
     const bytes = readFileSync(join(dir, 'img', 'c1.png'));
     writeFileSync(join(dir, 'img', 'c1.png'), Buffer.concat([bytes.subarray(0, 40), Buffer.alloc(64, 7)]));
     writeFileSync(join(dir, 'labels.csv'), `${rows.join('\n')}\n`);
-    const d = prepareData(`generic:${join(dir, 'labels.csv')}`, { size: 32, quiet: true });
+    const d = prepareData(`generic:${join(dir, 'labels.csv')}`, { size: 32 });
     expect(d.set.images).toHaveLength(2);
     expect(d.skipped).toBe(1);
     expect(d.errors[0]).toMatch(/c1\.png/);
-    expect(() => prepareData(`generic:${join(dir, 'labels.csv')}`, { size: 32, strict: true, quiet: true })).toThrow(DataError);
+    expect(() => prepareData(`generic:${join(dir, 'labels.csv')}`, { size: 32, strict: true })).toThrow(DataError);
   });
 });
 

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { experimentMain, targetSplits } from '../../src/cli/commands/experiment';
-import { prepareData, trainMain } from '../../src/cli/commands/train';
+import { experimentMain } from '../../src/cli/commands/experiment';
+import { trainMain } from '../../src/cli/commands/train';
+import { prepareDataSpec as prepareData } from '../../src/node/train_io';
+import { targetSplits } from '../../src/train/experiment';
 import { loadCheckpoint } from '../../src/node/checkpoint';
 import { writeSafetensors } from '../../src/weights/index';
 import { torchvisionTensors } from '../weights/fixtures';
@@ -76,7 +78,7 @@ describe('osteo experiment transfer', () => {
   });
 
   test('target splits: the data set\'s own train split, k folds, or a fixed held-out fraction', () => {
-    const d = prepareData('synthetic:chest?n=10&size=32', { size: 32, quiet: true });
+    const d = prepareData('synthetic:chest?n=10&size=32', { size: 32 });
     const held = targetSplits(d, { testSplit: 0.3, splitSeed: 0 });
     expect(held.splits).toHaveLength(1);
     expect(held.splits[0]!.test).toHaveLength(3);

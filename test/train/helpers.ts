@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engineProvider } from '../../src/cli/commands/train';
+import { engineProvider } from '../../src/cli/engine';
 import { nodeEngine } from '../helpers/node_engine';
 
 /** Narrow VGG19 / decoder so a training step takes about a second on SwiftShader. */

@@ -4,89 +4,16 @@
  * overall and per landmark, and per image. Errors are measured in the original images' pixels.
  */
 import { resolve } from 'node:path';
-import type { Engine } from '../../gpu/engine';
-import { formatEvaluation, type Evaluation } from '../../landmarks/metrics';
-import { evaluationJson, type LandmarkStatsJson, type StatsJson } from '../../landmarks/report_json';
-import { loadCheckpoint, modelFromCheckpoint, type Checkpoint } from '../../node/checkpoint';
+import { formatEvaluation } from '../../landmarks/metrics';
+import { prepareDataSpec } from '../../node/train_io';
 import { writeFileAtomic } from '../../node/weights_io';
-import { LandmarkTrainer } from '../../train/trainer';
-import type { UnetPlusPlus } from '../../model/unetpp';
+import { checkK, evalReport, evaluateCheckpoint, type EvalReport } from '../../train/evaluate';
 import { UsageError, type Command } from '../command';
+import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
-import { LandmarkCountError, log, prepareData, round, withEngine, type PreparedData } from './train';
-
-export interface Predictor {
-  ck: Checkpoint;
-  model: UnetPlusPlus;
-  trainer: LandmarkTrainer;
-  dispose(): void;
-}
-
-/** A checkpoint ready for inference (no optimizer state). */
-export async function loadPredictor(engine: Engine, path: string, opts: { decode?: 'argmax' | 'blob'; batch?: number } = {}): Promise<Predictor> {
-  const ck = await loadCheckpoint(path);
-  const model = modelFromCheckpoint(engine, ck);
-  const t = ck.train;
-  const trainer = new LandmarkTrainer(engine, model, {
-    size: t.size,
-    batch: opts.batch ?? 4,
-    lr: 0,
-    sigma: t.sigma,
-    loss: t.loss,
-    mean: t.normalization.mean,
-    std: t.normalization.std,
-    decode: { method: opts.decode ?? t.decode ?? 'argmax' },
-  });
-  return {
-    ck,
-    model,
-    trainer,
-    dispose() {
-      trainer.dispose();
-      model.dispose();
-    },
-  };
-}
-
-/** Throws a LandmarkCountError naming both counts when model and data disagree. */
-export function checkK(ck: Checkpoint, k: number, dataSpec: string): void {
-  if (ck.model.classes !== k) throw new LandmarkCountError(`checkpoint ${ck.path} predicts K=${ck.model.classes} landmarks, data ${dataSpec} has K=${k}`);
-}
-
-export interface EvalReport {
-  model: string;
-  data: string;
-  split: string | null;
-  decode: string;
-  images: number;
-  skipped: number;
-  unit: 'mm' | 'px';
-  /** SDR radii in `unit`, increasing; each stats object's `sdrPercent` is keyed "<radius> <unit>". */
-  sdrRadii: number[];
-  overall: StatsJson;
-  perLandmark: LandmarkStatsJson[];
-  perImage: { id: string; mre: number; max: number }[];
-}
-
-export function evalReport(ev: Evaluation, meta: { model: string; data: PreparedData; split?: string; decode: string; names?: string[] }): EvalReport {
-  return {
-    model: meta.model,
-    data: meta.data.spec,
-    split: meta.split ?? null,
-    decode: meta.decode,
-    images: ev.errors.length,
-    skipped: meta.data.skipped,
-    ...evaluationJson(ev, meta.names),
-    perImage: ev.errors.map((e, i) => ({ id: meta.data.set.ids[i]!, mre: round(e.reduce((a, b) => a + b, 0) / e.length, 4), max: round(Math.max(...e), 4) })),
-  };
-}
-
-/** Evaluates a checkpoint on prepared data. */
-export async function evaluateCheckpoint(p: Predictor, data: PreparedData): Promise<Evaluation> {
-  checkK(p.ck, data.k, data.spec);
-  return (await p.trainer.evaluate(data.set, { keepHeatmaps: 0 })).evaluation;
-}
+import { loadPredictorFile } from '../predictor';
+import { log } from '../progress';
 
 const EVAL_OPTIONS = defineOptions({
   model: { type: 'string', value: 'CKPT', required: true, description: 'osteo checkpoint to evaluate (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
@@ -109,9 +36,9 @@ export async function evalMain(argv: string[]): Promise<EvalReport> {
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
   const batch = Number(values.batch);
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictor(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch });
+    const p = await loadPredictorFile(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch });
     try {
-      const data = prepareData(values.data!, { size: p.ck.train.size, strict: !!values.strict, ...(values.split ? { split: values.split } : {}), ...(limit ? { limit } : {}) });
+      const data = prepareDataSpec(values.data!, { size: p.ck.train.size, strict: !!values.strict, ...(values.split ? { split: values.split } : {}), ...(limit ? { limit } : {}), log });
       if (!values.split && data.splits) log(`note: the data defines splits (${Object.keys(data.splits).join(', ')}); evaluating all ${data.set.images.length} images (use --split NAME)`);
       checkK(p.ck, data.k, data.spec);
       const t0 = performance.now();

@@ -15,8 +15,11 @@ import { writeFileAtomic } from '../../node/weights_io';
 import { UsageError, type Command } from '../command';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, requireExisting, SOFTWARE_OPTION } from '../options';
-import { checkK, loadPredictor } from './eval';
-import { log, round, roundPoints, withEngine } from './train';
+import { checkK } from '../../train/evaluate';
+import { round, roundPoints } from '../../train/format';
+import { withEngine } from '../engine';
+import { loadPredictorFile } from '../predictor';
+import { log } from '../progress';
 
 export interface PredictionRecord {
   image: string;
@@ -92,7 +95,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
   if (limit) jobs = jobs.slice(0, limit);
 
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictor(engine, values.model!, values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {});
+    const p = await loadPredictorFile(engine, values.model!, values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {});
     try {
       if (ds) checkK(p.ck, ds.k, values.data!);
       const k = p.ck.model.classes;

@@ -1,0 +1,71 @@
+/**
+ * File access of the training application layer in Node: data specs → prepared data, the
+ * `--init` string → an InitSource (ImageNet weights found under weights/, checkpoints, weight
+ * files), ImageNet weights lookup.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS, type LoadedWeights } from '../weights/index';
+import { CheckpointError } from '../train/checkpoint';
+import { ConfigError, type TrainConfig } from '../train/config';
+import { MissingWeightsError, type InitSource } from '../train/init';
+import { prepareData, type PreparedData } from '../train/prepare';
+import { loadCheckpoint } from './checkpoint';
+import { loadItemImage, readDataset } from './data_readers';
+import { readWeightsFile } from './weights_io';
+
+/** Where ImageNet VGG19 weights are looked for, in order (what `osteo weights fetch|convert` write). */
+export const IMAGENET_CANDIDATES = ['weights/vgg19-imagenet-1ch.safetensors', 'weights/vgg19-imagenet.safetensors'];
+
+/** The ImageNet VGG19 file to use: the given one, or the first of weights/vgg19-imagenet*.safetensors. */
+export function findImagenetWeights(given?: string): string {
+  if (given) {
+    if (!existsSync(given)) throw new MissingWeightsError(`ImageNet weights ${given} not found`);
+    return given;
+  }
+  const found = IMAGENET_CANDIDATES.find((f) => existsSync(f));
+  if (found) return found;
+  const other = existsSync('weights') ? readdirSync('weights').filter((f) => /^vgg19-imagenet.*\.safetensors$/.test(f)).sort() : [];
+  if (other.length) return join('weights', other[0]!);
+  throw new MissingWeightsError(
+    `ImageNet VGG19 weights not found (looked for ${IMAGENET_CANDIDATES.join(', ')} and weights/vgg19-imagenet*.safetensors under ${resolve('.')}). ` +
+      'Run `osteo weights fetch` (downloads and converts them; needs internet), or download them by hand and run ' +
+      '`osteo weights convert FILE --channels 1`, or pass --weights FILE; or train with --init scratch.',
+  );
+}
+
+/** Reads ImageNet VGG19 weights for a model with these conv widths. */
+export async function readImagenetWeights(file: string, widths: readonly number[] = VGG19_WIDTHS): Promise<{ weights: LoadedWeights; source: string }> {
+  return { weights: await readWeightsFile(file, { spec: { widths: [...widths] } }), source: file };
+}
+
+/** The initial weights named by `c.init`: imagenet, scratch, an osteo checkpoint or a weight file. */
+export async function resolveInit(c: TrainConfig): Promise<InitSource> {
+  if (c.init === 'scratch') return { kind: 'scratch' };
+  if (c.init === 'imagenet') return { kind: 'imagenet', ...(await readImagenetWeights(findImagenetWeights(c.weights), c.widths)) };
+  const file = c.init;
+  if (!existsSync(file)) throw new ConfigError(`--init ${file}: no such file (expected imagenet, scratch, or a checkpoint / weight file)`);
+  try {
+    return { kind: 'checkpoint', checkpoint: await loadCheckpoint(file) };
+  } catch (e) {
+    if (!(e instanceof CheckpointError) || !/not an osteo training checkpoint/.test(e.message)) throw e;
+  }
+  const weights = await readWeightsFile(file, { spec: { widths: c.widths ?? [...VGG19_WIDTHS] }, decoderChannels: c.decoder ?? [...UNETPP_DECODER_CHANNELS] });
+  return { kind: 'weights', weights, source: file };
+}
+
+/** Options of prepareDataSpec. */
+export interface PrepareSpecOptions {
+  size: number;
+  strict?: boolean;
+  split?: string;
+  limit?: number;
+  /** Progress lines (none when absent). */
+  log?: (line: string) => void;
+}
+
+/** Reads a data spec, decodes every image once and keeps a pre-resized working copy. */
+export function prepareDataSpec(spec: string, opts: PrepareSpecOptions): PreparedData {
+  const ds = readDataset(spec, { ...(opts.strict ? { strict: true } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
+  return prepareData(spec, ds, { size: opts.size, ...(opts.strict ? { strict: true } : {}), ...(opts.split ? { split: opts.split } : {}), ...(opts.log ? { log: opts.log } : {}) }, loadItemImage);
+}

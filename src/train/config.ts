@@ -1,0 +1,143 @@
+/**
+ * Every training setting and its default, once (host-neutral). The CLI's flags, the library's
+ * `train()` and the transfer study all fill a {@link TrainConfig} through {@link withDefaults}.
+ *
+ * The recipe is the paper authors' (DESIGN.md §6): 1 channel, min-max to [0, 1] then the weights'
+ * normalisation, Gaussian σ = 5 px at 256 px (scaled with the input size, at least 1.5), MSE, AdamW
+ * (lr 1e-5 from ImageNet or a checkpoint, 1e-4 from scratch, weight decay 1e-4), effective batch 16
+ * (batch 4 × accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most
+ * 200 epochs, small shift / scale / rotation / intensity augmentation.
+ */
+import { OsteoError } from '../gpu/errors';
+
+/** A training setting that cannot be used; the message names the setting (as its CLI flag). */
+export class ConfigError extends OsteoError {}
+
+/** Heatmap loss: mean squared error, binary cross-entropy with logits, or spatial softmax cross-entropy. */
+export type LossName = 'mse' | 'bce' | 'softmax_ce';
+
+/** Heatmap → point decoding: the peak with sub-pixel refinement, or the blob centroid. */
+export type DecodeMethod = 'argmax' | 'blob';
+
+/** One training run's settings. */
+export interface TrainConfig {
+  /** The data it trains on: a data spec (Node) or a name for an in-memory set (recorded only). */
+  data: string;
+  /** Named split of the data to train on. */
+  split?: string;
+  /** 'imagenet' | 'scratch' | a checkpoint or weight file / name. */
+  init: string;
+  /** ImageNet weight file (default: found by the host). */
+  weights?: string;
+  /** With a checkpoint init for another landmark count: a new segmentation head. */
+  resetHead: boolean;
+  /** Model input side in pixels, a multiple of 32. */
+  size: number;
+  /** Images per step. */
+  batch: number;
+  /** Steps whose gradients add up to one update. */
+  accum: number;
+  /** Most epochs. */
+  epochs: number;
+  /** AdamW learning rate. */
+  lr: number;
+  /** AdamW weight decay. */
+  weightDecay: number;
+  /** σ of the Gaussian target heatmaps, in model pixels. */
+  sigma: number;
+  /** Heatmap loss. */
+  loss: LossName;
+  /** Multiplies the target heatmaps. */
+  targetScale: number;
+  /** Fraction of the training items held out for validation, in [0, 1). */
+  valSplit: number;
+  /** Seed of new layers, the validation split, the data order and the augmentation. */
+  seed: number;
+  /** Run folder (Node) or store name. */
+  out: string;
+  /** ReduceLROnPlateau patience (epochs). */
+  patience: number;
+  /** Early-stopping patience (epochs). */
+  earlyStop: number;
+  /** Shift / scale / rotation / intensity augmentation. */
+  augment: boolean;
+  /** Stop at the first bad data item instead of skipping it. */
+  strict: boolean;
+  /** Channels of the 16 VGG19 convs (default VGG19's). */
+  widths?: number[];
+  /** Channels of the 5 decoder stages (default smp's 256,128,64,32,16). */
+  decoder?: number[];
+  /** Heatmap decoding. */
+  decode: DecodeMethod;
+  /** At most this many items of the data. */
+  limit?: number;
+}
+
+/** σ of the target heatmaps at an input size: 5 px at 256 px, scaled with the size, at least 1.5. */
+export const defaultSigma = (size: number): number => Math.max(1.5, (5 * size) / 256);
+
+/** AdamW learning rate for an init: 1e-4 from scratch, 1e-5 from pretrained weights. */
+export const defaultLr = (init: string): number => (init === 'scratch' ? 1e-4 : 1e-5);
+
+/** The defaults that depend on nothing. */
+export const TRAIN_DEFAULTS = {
+  resetHead: false,
+  size: 256,
+  batch: 4,
+  accum: 4,
+  epochs: 200,
+  weightDecay: 1e-4,
+  loss: 'mse',
+  targetScale: 1,
+  valSplit: 0.2,
+  seed: 1,
+  out: 'runs/train',
+  patience: 13,
+  earlyStop: 27,
+  augment: true,
+  strict: false,
+  decode: 'argmax',
+} as const satisfies Partial<TrainConfig>;
+
+const INT_KEYS = ['size', 'batch', 'accum', 'epochs', 'seed', 'patience', 'earlyStop', 'limit'] as const;
+
+/** A config key as its CLI flag (`weightDecay` → `--weight-decay`). */
+export const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
+
+/** Checks a config; throws a ConfigError naming the bad setting. */
+export function validateConfig(c: TrainConfig): void {
+  for (const k of INT_KEYS) {
+    const v = c[k];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new ConfigError(`${flagOf(k)} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${v}`);
+  }
+  if (c.size % 32 !== 0) throw new ConfigError(`--size must be a multiple of 32 (the encoder halves it five times), got ${c.size}`);
+  for (const [k, v] of [['lr', c.lr], ['sigma', c.sigma], ['target-scale', c.targetScale]] as const) if (!(v > 0 && Number.isFinite(v))) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
+  if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
+  if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
+  if (!['mse', 'bce', 'softmax_ce'].includes(c.loss)) throw new ConfigError(`--loss must be mse, bce or softmax_ce, got ${c.loss}`);
+  if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);
+  for (const [k, v, n] of [['widths', c.widths, 16], ['decoder', c.decoder, 5]] as const) {
+    if (v !== undefined && !(v.length === n && v.every((x) => Number.isInteger(x) && x > 0))) throw new ConfigError(`--${k} needs ${n} positive integers, got ${v.join(',')}`);
+  }
+}
+
+/** The full config: the given settings over the defaults (lr from the init, σ from the size), checked. */
+export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
+  const size = c.size ?? TRAIN_DEFAULTS.size;
+  const full: TrainConfig = {
+    ...TRAIN_DEFAULTS,
+    size,
+    lr: defaultLr(c.init),
+    sigma: defaultSigma(size),
+    ...stripUndefined(c),
+    data: c.data,
+    init: c.init,
+  };
+  validateConfig(full);
+  return full;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

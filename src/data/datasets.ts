@@ -72,7 +72,10 @@ export function num(s: string | undefined, file: string, row: number, what: stri
   if (s === undefined || !NUM.test(s.trim())) {
     throw new DataError(file, row, `${what}: '${s ?? ''}' is not a number`);
   }
-  return Number(s);
+  const x = Number(s);
+  // '1e999' passes the syntax but is Infinity (found by fuzzing)
+  if (!Number.isFinite(x)) throw new DataError(file, row, `${what}: '${s}' is not a finite number`);
+  return x;
 }
 
 function pointsFrom(values: string[], start: number, k: number, file: string, row: number): Point[] {

@@ -68,6 +68,14 @@ describe('F7: generic labels take K from the header or the majority of rows', ()
   });
 });
 
+describe('coordinates that overflow (found by the fuzz targets)', () => {
+  it("'1e999' is not a finite number: the row is named, not kept as Infinity", () => {
+    const r = parseImageCsv('a.png,1e999,2\nb.png,3,4', 'l.csv');
+    expect(r.rows.map((x) => x.id)).toEqual(['b']);
+    expect(r.errors.map((e) => e.message)).toEqual(["l.csv:1: x of landmark 1: '1e999' is not a finite number"]);
+  });
+});
+
 describe('F9/F10: synthetic n and size, and --size, are bounded and named', () => {
   it('synthetic:hand?n=100000000 and size=200000 are refused before anything is made, naming the option', () => {
     expect(errorOf(() => checkDatasetSpec('synthetic:hand?n=100000000')).message).toMatch(/n=100000000 must be an integer from 0 to 100000/);

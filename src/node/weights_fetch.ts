@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { WeightFileError } from '../weights/index';
 import { type ConvertOptions, type Report, convertWeights } from './weights_convert';
+import { mkdirBounded } from './out_dir';
 import { fsyncDir, tempPathFor } from './weights_io';
 
 export interface WeightSource {
@@ -149,7 +150,7 @@ export async function fetchWeights(which: WeightSourceName = 'keras', opts: Fetc
     md5: opts.md5 ?? (custom ? undefined : known.md5),
   };
   const dir = resolve(opts.weightsDir ?? 'weights', 'downloads');
-  await fsp.mkdir(dir, { recursive: true });
+  mkdirBounded(dir);
   const dest = join(dir, known.fileName);
 
   let result: FetchResult | null = null;

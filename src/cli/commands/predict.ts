@@ -4,7 +4,7 @@
  * with ground truth from --data, true points in green and yellow error vectors) and a heatmap
  * montage PNG per image. Without IMAGE arguments, every image of --data is predicted.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirBounded } from '../../node/out_dir';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, type GreyImage, type LandmarkItem, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
@@ -72,7 +72,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
   // The output folder is made when the first file is written: a run that fails leaves none behind.
   let outMade = false;
   const inOut = (file: string): string => {
-    if (!outMade) mkdirSync(out, { recursive: true });
+    if (!outMade) mkdirBounded(out);
     outMade = true;
     return join(out, file);
   };

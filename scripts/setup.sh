@@ -15,4 +15,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-npm ci --no-audit --no-fund
+# onnxruntime-node (dev: ONNX export tests, bench baseline) ships its CPU binaries; skip its postinstall's CUDA download
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund

@@ -21,6 +21,7 @@ const LAYERS: [prefix: string, rank: number][] = [
   ['src/nn/', 2],
   ['src/model/', 3],
   ['src/weights/', 4],
+  ['src/export/', 4],
   ['src/data/', 5],
   ['src/landmarks/', 5],
   ['src/train/', 6],

@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
 import { evalCommand } from './commands/eval';
 import { experimentCommand } from './commands/experiment';
+import { exportCommand } from './commands/export';
 import { memoryCommand } from './commands/memory';
 import { predictCommand } from './commands/predict';
 import { profileCommand } from './commands/profile';
@@ -19,7 +20,7 @@ import { weightsCommand } from './commands/weights';
 import { commandHelp, mainHelp } from './help';
 
 export const COMMANDS: readonly Command[] = [
-  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, experimentCommand, benchCommand, profileCommand, tuneCommand,
+  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, predictCommand, exportCommand, experimentCommand, benchCommand, profileCommand, tuneCommand,
 ];
 
 import { VERSION } from './version';

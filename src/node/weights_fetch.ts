@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { WeightFileError } from '../weights/index';
 import { type ConvertOptions, type Report, convertWeights } from './weights_convert';
 import { mkdirBounded } from './out_dir';
-import { fsyncDir, tempPathFor } from './weights_io';
+import { fsyncDir, removeStaleTemps, tempPathFor } from './weights_io';
 
 export interface WeightSource {
   url: string;
@@ -151,6 +151,7 @@ export async function fetchWeights(which: WeightSourceName = 'keras', opts: Fetc
   };
   const dir = resolve(opts.weightsDir ?? 'weights', 'downloads');
   mkdirBounded(dir);
+  removeStaleTemps(dir); // a download killed half-way left a hidden .tmp of up to 550 MB
   const dest = join(dir, known.fileName);
 
   let result: FetchResult | null = null;

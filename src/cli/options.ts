@@ -11,7 +11,10 @@ import { checkWritableDir, checkWritableFile } from '../node/out_dir';
 import { UsageError } from './command';
 
 /** Checks a given value; throws a UsageError naming the flag. */
-export type Check = (value: string, flag: string) => void;
+export type Check = ((value: string, flag: string) => void) & {
+  /** Also check the option's fixed default when it is not given (output paths: the default must be writable too). */
+  checkDefault?: boolean;
+};
 
 export interface OptionDef {
   type: 'string' | 'boolean';
@@ -101,6 +104,10 @@ export function parseOptions<T extends OptionTable>(table: T, argv: string[], op
     const v = values[name];
     if (d.check && typeof v === 'string') d.check(v, name);
   }
+  for (const [name, d] of Object.entries(table)) {
+    const v = values[name];
+    if (!given.has(name as keyof T & string) && d.check?.checkDefault && typeof v === 'string') d.check(v, name);
+  }
   return { values: values as OptionValues<T>, positionals: parsed.positionals, given };
 }
 
@@ -183,11 +190,11 @@ export const checks = {
   },
   /** An output folder (made later when missing) where files can be written; nothing is left behind. */
   writableDir(): Check {
-    return (v, flag) => usage(() => checkWritableDir(v, `--${flag}`));
+    return Object.assign((v: string, flag: string) => usage(() => checkWritableDir(v, `--${flag}`)), { checkDefault: true });
   },
   /** An output file whose folder is writable (see writableDir). */
   writableFile(): Check {
-    return (v, flag) => usage(() => checkWritableFile(v, `--${flag}`));
+    return Object.assign((v: string, flag: string) => usage(() => checkWritableFile(v, `--${flag}`)), { checkDefault: true });
   },
   /** A data spec: syntax, query keys and values, and that its path exists (nothing is read). */
   dataSpec(): Check {

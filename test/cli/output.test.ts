@@ -105,3 +105,19 @@ describe('atomic writes: stale temp files, and failures that name the file', () 
     expect(e2.message).toBe(`${join(d, 'metrics.json')}: cannot write (ENOSPC: the disk is full)`);
   });
 });
+
+describe('F8: a default output folder is checked too', () => {
+  it('osteo predict without --out, run where runs/predict cannot be made: a usage error naming the default', async () => {
+    const img = join(dir, 'y.png');
+    writeFileSync(img, 'not read');
+    const cwd = process.cwd();
+    process.chdir('/proc');
+    let r;
+    try {
+      r = await runInProcess(['predict', img, '--model', img]);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([2, 'osteo predict: --out runs/predict: cannot write in /proc (ENOENT); choose another folder']);
+  });
+});

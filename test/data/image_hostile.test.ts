@@ -107,6 +107,31 @@ describe('F2: PNG image data must inflate to exactly what the header implies', (
     expect(errors).toBeGreaterThan(50);
   });
 
+  it('an interlaced (Adam7) PNG still decodes: the expected length counts each pass', () => {
+    for (const [w, h] of [[13, 7], [1, 1], [3, 9], [8, 8]] as const) {
+      const px = Array.from({ length: w * h }, (_, i) => (i * 29 + 3) & 255);
+      const rows: number[] = [];
+      for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]) {
+        if (x0 >= w) continue;
+        for (let y = y0; y < h; y += dy) {
+          rows.push(0); // filter type None
+          for (let x = x0; x < w; x += dx) rows.push(px[y * w + x]!);
+        }
+      }
+      const flat = encodePngRaw(w, h, px, 0, 8);
+      const ihdr = chunkAt(flat, 'IHDR');
+      const b0 = Buffer.from(flat.subarray(0, chunkAt(flat, 'IDAT')));
+      b0[ihdr + 8 + 12] = 1; // interlace method Adam7
+      fixCrc(b0, ihdr);
+      const body = deflateSync(Buffer.from(rows));
+      const head = Buffer.alloc(8); head.writeUInt32BE(body.length); head.write('IDAT', 4, 'latin1');
+      const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from('IDAT'), body])));
+      const iend = flat.subarray(chunkAt(flat, 'IEND'));
+      const img = decodeImage(Buffer.concat([b0, head, body, crc, iend]), 'adam7.png');
+      expect(Array.from(img.data)).toEqual(px);
+    }
+  });
+
   it('image data that inflates short or long (valid zlib) → DataError with both lengths', () => {
     for (const rows of [h - 1, h + 3]) {
       const b0 = Buffer.from(good.subarray(0, idat));

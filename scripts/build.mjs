@@ -1,4 +1,5 @@
-// Builds the Node CLI bundle (dist/osteo.mjs) and the browser bundle (dist/osteo.browser.js).
+// Builds the Node CLI (dist/osteo.mjs), the Node library (dist/index.js: `import … from 'osteo'`) and the
+// browser library (dist/osteo.browser.js: `osteo/browser`). Types: scripts/build_types.mjs.
 // WGSL is imported as text in both (esbuild's `text` loader), exactly as in vitest.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
@@ -19,11 +20,21 @@ await build({
 });
 chmodSync('dist/osteo.mjs', 0o755);
 
-// The engine core must bundle for the browser: no Node built-ins may sneak in.
+// The Node library: the public API of src/node/api.ts; dependencies stay imports.
+await build({
+  ...common,
+  entryPoints: ['src/node/api.ts'],
+  outfile: 'dist/index.js',
+  platform: 'node',
+  packages: 'external',
+  define: { __OSTEO_VERSION__: JSON.stringify(version) },
+});
+
+// The browser library, from the whole host-neutral API: the build fails if a Node built-in sneaks in.
 await build({
   ...common,
   entryPoints: ['src/browser.ts'],
   outfile: 'dist/osteo.browser.js',
   platform: 'browser',
 });
-console.log('built dist/osteo.mjs and dist/osteo.browser.js');
+console.log('built dist/osteo.mjs, dist/index.js and dist/osteo.browser.js');

@@ -1,10 +1,82 @@
 /**
- * The browser entry: the engine and everything above it that does not need Node. Bundled by
- * scripts/build.mjs for platform "browser", which fails if a Node built-in is imported.
+ * `osteo/browser`: the engine on `navigator.gpu`, models loaded from a URL or checkpoint bytes,
+ * prediction on ImageData, ImageBitmap, <img>, <canvas>, OffscreenCanvas, Blob or grey pixels,
+ * training on in-memory sets. Bundled by scripts/build.mjs for platform "browser" from the whole
+ * host-neutral API, so the build fails if a Node built-in sneaks in.
+ *
+ * ```ts
+ * import { createEngine, loadModel } from 'osteo/browser';
+ * const engine = await createEngine();
+ * const model = await loadModel(engine, '/models/isbi.safetensors');
+ * const { points, names } = await model.predict(document.querySelector('img')!);
+ * ```
  */
+import { ApiError, createModel as createCore, modelFromBytes, train as trainCore, type ModelOptions, type Trained, type TrainOptions, type TrainRecipe } from './api/model';
+import type { GreyPixels } from './data/pixels';
+import type { LandmarkModel } from './api/model';
+import { decodeImageBrowser } from './data/image_browser';
+import { checkImageSize } from './data/image_limits';
+import { DataError, type GreyImage } from './data/types';
+import { acquireBrowserEngine } from './gpu/acquire';
+import type { Engine, EngineOptions } from './gpu/engine';
+import type { InMemoryDataset, PreparedData } from './train/prepare';
+
+export * from './api/common';
 export { acquireBrowserEngine, engineFromAdapter } from './gpu/acquire';
-export { Engine } from './gpu/engine';
 export { Tensor } from './gpu/tensor';
-export * from './gpu/errors';
-export { measureCeilings } from './gpu/ceilings';
-export { relu, sigmoid } from './kernels/elementwise';
+export { decodeImageBrowser, fetchImage } from './data/image_browser';
+
+/** What `predict` takes in a page: pixels on screen or in memory, an encoded image, or grey pixels. */
+export type BrowserImage = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | GreyPixels;
+
+/** A model whose `predict` takes browser image inputs. */
+export type BrowserLandmarkModel = LandmarkModel<BrowserImage>;
+
+const luma = (rgba: Uint8ClampedArray, w: number, h: number): GreyImage => {
+  const data = new Float32Array(w * h);
+  for (let i = 0; i < data.length; i++) data[i] = 0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!;
+  return { width: w, height: h, data, bitDepth: 8 };
+};
+
+/** Decodes a browser image input to grey pixels (Rec. 601 luma, as the Node decoders). */
+export async function decodeBrowserImage(input: BrowserImage, name: string): Promise<GreyImage> {
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return luma(input.data, input.width, input.height);
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return decodeImageBrowser(input, name);
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && !input.complete) await input.decode();
+  const source = input as CanvasImageSource & { width: number; height: number; naturalWidth?: number; naturalHeight?: number };
+  const width = source.naturalWidth || source.width;
+  const height = source.naturalHeight || source.height;
+  if (!(width > 0 && height > 0)) throw new ApiError(`${name}: expected ImageData, ImageBitmap, an <img>, a <canvas>, OffscreenCanvas, a Blob or grey pixels { data, width, height }`);
+  checkImageSize(width, height, name, 'image');
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { colorSpace: 'srgb' });
+  if (!ctx) throw new DataError(name, undefined, 'no 2D canvas context');
+  ctx.drawImage(source, 0, 0, width, height);
+  return luma(ctx.getImageData(0, 0, width, height).data, width, height);
+}
+
+/** The page's WebGPU engine; a NoAdapterError says why when WebGPU is missing or disabled. */
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  return acquireBrowserEngine(opts);
+}
+
+/** A model from a checkpoint URL (fetched) or the checkpoint's bytes. */
+export async function loadModel(engine: Engine, source: string | URL | Uint8Array | ArrayBuffer): Promise<BrowserLandmarkModel> {
+  if (source instanceof Uint8Array) return modelFromBytes(engine, source, 'checkpoint', decodeBrowserImage);
+  if (source instanceof ArrayBuffer) return modelFromBytes(engine, new Uint8Array(source), 'checkpoint', decodeBrowserImage);
+  const url = String(source);
+  const res = await fetch(url);
+  if (!res.ok) throw new ApiError(`${url}: HTTP ${res.status} ${res.statusText}`);
+  return modelFromBytes(engine, new Uint8Array(await res.arrayBuffer()), url, decodeBrowserImage);
+}
+
+/** A new, randomly initialised model whose `predict` takes browser image inputs. */
+export function createModel(engine: Engine, opts: ModelOptions): BrowserLandmarkModel {
+  return createCore(engine, opts, decodeBrowserImage);
+}
+
+/** Trains a model on labelled images in memory; resolves to the best model of the run. */
+export async function train(engine: Engine, dataset: InMemoryDataset | PreparedData, config: TrainRecipe = {}, opts: TrainOptions<BrowserImage> = {}): Promise<Trained<BrowserImage>> {
+  return trainCore(engine, dataset, config, { decoder: decodeBrowserImage, ...opts });
+}
+

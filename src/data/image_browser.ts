@@ -13,6 +13,7 @@ function pngHeaderSize(b: Uint8Array): { width: number; height: number } | undef
   return { width: dv.getUint32(16), height: dv.getUint32(20) };
 }
 
+/** Decodes PNG / JPEG / BMP / WebP bytes or a Blob to grey pixels in the browser (size-checked before decoding). */
 export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array, name = 'image'): Promise<GreyImage> {
   const head = source instanceof Blob ? new Uint8Array(await source.slice(0, 24).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.subarray(0, 24) : source.slice(0, 24));
   const png = pngHeaderSize(head);
@@ -37,6 +38,7 @@ export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array
   return { width, height, data, bitDepth: 8 };
 }
 
+/** Fetches an image URL and decodes it to grey pixels. */
 export async function fetchImage(url: string): Promise<GreyImage> {
   const res = await fetch(url);
   if (!res.ok) throw new DataError(url, undefined, `HTTP ${res.status}`);

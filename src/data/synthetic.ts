@@ -15,6 +15,7 @@ import type { GreyImage, LandmarkDataset, Point } from './types';
 
 export type SyntheticKind = 'hand' | 'head' | 'chest';
 
+/** What `synthesize` draws: kind, count, size, seed and pose variation. */
 export interface SynthOptions {
   kind: SyntheticKind;
   n: number;

@@ -16,6 +16,7 @@ export interface GreyImage {
   bitDepth: number;
 }
 
+/** One labelled image of a data set: where its pixels are, and its points in those pixels. */
 export interface LandmarkItem {
   id: string;
   /** File to decode. Synthetic items carry `image` instead and a `synthetic:` pseudo path. */
@@ -41,6 +42,7 @@ export interface ReadReport {
   notes: string[];
 }
 
+/** A labelled data set as the readers return it (images not decoded yet, except in-memory ones). */
 export interface LandmarkDataset {
   name: string;
   landmarkNames?: string[];

@@ -15,6 +15,19 @@ export interface AdapterSummary {
   source: string;
 }
 
+/** Tensors that share one GPU buffer (see `Engine.arena`). */
+export interface Arena {
+  /** The shared buffer. */
+  buffer: GPUBuffer;
+  /** One view per requested shape. */
+  tensors: Tensor[];
+  /** Size of the buffer. */
+  bytes: number;
+  /** Frees the arena (its tensors become unusable). */
+  dispose: () => void;
+}
+
+/** How an engine dispatches and times its work. */
 export interface EngineOptions {
   /** Print every compiled shader to stderr. Also enabled by OSTEO_DEBUG_SHADERS=1 in Node. */
   debugShaders?: boolean;
@@ -134,6 +147,7 @@ export class Engine {
     return new Tensor(this, shape, this.pool.acquire(Math.max(4, size * 4), STORAGE, label), label);
   }
 
+  /** A new tensor of `shape` filled with zeros. */
   zeros(shape: readonly number[], label = 'zeros'): Tensor {
     const t = this.empty(shape, label);
     this.clear(t);
@@ -153,7 +167,7 @@ export class Engine {
    * optimizer state live in arenas so one dispatch can update all of them. The views share the
    * arena's lifetime; dispose the arena (returned `dispose`) to free it.
    */
-  arena(shapes: readonly (readonly number[])[], label = 'arena'): { buffer: GPUBuffer; tensors: Tensor[]; bytes: number; dispose: () => void } {
+  arena(shapes: readonly (readonly number[])[], label = 'arena'): Arena {
     const align = this.limits.minStorageBufferOffsetAlignment;
     const offsets: number[] = [];
     let bytes = 0;
@@ -220,6 +234,7 @@ export class Engine {
     this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  /** A tensor's values, copied back from the GPU (waits for the work that writes them). */
   async read(t: Tensor): Promise<Float32Array> {
     this.checkAlive();
     if (this.dryRun) {
@@ -244,10 +259,12 @@ export class Engine {
     return out;
   }
 
+  /** Returns a buffer taken from the pool to it. */
   releaseBuffer(buffer: GPUBuffer): void {
     this.pool.release(buffer);
   }
 
+  /** Bytes held by the buffer pool: in use, free, and the peak. */
   memory(): PoolStats {
     return this.pool.stats();
   }

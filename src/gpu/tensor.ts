@@ -100,6 +100,7 @@ export class Tensor {
     this.derivedCache = null;
   }
 
+  /** Gives the buffer back to the engine's pool; any later use throws. */
   dispose(): void {
     this.markWritten();
     if (!this.buf) return;
@@ -107,6 +108,7 @@ export class Tensor {
     this.buf = null;
   }
 
+  /** Label and shape, e.g. `images [4, 1, 256, 256]`. */
   toString(): string {
     return `Tensor(${this.label} ${formatShape(this.shape)}${this.disposed ? ' disposed' : ''})`;
   }

@@ -18,6 +18,7 @@ export interface ErrorStats {
   sdr: Record<string, number>;
 }
 
+/** Radial errors per image and landmark, with MRE / SDR overall and per landmark. */
 export interface Evaluation {
   unit: 'mm' | 'px';
   thresholds: number[];

@@ -5,6 +5,7 @@
  */
 import type { ErrorStats, Evaluation } from './metrics';
 
+/** Error statistics of a set of radial errors, rounded for JSON: n, MRE, std, median, max, SDR %. */
 export interface StatsJson {
   /** Number of radial errors summarised. */
   n: number;
@@ -16,12 +17,14 @@ export interface StatsJson {
   sdrPercent: Record<string, number>;
 }
 
+/** StatsJson of one landmark, with its number and name. */
 export interface LandmarkStatsJson extends StatsJson {
   /** 1-based landmark number, as on the overlays. */
   landmark: number;
   name: string;
 }
 
+/** An evaluation as readable JSON: unit, SDR radii, overall and per-landmark statistics. */
 export interface EvaluationJson {
   unit: 'mm' | 'px';
   /** SDR radii in `unit`, increasing. */

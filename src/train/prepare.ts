@@ -4,6 +4,7 @@
  * working copies (src/train/data.ts). A bad item (undecodable image, wrong landmark count) is
  * reported and skipped, or thrown with `strict`.
  */
+import { greyImage, type GreyPixels } from '../data/pixels';
 import { DataError, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point } from '../data/types';
 import { ConfigError } from './config';
 import { buildSet, subset, type SetItem } from './data';
@@ -118,8 +119,8 @@ export function selectIds(d: PreparedData, ids: Iterable<string>): PreparedData 
 
 /** Images with their landmarks, in memory: what `train()` and `evaluate()` take on any host. */
 export interface InMemoryDataset {
-  /** Grey images (any pixel range: they are min-max scaled). */
-  images: GreyImage[];
+  /** Grey images: `{ data, width, height }` with 8-bit, 16-bit or float pixels (any range: they are min-max scaled). */
+  images: (GreyPixels | GreyImage)[];
   /** K points per image, in that image's pixels. */
   points: Point[][];
   /** Pixel spacing per image in mm (errors are then in mm); omit for pixels. */
@@ -143,12 +144,10 @@ export function inMemoryDataset(d: InMemoryDataset): LandmarkDataset {
   const k = d.points[0]!.length;
   if (k === 0) throw new DataError(name, undefined, 'image 1 has no landmarks');
   if (d.landmarkNames && d.landmarkNames.length !== k) throw new DataError(name, undefined, `${d.landmarkNames.length} landmark names for ${k} landmarks`);
-  const items: LandmarkItem[] = d.images.map((image, i) => {
+  const items: LandmarkItem[] = d.images.map((pixels, i) => {
     const id = d.ids?.[i] ?? String(i + 1);
     const mm = d.mmPerPixel?.[i];
-    if (!(image.width > 0 && image.height > 0 && image.data.length === image.width * image.height)) {
-      throw new DataError(`${name}#${id}`, undefined, `image is ${image.width}x${image.height} but holds ${image.data.length} pixels`);
-    }
+    const image = greyImage(pixels, `${name}#${id}`);
     return { id, imagePath: `${name}#${id}`, points: d.points[i]!, image, ...(mm !== undefined ? { mmPerPixel: mm } : {}) };
   });
   const unit = d.mmPerPixel && d.mmPerPixel.every((m) => m !== undefined && m > 0) ? 'mm' : 'px';

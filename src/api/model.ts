@@ -1,0 +1,288 @@
+/**
+ * The public model API, host-neutral: create a U-Net++/VGG19, load and save checkpoints as bytes,
+ * load ImageNet encoder weights from bytes, predict points on images, evaluate, and train on an
+ * in-memory data set. The Node entry (`osteo`) and the browser entry (`osteo/browser`) add file,
+ * URL and image-element inputs on top of this.
+ */
+import type { GreyImage, Point } from '../data/types';
+import type { Engine } from '../gpu/engine';
+import { OsteoError } from '../gpu/errors';
+import { evaluationJson, type EvaluationJson } from '../landmarks/report_json';
+import { initializeUnetPP } from '../model/init';
+import { UnetPlusPlus } from '../model/unetpp';
+import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, type Checkpoint, type Normalisation, type TrainSettings } from '../train/checkpoint';
+import { defaultSigma, TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
+import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
+import { inMemoryDataset, prepareData, type InMemoryDataset, type PreparedData } from '../train/prepare';
+import { runTraining, type TrainProgress, type TrainResult } from '../train/run';
+import { MemoryStore, type RunStore } from '../train/store';
+import { LandmarkTrainer } from '../train/trainer';
+import { readWeights, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
+import { greyImage, isGreyPixels, type GreyPixels } from '../data/pixels';
+
+/** Turns a host's image input into grey pixels (the Node and browser entries supply one). */
+export type ImageDecoder<I> = (input: I, name: string) => Promise<GreyImage>;
+
+/** Settings of a new model. */
+export interface ModelOptions {
+  /** Number of landmarks. */
+  landmarks: number;
+  /** Name of each landmark (default "1", "2", …). */
+  landmarkNames?: string[];
+  /** Model input side in pixels, a multiple of 32 (default 256). */
+  size?: number;
+  /** Channels of the 16 VGG19 convs (default VGG19's; narrow models train fast on a CPU). */
+  widths?: number[];
+  /** Channels of the 5 decoder stages (default 256,128,64,32,16). */
+  decoderChannels?: number[];
+  /** Seed of the random initialisation (default 1). */
+  seed?: number;
+  /** Heatmap → point decoding (default argmax). */
+  decode?: DecodeMethod;
+}
+
+/** Landmarks found on one image. */
+export interface Prediction {
+  /** One [x, y] per landmark, in the input image's pixels. */
+  points: [number, number][];
+  /** Per landmark: the heatmap peak (higher: surer). */
+  confidence: number[];
+  /** Landmark names, in the order of `points`. */
+  names: string[];
+  /** Size of the input image. */
+  width: number;
+  height: number;
+  /** With `{ heatmaps: true }`: K heatmaps of size × size, row-major, landmark after landmark. */
+  heatmaps?: { size: number; data: Float32Array };
+}
+
+/** Options of {@link LandmarkModel.predict}. */
+export interface PredictOptions {
+  /** Also return the heatmaps. */
+  heatmaps?: boolean;
+  /** Images per GPU batch (default 4). */
+  batch?: number;
+}
+
+/** Mean radial error, SDR and per-landmark statistics (mm when every image has a spacing). */
+export type EvaluationReport = EvaluationJson;
+
+/** The training recipe as the library takes it: every field optional (defaults of src/train/config.ts). */
+export type TrainRecipe = Partial<Omit<TrainConfig, 'data' | 'init' | 'weights' | 'out' | 'split' | 'strict' | 'limit'>>;
+
+/** Options of {@link train}. */
+export interface TrainOptions<I = GreyPixels> {
+  /** Initial weights: random (default), ImageNet VGG19 encoder weights (file bytes), or a model to fine-tune. */
+  init?: 'scratch' | { imagenet: Uint8Array; name?: string } | LandmarkModel<I>;
+  /** Where checkpoints and metrics.json go (default: memory). */
+  store?: RunStore;
+  /** Progress: log lines, steps, epochs. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Stops training between steps (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** Turns image inputs into pixels (the host entries supply it). */
+  decoder?: ImageDecoder<I>;
+}
+
+/** Bad use of the public API (wrong input kind, disposed model). */
+export class ApiError extends OsteoError {}
+
+const defaultNames = (k: number): string[] => Array.from({ length: k }, (_, i) => String(i + 1));
+
+/** A landmark model on an engine: predict, evaluate, save. Create one with createModel, loadModel or train. */
+export class LandmarkModel<I = GreyPixels> {
+  private disposed = false;
+
+  /** @internal Use createModel / loadModel / train. */
+  constructor(
+    readonly engine: Engine,
+    private readonly net: UnetPlusPlus,
+    private readonly settings: TrainSettings,
+    private readonly decoder: ImageDecoder<I> | undefined,
+  ) {}
+
+  /** Number of landmarks. */
+  get landmarks(): number {
+    return this.net.config.classes;
+  }
+
+  /** Landmark names. */
+  get landmarkNames(): string[] {
+    return this.settings.landmarkNames ?? defaultNames(this.landmarks);
+  }
+
+  /** Model input side in pixels. */
+  get size(): number {
+    return this.settings.size;
+  }
+
+  /** Trainable parameters. */
+  get parameterCount(): number {
+    return this.net.parameterCount;
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new ApiError('this model was disposed');
+  }
+
+  private async pixels(input: I | GreyPixels, i: number): Promise<GreyImage> {
+    const name = `image ${i + 1}`;
+    if (isGreyPixels(input)) return greyImage(input, name);
+    if (!this.decoder) throw new ApiError(`${name}: expected grey pixels { data, width, height }`);
+    return this.decoder(input as I, name);
+  }
+
+  private trainer(batch: number): LandmarkTrainer {
+    const s = this.settings;
+    return new LandmarkTrainer(this.engine, this.net, {
+      size: s.size, batch, lr: 0, sigma: s.sigma, loss: s.loss, mean: s.normalization.mean, std: s.normalization.std, decode: { method: s.decode },
+    });
+  }
+
+  /**
+   * Loads ImageNet VGG19 encoder weights from the bytes of a weight file (safetensors from
+   * torchvision / timm / smp / `osteo weights convert`, Keras .h5, or a tfjs model.json with its
+   * shards as a Map). The input normalisation becomes the weights' own.
+   */
+  async loadImagenetEncoder(bytes: Uint8Array | Map<string, Uint8Array>, name = 'imagenet weights'): Promise<void> {
+    this.alive();
+    const loaded = await readWeights(bytes, { file: name, spec: { widths: [...this.net.config.widths] } });
+    const r = loadImagenetEncoder(this.net, loaded, name);
+    this.settings.normalization = r.normalisation;
+  }
+
+  /** Landmarks on one image (points in its own pixels). */
+  async predict(image: I | GreyPixels, opts: PredictOptions = {}): Promise<Prediction> {
+    return (await this.predictBatch([image], opts))[0]!;
+  }
+
+  /** Landmarks on several images, batched on the GPU. */
+  async predictBatch(images: readonly (I | GreyPixels)[], opts: PredictOptions = {}): Promise<Prediction[]> {
+    this.alive();
+    const grey = await Promise.all(images.map((im, i) => this.pixels(im, i)));
+    const trainer = this.trainer(opts.batch ?? 4);
+    try {
+      const r = await trainer.predict(grey, opts.batch ?? 4, opts.heatmaps ? Infinity : 0);
+      return grey.map((g, i) => ({
+        points: r.points[i]!.map(([x, y]) => [x, y] as [number, number]),
+        confidence: r.confidence[i]!,
+        names: this.landmarkNames,
+        width: g.width,
+        height: g.height,
+        ...(opts.heatmaps ? { heatmaps: { size: this.size, data: r.heatmaps[i]! } } : {}),
+      }));
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /** MRE, SDR at 2 / 2.5 / 3 / 4 (mm or px) and per-landmark statistics on labelled images. */
+  async evaluate(dataset: InMemoryDataset): Promise<EvaluationReport> {
+    this.alive();
+    const data = prepareInMemory(dataset, this.size);
+    if (data.k !== this.landmarks) throw new ApiError(`${data.name} has ${data.k} landmarks per image, the model predicts ${this.landmarks}`);
+    const trainer = this.trainer(4);
+    try {
+      const ev = (await trainer.evaluate(data.set, { keepHeatmaps: 0 })).evaluation;
+      return evaluationJson(ev, dataset.landmarkNames ?? this.landmarkNames);
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /** The model as checkpoint bytes (safetensors with osteo metadata; `loadModel` reads them). */
+  async save(): Promise<Uint8Array> {
+    this.alive();
+    return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] } });
+  }
+
+  /** Frees the model's GPU memory (the engine stays). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.net.dispose();
+  }
+
+  /** @internal The network (training continues from it). */
+  get network(): UnetPlusPlus {
+    return this.net;
+  }
+
+  /** @internal Inference settings. */
+  get trainSettings(): TrainSettings {
+    return this.settings;
+  }
+}
+
+/** A new, randomly initialised model (PyTorch-style initialisation, seeded). */
+export function createModel<I = GreyPixels>(engine: Engine, opts: ModelOptions, decoder?: ImageDecoder<I>): LandmarkModel<I> {
+  const size = opts.size ?? TRAIN_DEFAULTS.size;
+  withDefaults({ data: 'model', init: 'scratch', size, ...(opts.widths ? { widths: opts.widths } : {}), ...(opts.decoderChannels ? { decoder: opts.decoderChannels } : {}) });
+  if (!(Number.isInteger(opts.landmarks) && opts.landmarks > 0)) throw new ApiError(`landmarks must be a positive integer, got ${opts.landmarks}`);
+  if (opts.landmarkNames && opts.landmarkNames.length !== opts.landmarks) throw new ApiError(`${opts.landmarkNames.length} landmark names for ${opts.landmarks} landmarks`);
+  const net = new UnetPlusPlus(engine, {
+    classes: opts.landmarks, inChannels: 1, widths: opts.widths ?? [...VGG19_WIDTHS], decoderChannels: opts.decoderChannels ?? [...UNETPP_DECODER_CHANNELS],
+  });
+  initializeUnetPP(net, opts.seed ?? TRAIN_DEFAULTS.seed);
+  const norm: Normalisation = { ...DEFAULT_NORMALISATION };
+  const settings: TrainSettings = {
+    size, sigma: defaultSigma(size), loss: TRAIN_DEFAULTS.loss as LossName, targetScale: TRAIN_DEFAULTS.targetScale, normalization: norm, decode: opts.decode ?? TRAIN_DEFAULTS.decode,
+    ...(opts.landmarkNames ? { landmarkNames: opts.landmarkNames } : {}),
+  };
+  return new LandmarkModel(engine, net, settings, decoder);
+}
+
+/** A model from a decoded checkpoint. */
+export function modelFromCheckpointData<I>(engine: Engine, ck: Checkpoint, decoder?: ImageDecoder<I>): LandmarkModel<I> {
+  const net = modelFromCheckpoint(engine, ck);
+  const { run: _run, ...settings } = ck.train;
+  return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder);
+}
+
+/** A model from checkpoint bytes (`name` is used in error messages). */
+export function modelFromBytes<I>(engine: Engine, bytes: Uint8Array, name = 'checkpoint', decoder?: ImageDecoder<I>): LandmarkModel<I> {
+  return modelFromCheckpointData(engine, decodeCheckpoint(bytes, name), decoder);
+}
+
+/** An in-memory data set prepared at a model size. */
+export function prepareInMemory(dataset: InMemoryDataset, size: number): PreparedData {
+  return prepareData(dataset.name ?? 'in-memory', inMemoryDataset(dataset), { size, strict: true });
+}
+
+/** What {@link train} returns. */
+export interface Trained<I> {
+  /** The best model of the run (by validation MRE; by training loss without validation). */
+  model: LandmarkModel<I>;
+  /** The run's summary: epochs, best metric, history. */
+  result: TrainResult;
+  /** Where the checkpoints and metrics.json were written. */
+  store: RunStore;
+}
+
+/**
+ * Trains a model on labelled images in memory, with the training recipe of `config` (every field
+ * optional; the defaults are the paper's). Resolves to the best model of the run.
+ */
+export async function train<I = GreyPixels>(engine: Engine, dataset: InMemoryDataset | PreparedData, config: TrainRecipe = {}, opts: TrainOptions<I> = {}): Promise<Trained<I>> {
+  const init = opts.init ?? 'scratch';
+  const fromModel = typeof init === 'object' && init instanceof LandmarkModel ? init : undefined;
+  const size = config.size ?? fromModel?.size ?? TRAIN_DEFAULTS.size;
+  const data = 'set' in dataset ? dataset : prepareInMemory(dataset, size);
+  const c = withDefaults({ ...config, size, data: data.spec, init: init === 'scratch' ? 'scratch' : fromModel ? 'model' : 'imagenet', out: 'memory' });
+  let source: InitSource;
+  if (init === 'scratch') source = { kind: 'scratch' };
+  else if (fromModel) {
+    source = { kind: 'checkpoint', checkpoint: decodeCheckpoint(await fromModel.save(), 'the model to fine-tune') };
+  } else {
+    const i = init as { imagenet: Uint8Array; name?: string };
+    const name = i.name ?? 'imagenet weights';
+    source = { kind: 'imagenet', weights: await readWeights(i.imagenet, { file: name, spec: { widths: c.widths ?? [...VGG19_WIDTHS] } }), source: name };
+  }
+  const store = opts.store ?? new MemoryStore();
+  const result = await runTraining(engine, c, {
+    data, store, init: source, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const best = await store.read(CHECKPOINT_BEST);
+  if (!best) throw new OsteoError(`training wrote no ${CHECKPOINT_BEST} into ${store.locate('')}`);
+  return { model: modelFromBytes(engine, best, store.locate(CHECKPOINT_BEST), opts.decoder), result, store };
+}

@@ -10,11 +10,13 @@ import { Graph } from '../src/autograd/graph';
 import type { Engine } from '../src/gpu/engine';
 import { UnetPlusPlus } from '../src/model/unetpp';
 import { AdamW } from '../src/nn/optim';
+import { exportOnnx } from '../src/export/onnx';
+import { runOnnxBaseline, type OnnxRuntimeHost } from './onnx_baseline';
 import { modelForwardFlops, modelTrainFlops } from './shapes';
 import { speedup, summarizeTimes } from './stats';
 import { osteoGpuTime, tfSync, timeTf, type Tf, type Timed, type TimingOptions } from './timing';
 import { uniformData } from './stats';
-import type { ModelPhase, ModelRow } from './types';
+import type { ModelPhase, ModelRow, RuntimeBaseline } from './types';
 
 export interface ModelSuiteOptions {
   inference: { size: number; batch: number } | null;
@@ -23,6 +25,8 @@ export interface ModelSuiteOptions {
   classes?: number;
   backend?: string;
   extraBackends?: string[];
+  /** ONNX runtimes the host offers: they run the exported model (inference only). */
+  onnx?: OnnxRuntimeHost[];
   log?: (line: string) => void;
 }
 
@@ -44,6 +48,48 @@ async function timeSteps(run: () => Promise<void>, reps: number): Promise<Timed>
 
 function toPhase(t: Timed): ModelPhase {
   return { firstMs: t.firstMs, steady: t.steady };
+}
+
+/**
+ * The same network, weights and input in each ONNX runtime: osteo's output on the input is the
+ * reference each runtime's must match before it is timed.
+ */
+async function onnxBaselines(
+  engine: Engine,
+  model: UnetPlusPlus,
+  weights: Map<string, Float32Array>,
+  input: Float32Array,
+  dims: [number, number, number, number],
+  hosts: readonly OnnxRuntimeHost[],
+  reps: number,
+  log: (line: string) => void,
+): Promise<Record<string, RuntimeBaseline>> {
+  const out: Record<string, RuntimeBaseline> = {};
+  let reference: Float32Array;
+  let bytes: Uint8Array;
+  try {
+    const x = engine.tensor(input, dims, 'bench.onnx.x');
+    const g = new Graph(engine, { grad: false, training: false });
+    try {
+      const y = model.forward(g, g.input(x));
+      reference = await y.value.read();
+      y.release();
+    } finally {
+      g.dispose();
+      x.dispose();
+    }
+    const c = model.config;
+    bytes = exportOnnx({ model: { classes: c.classes, inChannels: c.inChannels, widths: c.widths, decoderChannels: c.decoderChannels }, tensors: weights }, { size: dims[2] }).bytes;
+  } catch (e) {
+    for (const h of hosts) out[h.name] = { detail: h.detail, phase: null, createMs: null, maxAbsDiff: null, outputScale: null, error: `${h.name}: no ONNX model or osteo reference output (${errText(e)})` };
+    return out;
+  }
+  for (const h of hosts) {
+    const r = await runOnnxBaseline(h, bytes, input, dims, reference, reps);
+    out[h.name] = r;
+    log(`model inference b${dims[0]} ${dims[2]}²: ${h.name} ${r.phase ? `first ${r.phase.firstMs.toFixed(0)} ms (session ${r.createMs?.toFixed(0)} ms), steady ${r.phase.steady.median.toFixed(1)} ms` : 'n/a'}; max |Δ| vs osteo ${r.maxAbsDiff?.toExponential(2) ?? 'n/a'} at output scale ${r.outputScale?.toExponential(2) ?? 'n/a'}`);
+  }
+  return out;
 }
 
 export async function runModelSuite(engine: Engine, tf: Tf, opts: ModelSuiteOptions): Promise<ModelRow[]> {
@@ -118,6 +164,12 @@ export async function runModelSuite(engine: Engine, tf: Tf, opts: ModelSuiteOpti
         errors.push(`osteo: ${errText(e)}`);
       }
       log(`model ${phase} b${batch} ${size}²: osteo first ${row.osteo?.firstMs.toFixed(0) ?? 'n/a'} ms, steady ${row.osteo?.steady.median.toFixed(1) ?? 'n/a'} ms`);
+
+      // ------------------------------------------------------- ONNX runtimes (inference only)
+      if (phase === 'inference' && opts.onnx?.length) {
+        row.runtimes = await onnxBaselines(engine, model, weights, input, [batch, 1, size, size], opts.onnx, opts.reps, log);
+        for (const r of Object.values(row.runtimes)) if (r.error) errors.push(r.error);
+      }
 
       // ----------------------------------------------------------------- tfjs
       const tfRun = async (name: string): Promise<ModelPhase | null> => {

@@ -47,70 +47,122 @@ export function extraSummary(rows: readonly KernelRow[]): { op: string; backend:
   return out;
 }
 
-function header(r: BenchResults): string[] {
+/** "vendor / architecture", with the adapter's description when the architecture is empty (Dawn on some drivers). */
+export function adapterName(a: BenchResults['meta']['adapter']): string {
+  const arch = a.architecture || a.description || 'unknown architecture';
+  return `${a.vendor || 'unknown vendor'} / ${arch}${a.fallback ? ' (software adapter)' : ''}`;
+}
+
+function title(r: BenchResults): string {
+  return `osteo vs tfjs-${r.meta.tfjsBackend} ${r.meta.tfjsVersion}${r.model.some((m) => m.runtimes) ? ' and ONNX Runtime' : ''} — ${r.meta.host}, ${adapterName(r.meta.adapter)}`;
+}
+
+/** Date, device, sizes and ceilings; then how it was timed. */
+function headerLines(r: BenchResults): string[] {
   const m = r.meta;
   return [
-    `# osteo vs tfjs-${m.tfjsBackend} ${m.tfjsVersion} — ${m.host}, ${m.adapter.vendor} / ${m.adapter.architecture}${m.adapter.fallback ? ' (software adapter)' : ''}`,
-    '',
-    `${m.date}. Adapter: ${m.adapter.description || m.adapter.architecture} (${m.adapter.source}). Kernel shapes at ${m.size}x${m.size}, batch ${m.batch}; ${m.reps} repetitions after warm-up.`,
+    `${m.date}. Adapter: ${m.adapter.description || m.adapter.architecture || m.adapter.vendor} (${m.adapter.source}). Kernel shapes at ${m.size}x${m.size}, batch ${m.batch}; ${m.reps} repetitions after warm-up.`,
     `Measured ceilings: FMA ${fmt(m.ceilings.fmaGflops)} GFLOP/s, copy ${fmt(m.ceilings.copyGbps)} GB/s (${m.ceilings.timing} timing).`,
     `Timing: ${m.timing}`,
   ];
 }
 
+const kernelExtras = (rows: readonly KernelRow[]): string[] => [...new Set(rows.flatMap((k) => Object.keys(k.extra ?? {})))];
+/** A table cell's text: no pipes or line breaks (they would split the row). */
+const cell = (s: string): string => s.replace(/\|/g, '/').replace(/\s*\n\s*/g, ' ');
+
+/** The per-kernel table of `rows`; an errors column (with the text) when any row has one. */
+function kernelTable(rows: readonly KernelRow[], extras: readonly string[]): string[] {
+  const withErrors = rows.some((k) => k.errors?.length);
+  const out = [
+    `| op | layer | shape | osteo ms | tfjs ms | ratio | osteo rate | tfjs rate | osteo % ceiling | osteo GPU ms (timestamps) |${extras.map((e) => ` tfjs-${e} ms |`).join('')}${withErrors ? ' errors |' : ''}`,
+    `|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}${withErrors ? '---|' : ''}`,
+  ];
+  for (const k of rows) {
+    const t = (x: KernelRow['osteo']) => (x ? `${ms(x.median)} [${ms(x.min)}–${ms(x.max)}]` : '–');
+    out.push(
+      `| ${k.op} | ${k.layer} | ${k.shape} | ${t(k.osteo)} | ${t(k.tfjs)} | ${k.ratio ? `${fmt(k.ratio)}x` : '–'} | ${fmt(k.osteoRate)} ${k.unit} | ${fmt(k.tfjsRate)} | ${pct(k.osteoCeilingShare)} | ${ms(k.osteoGpuMs)} |${extras.map((e) => ` ${ms(k.extra?.[e])} |`).join('')}` +
+        (withErrors ? ` ${cell(k.errors?.join('; ') ?? '')} |` : ''),
+    );
+  }
+  return out;
+}
+
+function perOpTable(rows: readonly KernelRow[], extras: readonly string[]): string[] {
+  const vsExtra = extraSummary(rows);
+  const out = [
+    `| op | rows | speed-up geomean | min | rows ≥ 2x | osteo rate | tfjs rate |${extras.map((e) => ` vs tfjs-${e} (geomean) |`).join('')}`,
+    `|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
+  ];
+  for (const s of opSummary(rows)) {
+    const ex = extras.map((e) => {
+      const v = vsExtra.find((x) => x.op === s.op && x.backend === e);
+      return ` ${v && v.rows ? `${fmt(v.geomeanRatio)}x (${v.rows} rows)` : '–'} |`;
+    });
+    out.push(`| ${s.op} | ${s.rows} | ${fmt(s.geomeanRatio)}x | ${fmt(s.minRatio)}x | ${s.atGoal}/${s.rows} | ${fmt(s.osteoGeomeanRate)} ${s.unit} | ${fmt(s.tfjsGeomeanRate)} ${s.unit} |${ex.join('')}`);
+  }
+  return out;
+}
+
+function modelTable(rows: readonly ModelRow[]): string[] {
+  const extras = [...new Set(rows.flatMap((m) => Object.keys(m.extra ?? {})))];
+  const withErrors = rows.some((m) => m.errors?.length);
+  const out = [
+    `| step | batch | size | osteo first ms | osteo steady ms [min–max] | osteo GPU ms | tfjs first ms | tfjs steady ms [min–max] | speed-up | osteo GFLOP/s |${extras.map((e) => ` tfjs-${e} steady ms (speed-up) |`).join('')}${withErrors ? ' errors |' : ''}`,
+    `|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}${withErrors ? '---|' : ''}`,
+  ];
+  for (const m of rows) {
+    const st = (p: ModelRow['osteo']) => (p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–');
+    const ex = extras.map((e) => {
+      const p = m.extra?.[e];
+      return ` ${p ? `${ms(p.steady.median)}${m.osteo ? ` (${fmt(p.steady.median / m.osteo.steady.median)}x)` : ''}` : '–'} |`;
+    });
+    out.push(
+      `| ${m.name} | ${m.batch} | ${m.size} | ${ms(m.osteo?.firstMs)} | ${st(m.osteo)} | ${ms(m.osteoGpuMs)} | ${ms(m.tfjs?.firstMs)} | ${st(m.tfjs)} | ${m.ratio ? `${fmt(m.ratio)}x` : '–'} | ${m.osteo ? fmt(m.flops / (m.osteo.steady.median * 1e6)) : '–'} |${ex.join('')}` +
+        (withErrors ? ` ${cell(m.errors?.join('; ') ?? '')} |` : ''),
+    );
+  }
+  return out;
+}
+
+const MODEL_TITLE = '## Whole model (U-Net++/VGG19, 1 channel in, 19 heatmaps out)';
+const KERNEL_NOTE = 'ratio = tfjs time / osteo time (> 1: osteo faster); time = median ms per op [min–max]; rate in GFLOP/s (convs) or GB/s (data movement).';
+
 export function markdownReport(r: BenchResults): string {
-  const out = header(r);
+  const out = [`# ${title(r)}`, '', ...headerLines(r)];
   if (r.kernels.length) {
-    const extras = [...new Set(r.kernels.flatMap((k) => Object.keys(k.extra ?? {})))];
-    out.push('', '## Kernels', '', 'ratio = tfjs time / osteo time (> 1: osteo faster); time = median ms per op [min–max]; rate in GFLOP/s (convs) or GB/s (data movement).', '');
-    out.push(`| op | layer | shape | osteo ms | tfjs ms | ratio | osteo rate | tfjs rate | osteo % ceiling | osteo GPU ms (timestamps) |${extras.map((e) => ` tfjs-${e} ms |`).join('')}`);
-    out.push(`|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`);
-    for (const k of r.kernels) {
-      const t = (x: KernelRow['osteo']) => (x ? `${ms(x.median)} [${ms(x.min)}–${ms(x.max)}]` : '–');
-      out.push(
-        `| ${k.op} | ${k.layer} | ${k.shape} | ${t(k.osteo)} | ${t(k.tfjs)} | ${k.ratio ? `${fmt(k.ratio)}x` : '–'} | ${fmt(k.osteoRate)} ${k.unit} | ${fmt(k.tfjsRate)} | ${pct(k.osteoCeilingShare)} | ${ms(k.osteoGpuMs)} |${extras.map((e) => ` ${ms(k.extra?.[e])} |`).join('')}` +
-          (k.errors?.length ? ` ${k.errors.join('; ')}` : ''),
-      );
-    }
-    const vsExtra = extraSummary(r.kernels);
-    out.push(
-      '',
-      '### Per op (geometric means)',
-      '',
-      `| op | rows | speed-up geomean | min | rows ≥ 2x | osteo rate | tfjs rate |${extras.map((e) => ` vs tfjs-${e} (geomean) |`).join('')}`,
-      `|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
-    );
-    for (const s of opSummary(r.kernels)) {
-      const ex = extras.map((e) => {
-        const v = vsExtra.find((x) => x.op === s.op && x.backend === e);
-        return ` ${v && v.rows ? `${fmt(v.geomeanRatio)}x (${v.rows} rows)` : '–'} |`;
-      });
-      out.push(`| ${s.op} | ${s.rows} | ${fmt(s.geomeanRatio)}x | ${fmt(s.minRatio)}x | ${s.atGoal}/${s.rows} | ${fmt(s.osteoGeomeanRate)} ${s.unit} | ${fmt(s.tfjsGeomeanRate)} ${s.unit} |${ex.join('')}`);
-    }
+    const extras = kernelExtras(r.kernels);
+    out.push('', '## Kernels', '', KERNEL_NOTE, '', ...kernelTable(r.kernels, extras));
+    out.push('', '### Per op (geometric means)', '', ...perOpTable(r.kernels, extras));
   }
-  if (r.model.length) {
-    const extras = [...new Set(r.model.flatMap((m) => Object.keys(m.extra ?? {})))];
-    out.push(
-      '',
-      '## Whole model (U-Net++/VGG19, 1 channel in, 19 heatmaps out)',
-      '',
-      `| step | batch | size | osteo first ms | osteo steady ms [min–max] | osteo GPU ms | tfjs first ms | tfjs steady ms [min–max] | speed-up | osteo GFLOP/s |${extras.map((e) => ` tfjs-${e} steady ms (speed-up) |`).join('')}`,
-      `|---|---|---|---|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
-    );
-    for (const m of r.model) {
-      const st = (p: ModelRow['osteo']) => (p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–');
-      const ex = extras.map((e) => {
-        const p = m.extra?.[e];
-        return ` ${p ? `${ms(p.steady.median)}${m.osteo ? ` (${fmt(p.steady.median / m.osteo.steady.median)}x)` : ''}` : '–'} |`;
-      });
-      out.push(
-        `| ${m.name} | ${m.batch} | ${m.size} | ${ms(m.osteo?.firstMs)} | ${st(m.osteo)} | ${ms(m.osteoGpuMs)} | ${ms(m.tfjs?.firstMs)} | ${st(m.tfjs)} | ${m.ratio ? `${fmt(m.ratio)}x` : '–'} | ${m.osteo ? fmt(m.flops / (m.osteo.steady.median * 1e6)) : '–'} |${ex.join('')}` +
-          (m.errors?.length ? ` ${m.errors.join('; ')}` : ''),
-      );
-    }
-  }
+  if (r.model.length) out.push('', MODEL_TITLE, '', ...modelTable(r.model));
+  out.push(...runtimesTable(r.model));
   if (r.notes.length) out.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return out.join('\n') + '\n';
+}
+
+/** The ONNX runtimes' rows: the exported model (same weights, same input), checked, then timed. */
+function runtimesTable(rows: readonly ModelRow[]): string[] {
+  const entries = rows.flatMap((m) => Object.entries(m.runtimes ?? {}).map(([name, b]) => ({ m, name, b })));
+  if (!entries.length) return [];
+  const out = [
+    '',
+    '### ONNX runtimes (osteo\'s model exported by `osteo export onnx`: same weights, same input)',
+    '',
+    'Each runtime\'s output was compared with osteo\'s before timing; "first" is session creation + the first run.',
+    '',
+    '| step | batch | size | runtime | session ms | first ms | steady ms [min–max] | osteo steady ms | osteo speed-up | max abs diff vs osteo (output scale) | runtime detail |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { m, name, b } of entries) {
+    const p = b.phase;
+    const up = p && m.osteo ? `${fmt(p.steady.median / m.osteo.steady.median)}x` : '–';
+    const diff = b.maxAbsDiff != null ? `${b.maxAbsDiff.toExponential(2)} (${b.outputScale != null ? b.outputScale.toExponential(2) : '–'})` : '–';
+    out.push(
+      `| ${m.name} | ${m.batch} | ${m.size} | ${name} | ${ms(b.createMs)} | ${ms(p?.firstMs)} | ${p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–'} | ${ms(m.osteo?.steady.median)} | ${up} | ${diff} | ${cell(`${b.detail}${b.error ? `; error: ${b.error}` : ''}`)} |`,
+    );
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ SVG charts
@@ -159,7 +211,26 @@ export function ratioChart(rows: readonly KernelRow[]): string {
   return parts.join('\n');
 }
 
-const BASELINE_COLORS = ['#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
+const BASELINE_COLORS = ['#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+/**
+ * A legend of coloured items from (x, y), wrapped to the chart's width (one long title line was
+ * clipped at the SVG's edge and hid the last backends). Returns the SVG and the height it takes.
+ */
+function legend(items: readonly { label: string; color: string }[], x: number, y: number, right = W - 10): { svg: string; height: number } {
+  const parts: string[] = [];
+  let cx = x, cy = y;
+  for (const it of items) {
+    const w = 18 + it.label.length * 6.2;
+    if (cx + w > right && cx > x) {
+      cx = x;
+      cy += 14;
+    }
+    parts.push(`<g class="legend-item"><rect x="${cx}" y="${cy - 9}" width="10" height="10" fill="${it.color}"/><text x="${cx + 14}" y="${cy}">${esc(it.label)}</text></g>`);
+    cx += w + 10;
+  }
+  return { svg: parts.join(''), height: cy - y + 14 };
+}
 
 /**
  * Per op family, osteo's geometric-mean speed-up over every tfjs backend measured in the run
@@ -177,16 +248,15 @@ export function baselinesChart(rows: readonly KernelRow[], mainBackend: string):
     const e = extra.find((x) => x.op === op && x.backend === b);
     return e && e.rows && Number.isFinite(e.geomeanRatio) ? e.geomeanRatio : null;
   };
-  const left = 160, right = W - 60, top = 34, barH = 10;
+  const lg = legend(backends.map((b, i) => ({ label: `tfjs-${b}`, color: BASELINE_COLORS[i % BASELINE_COLORS.length]! })), 160, 32);
+  const left = 160, right = W - 60, top = 32 + lg.height + 6, barH = 10;
   const groupH = backends.length * barH + 8;
   const h = top + ops.length * groupH + 40;
   const vals = ops.flatMap((o) => backends.map((b) => value(o.op, b) ?? NaN));
   const [lo, hi] = niceBounds([...vals, 1]);
   const x = logScale(lo, hi, left, right);
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-baselines" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
-  parts.push(
-    `<text x="${left}" y="14" font-size="12">geomean speed-up of osteo per op over each tfjs backend (log scale, &gt; 1x: osteo faster): ${backends.map((b, i) => `<tspan fill="${BASELINE_COLORS[i % BASELINE_COLORS.length]}">■ tfjs-${esc(b)}</tspan>`).join(' ')}</text>`,
-  );
+  parts.push(`<text x="${left}" y="14" font-size="12">geomean speed-up of osteo per op over each tfjs backend (log scale, &gt; 1x: osteo faster)</text>`, lg.svg);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}x</text>`);
   parts.push(`<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${h - 30}" stroke="#000"/>`);
   ops.forEach((o, i) => {
@@ -260,22 +330,25 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
   return parts.join('\n');
 }
 
-/** Whole-model steady and first-run times: osteo, tfjs (its main backend) and any extra tfjs backends. */
+/** Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes. */
 export function modelChart(rows: readonly ModelRow[]): string {
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
+  const runtimes = [...new Set(rows.flatMap((r) => Object.keys(r.runtimes ?? {})))];
   const series: { id: string; label: string; color: string; phase: (r: ModelRow) => ModelRow['osteo'] | undefined }[] = [
     { id: 'osteo', label: 'osteo', color: COLORS.osteo, phase: (r) => r.osteo },
     { id: 'tfjs', label: 'tfjs', color: COLORS.tfjs, phase: (r) => r.tfjs },
     ...extras.map((e, i) => ({ id: e, label: `tfjs-${e}`, color: BASELINE_COLORS[(i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.extra?.[e] })),
+    ...runtimes.map((e, i) => ({ id: e, label: e, color: BASELINE_COLORS[(extras.length + i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.runtimes?.[e]?.phase ?? undefined })),
   ];
-  const left = 160, right = W - 80, top = 30;
+  const lg = legend(series, 160, 32);
+  const left = 160, right = W - 250, top = 32 + lg.height + 6; // room for the value labels right of the bars
   const rowH = series.length * 16 + 12;
   const h = top + rows.length * rowH + 40;
   const vals = rows.flatMap((r) => series.flatMap((s) => [s.phase(r)?.steady.median ?? NaN, s.phase(r)?.firstMs ?? NaN]));
   const [lo, hi] = niceBounds(vals);
   const x = logScale(lo, hi, left, right);
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-model" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
-  parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale): steady bars, first run as a hollow marker — ${series.map((s) => `<tspan fill="${s.color}">${esc(s.label)}</tspan>`).join(', ')}</text>`);
+  parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale, shorter is faster): steady-state bars, first run (compile / session creation) as a hollow marker</text>`, lg.svg);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}</text>`);
   rows.forEach((r, i) => {
     const y0 = top + i * rowH;
@@ -319,22 +392,40 @@ function mdToHtml(md: string): string {
   return out.join('\n');
 }
 
+/**
+ * One page, most important first: title, device, date and method; the verdicts (goals met or
+ * missed, baselines); one summary chart of the whole model against every baseline and its tables;
+ * the per-op summary; then every kernel row, collapsed by op, and the per-kernel charts, collapsed.
+ */
 export function htmlReport(r: BenchResults): string {
-  const md = markdownReport(r);
-  const charts: string[] = [];
+  const md = (lines: string[]) => mdToHtml(lines.join('\n'));
+  const body: string[] = [`<h1>${esc(title(r))}</h1>`, md(headerLines(r))];
+  if (r.notes.length) body.push('<h2>Verdicts and notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+  if (r.model.length) body.push(`<h2>${esc(MODEL_TITLE.slice(3))}: osteo against every baseline</h2>`, modelChart(r.model), md(modelTable(r.model)), md(runtimesTable(r.model)));
   if (r.kernels.length) {
-    charts.push('<h2>Speed-up per op over every tfjs backend</h2>', baselinesChart(r.kernels, r.meta.tfjsBackend));
-    charts.push('<h2>Speed-up per kernel</h2>', ratioChart(r.kernels));
-    charts.push('<h2>Share of the device ceiling</h2>', ceilingChart(r.kernels));
-    charts.push('<h2>Roofline (convolutions)</h2>', rooflineChart(r.kernels, r.meta.ceilings));
+    const extras = kernelExtras(r.kernels);
+    body.push('<h2>Kernels: speed-up per op over every tfjs backend</h2>', baselinesChart(r.kernels, r.meta.tfjsBackend), md(perOpTable(r.kernels, extras)));
+    body.push('<h2>Every kernel row, by op</h2>', `<p>${esc(KERNEL_NOTE)}</p>`);
+    for (const s of opSummary(r.kernels)) {
+      const rows = r.kernels.filter((k) => k.op === s.op);
+      const errors = rows.filter((k) => k.errors?.length).length;
+      body.push(
+        `<details class="op"><summary>${esc(s.op)}: ${s.rows} rows, osteo ${fmt(s.geomeanRatio)}x tfjs (geomean), ${s.atGoal}/${s.rows} ≥ 2x${errors ? `, ${errors} with errors` : ''}</summary>`,
+        md(kernelTable(rows, extras)),
+        '</details>',
+      );
+    }
+    body.push(
+      '<details class="charts"><summary>Per-kernel charts: speed-up, share of the device ceiling, roofline</summary>',
+      ratioChart(r.kernels), ceilingChart(r.kernels), rooflineChart(r.kernels, r.meta.ceilings),
+      '</details>',
+    );
   }
-  if (r.model.length) charts.push('<h2>Whole model</h2>', modelChart(r.model));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>osteo benchmark — ${esc(r.meta.host)} ${esc(r.meta.adapter.architecture)}</title>
-<style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}svg.chart{display:block;margin:8px 0 24px}</style>
+<html lang="en"><head><meta charset="utf-8"><title>osteo benchmark — ${esc(r.meta.host)} ${esc(adapterName(r.meta.adapter))}</title>
+<style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}svg.chart{display:block;margin:8px 0 24px}details{margin:4px 0}summary{cursor:pointer}</style>
 </head><body>
-${charts.join('\n')}
-${mdToHtml(md)}
+${body.join('\n')}
 <script type="application/json" id="results">${JSON.stringify(r).replace(/</g, '\\u003c')}</script>
 </body></html>
 `;

@@ -7,6 +7,7 @@ import { measureCeilings } from '../src/gpu/ceilings';
 import type { Engine } from '../src/gpu/engine';
 import { GOAL_LAYER, runKernelSuite } from './kernels';
 import { runModelSuite } from './model';
+import type { OnnxRuntimeHost } from './onnx_baseline';
 import { opSummary } from './report';
 import { fmt, geomean, ratePerSecond } from './stats';
 import type { Tf } from './timing';
@@ -29,6 +30,8 @@ export interface BenchOptions {
   /** Kernel rows whose key matches. */
   filter?: string;
   extraBackends?: string[];
+  /** ONNX runtimes for the whole-model inference baseline (the host provides them). */
+  onnx?: OnnxRuntimeHost[];
   host: 'node' | 'chromium';
   log?: (line: string) => void;
 }
@@ -80,7 +83,7 @@ export async function runBench(engine: Engine, tf: Tf, opts: BenchOptions): Prom
     });
   }
   if (opts.suite !== 'kernels') {
-    results.model = await runModelSuite(engine, tf, { inference: opts.inference, train: opts.train, reps: opts.modelReps, extraBackends: opts.extraBackends, log });
+    results.model = await runModelSuite(engine, tf, { inference: opts.inference, train: opts.train, reps: opts.modelReps, extraBackends: opts.extraBackends, ...(opts.onnx ? { onnx: opts.onnx } : {}), log });
   }
   results.notes = autoNotes(results, software);
   return results;
@@ -127,8 +130,26 @@ export function autoNotes(r: BenchResults, software: boolean): string[] {
     const train = r.model.find((m) => m.name === 'train_step');
     if (train?.ratio != null) notes.push(`Goal (GPU): training step ≥ 4x tfjs-webgpu — measured ${fmt(train.ratio)}x, ${train.ratio >= 4 ? 'met' : 'missed'}.`);
   }
+  for (const m of r.model) {
+    for (const [name, b] of Object.entries(m.runtimes ?? {})) {
+      if (!b.phase || !m.osteo) continue;
+      const ratio = b.phase.steady.median / m.osteo.steady.median;
+      notes.push(
+        `${name} (${b.detail}) runs the exported model (${m.name} b${m.batch} ${m.size}², same weights and input; outputs agreed to ${b.maxAbsDiff!.toExponential(1)} at output scale ${b.outputScale!.toExponential(1)} before timing) in ${fmt(b.phase.steady.median)} ms steady, ` +
+          `${fmt(b.phase.firstMs)} ms first (session ${fmt(b.createMs)} ms); osteo ${fmt(m.osteo.steady.median)} ms: ${ratio >= 1 ? `osteo ${fmt(ratio)}x faster` : `${name} ${fmt(1 / ratio)}x faster`}.`,
+      );
+    }
+  }
   const failed = [...r.kernels, ...r.model].filter((x) => x.errors?.length);
-  if (failed.length) notes.push(`${failed.length} rows had errors (see the error text in the tables).`);
+  if (failed.length) notes.push(`${failed.length} rows had errors (the text is in the tables' errors column; the first: ${failed[0]!.errors![0]}).`);
+  const shares = r.kernels.flatMap((k) => [k.osteoCeilingShare, k.tfjsCeilingShare]).filter((x): x is number => x != null && Number.isFinite(x));
+  const over = shares.filter((x) => x > 1);
+  if (over.length) {
+    notes.push(
+      `${over.length} ceiling shares are above 100 % (up to ${pct(Math.max(...over))}): the ceilings are measured once, at the start of the run, with a short FMA / copy kernel; ` +
+        'on a shared CPU (software adapter) or a GPU still ramping its clocks that under-estimates the device, so read such a share as "at the ceiling", not above it.',
+    );
+  }
   notes.push('tfjs has no AdamW: its training step uses tf.train.adam (same per-parameter cost up to one FMA); osteo uses AdamW. osteo\'s step also reads the loss back once to check it is finite (as LandmarkTrainer does).');
   notes.push('Byte counts are the minimum traffic (each input read once, each output written once), identical for both libraries; osteo\'s max-pool also writes an argmax, its batch norm reads x twice.');
   return notes;

@@ -53,6 +53,22 @@ export interface ModelRow {
   ratio: number | null;
   errors?: string[];
   extra?: Record<string, ModelPhase | null>;
+  /** Other runtimes running osteo's exported ONNX model (same weights), by column name (inference only). */
+  runtimes?: Record<string, RuntimeBaseline>;
+}
+
+/** An ONNX runtime's whole-model run, timed only after its output matched osteo's (bench/onnx_baseline.ts). */
+export interface RuntimeBaseline {
+  /** Runtime version, execution provider, threads. */
+  detail: string;
+  /** First run = session creation + the first inference; steady runs after it. */
+  phase: ModelPhase | null;
+  /** Session creation (model load, graph optimisation) alone. */
+  createMs: number | null;
+  /** max |runtime − osteo| over the output, and the largest |osteo output| (the check before timing). */
+  maxAbsDiff: number | null;
+  outputScale: number | null;
+  error?: string;
 }
 
 export interface BenchMeta {

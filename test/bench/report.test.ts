@@ -76,6 +76,8 @@ test('the report renders offline in Chromium with every chart and its data point
   page.on('request', (r) => requests.push(r.url()));
   await page.setContent(htmlReport(results), { waitUntil: 'load' });
   const counts = await page.evaluate(() => {
+    // the per-kernel rows and charts are collapsed; open them to measure
+    document.querySelectorAll('details').forEach((d) => (d.open = true));
     const q = (sel: string) => document.querySelectorAll(sel).length;
     const box = (id: string) => {
       const el = document.getElementById(id) as unknown as SVGGraphicsElement | null;
@@ -112,5 +114,52 @@ test('the report renders offline in Chromium with every chart and its data point
   expect(counts.json).toBe(5);
   // self-contained: nothing fetched beyond the document itself
   expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+  await page.close();
+}, 60_000);
+
+test('the page starts with the title, device, date, method and verdicts; then the whole model; kernel rows collapsed by op', async () => {
+  const nvidia: BenchResults = { ...results, meta: { ...results.meta, adapter: { vendor: 'nvidia', architecture: '', description: 'NVIDIA H200', fallback: false, source: 'dawn' } } };
+  const html = htmlReport(nvidia);
+  expect(html).toContain('<h1>osteo vs tfjs-webgpu 4.22.0 — node, nvidia / NVIDIA H200</h1>');
+  expect(html).not.toContain('nvidia /<');
+  const at = (s: string) => {
+    const i = html.indexOf(s);
+    expect(i, s).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+  const order = [at('<h1>'), at('Timing: synthetic'), at('<h2>Verdicts and notes</h2>'), at('id="chart-model"'), at('id="chart-baselines"'), at('<details class="op"><summary>conv_fwd: 1 rows'), at('id="chart-ratio"')];
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
+  expect(html.match(/<details class="op">/g)).toHaveLength(5);
+  // the model row's error text is in its table, not dropped after the last cell
+  expect(html).toContain('<td>tfjs-webgpu: boom</td>');
+});
+
+test('kernel errors show their text in an errors column; ceiling shares over 100 % get a note', async () => {
+  const { autoNotes } = await import('../../bench/run');
+  const k = { ...results.kernels[0]!, errors: ['tfjs: Conv2D | out of memory'], osteoCeilingShare: 1.3 };
+  const r: BenchResults = { ...results, kernels: [k, ...results.kernels.slice(1)] };
+  const md = markdownReport(r);
+  expect(md).toMatch(/\| conv_fwd \|.* \| tfjs: Conv2D \/ out of memory \|\n/);
+  const notes = autoNotes(r, true);
+  expect(notes.find((n) => n.includes('rows had errors'))).toMatch(/^2 rows had errors \(the text is in the tables' errors column; the first: tfjs: Conv2D \| out of memory\)\.$/);
+  expect(notes.find((n) => n.includes('above 100 %'))).toMatch(/^1 ceiling shares are above 100 % \(up to 130%\)/);
+});
+
+test('the legends list every series inside the chart (none clipped at the right edge)', async () => {
+  const page = await browser!.newPage();
+  await page.setContent(htmlReport(results), { waitUntil: 'load' });
+  const legends = await page.evaluate(() =>
+    ['chart-baselines', 'chart-model'].map((id) => {
+      const svg = document.getElementById(id) as unknown as SVGSVGElement;
+      const width = svg.viewBox.baseVal.width;
+      return Array.from(svg.querySelectorAll('.legend-item')).map((g) => {
+        const b = (g as SVGGraphicsElement).getBBox();
+        return { label: g.textContent, inside: b.x >= 0 && b.x + b.width <= width };
+      });
+    }),
+  );
+  expect(legends[0]!.map((l) => l.label)).toEqual(['tfjs-webgpu', 'tfjs-webgl', 'tfjs-wasm']);
+  expect(legends[1]!.map((l) => l.label)).toEqual(['osteo', 'tfjs', 'tfjs-webgl', 'tfjs-wasm']);
+  for (const l of legends.flat()) expect(l.inside, l.label ?? '').toBe(true);
   await page.close();
 }, 60_000);

@@ -72,7 +72,7 @@ export const benchCommand: Command = {
       target: 'node20',
       outfile,
       mainFields: ['module', 'main'],
-      external: ['webgpu', 'puppeteer-core', 'esbuild'],
+      external: ['webgpu', 'puppeteer-core', 'esbuild', 'onnxruntime-node'], // native addons stay in node_modules
       loader: { '.wgsl': 'text' },
       banner: { js: "import{createRequire as __osteoRequire}from'module';const require=__osteoRequire(import.meta.url);" },
       logLevel: 'error',

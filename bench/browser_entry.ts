@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { acquireBrowserEngine } from '../src/gpu/acquire';
+import type { OnnxRuntimeHost } from './onnx_baseline';
+import { ortWebRuntimes } from './ort_web';
 import { applyOverrides, defaultOptions, runBench, type BenchOverrides } from './run';
 import type { BenchResults } from './types';
 
@@ -51,8 +53,16 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     const extras: string[] = [];
     for (const name of window.__benchOverrides?.extras ?? ['webgl', 'wasm']) if (await loadExtra(name, notes)) extras.push(name);
+    const onnx: OnnxRuntimeHost[] = [];
+    try {
+      const ort = await ortWebRuntimes('/ort/');
+      onnx.push(...ort.hosts);
+      notes.push(...ort.notes);
+    } catch (e) {
+      notes.push(`onnxruntime-web baselines skipped: ${String((e as Error).message ?? e).split('\n')[0]}`);
+    }
     const opts = applyOverrides(defaultOptions(engine.adapter.fallback, 'chromium'), { ...window.__benchOverrides, extraBackends: extras });
-    const results = await runBench(engine, tf, { ...opts, log: (s) => console.log(`[bench] ${s}`) });
+    const results = await runBench(engine, tf, { ...opts, onnx, log: (s) => console.log(`[bench] ${s}`) });
     results.notes.push(...notes);
     state.results = results;
     engine.destroy();

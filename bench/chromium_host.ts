@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { launchChromium, serveFiles } from '../src/node/chromium';
+import { ORT_WEB_FILES } from './ort_web';
 import type { BenchOverrides } from './run';
 import type { BenchResults } from './types';
 
@@ -53,6 +54,22 @@ export async function bundleBrowserBench(root: string): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
+/** onnxruntime-web's bundle and runtimes under /ort/ (none when it is not installed: the page then skips it). */
+export function ortWebFiles(root: string): Record<string, { body: Uint8Array; type: string }> {
+  let dist = '';
+  try {
+    // its exports map has no ./package.json; the CommonJS entry lies in dist/
+    dist = dirname(createRequire(join(root, 'package.json')).resolve('onnxruntime-web'));
+  } catch {
+    return {};
+  }
+  const files: Record<string, { body: Uint8Array; type: string }> = {};
+  for (const f of existsSync(dist) ? readdirSync(dist) : []) {
+    if (ORT_WEB_FILES.test(f)) files[`/ort/${f}`] = { type: f.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', body: readFileSync(join(dist, f)) };
+  }
+  return files;
+}
+
 export async function runChromiumBench(root: string, overrides: BenchOverrides, log: (s: string) => void): Promise<BenchResults> {
   const js = await bundleBrowserBench(root);
   const files: Record<string, { body: string | Uint8Array; type: string }> = {
@@ -64,6 +81,7 @@ export async function runChromiumBench(root: string, overrides: BenchOverrides, 
     const dist = join(dirname(wasmPkg), 'dist');
     for (const f of existsSync(dist) ? readdirSync(dist) : []) if (f.endsWith('.wasm')) files[`/wasm/${f}`] = { type: 'application/wasm', body: readFileSync(join(dist, f)) };
   }
+  Object.assign(files, ortWebFiles(root));
   const { url, server } = await serveFiles(files);
   const browser = await launchChromium();
   try {

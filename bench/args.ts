@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { BenchOverrides, Suite } from './run';
 
 export const BENCH_USAGE =
-  'osteo bench [--suite kernels|model|all] [--host node|chromium|both] [--size N] [--batch N] [--reps N] [--train-size N] [--train-batch N] [--filter REGEX] [--json FILE] [--report FILE.html] [--md FILE]';
+  'osteo bench [--suite kernels|model|inference|all] [--host node|chromium|both] [--size N] [--batch N] [--reps N] [--train-size N] [--train-batch N] [--filter REGEX] [--json FILE] [--report FILE.html] [--md FILE]';
 
 export interface BenchArgs {
   overrides: BenchOverrides;
@@ -38,7 +38,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     },
   });
   const suite = (values.suite ?? 'all') as Suite;
-  if (!['kernels', 'model', 'all'].includes(suite)) throw new RangeError(`--suite must be kernels, model or all, got ${suite}`);
+  if (!['kernels', 'model', 'inference', 'all'].includes(suite)) throw new RangeError(`--suite must be kernels, model, inference or all, got ${suite}`);
   const host = (values.host ?? 'node') as BenchArgs['host'];
   if (!['node', 'chromium', 'both'].includes(host)) throw new RangeError(`--host must be node, chromium or both, got ${host}`);
   return {

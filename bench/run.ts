@@ -15,7 +15,8 @@ import type { BenchResults, KernelRow } from './types';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${fmt(x * 100)}%` : '–');
 
-export type Suite = 'kernels' | 'model' | 'all';
+/** 'inference': the model suite without the training step (the ONNX runtimes' comparison, in minutes on a CPU). */
+export type Suite = 'kernels' | 'model' | 'inference' | 'all';
 
 export interface BenchOptions {
   suite: Suite;
@@ -71,7 +72,7 @@ export async function runBench(engine: Engine, tf: Tf, opts: BenchOptions): Prom
     model: [],
     notes: [],
   };
-  if (opts.suite !== 'model') {
+  if (opts.suite === 'kernels' || opts.suite === 'all') {
     results.kernels = await runKernelSuite(engine, tf, {
       ...timing,
       size: opts.size,
@@ -171,6 +172,7 @@ export interface BenchOverrides {
 export function applyOverrides(d: BenchOptions, o: BenchOverrides): BenchOptions {
   const out: BenchOptions = { ...d, inference: d.inference && { ...d.inference }, train: d.train && { ...d.train } };
   if (o.suite) out.suite = o.suite;
+  if (o.suite === 'inference') out.train = null;
   if (o.size) {
     out.size = o.size;
     if (out.inference) out.inference.size = o.size;

@@ -9,7 +9,8 @@ import { maxAbsDiff, runOnnxBaseline, type OnnxRuntimeHost } from '../../bench/o
 import { ortNodeCpu } from '../../bench/node_host';
 import { randomUnetPPWeights } from '../../bench/reference/tfjs_unetpp';
 import { markdownReport, modelChart } from '../../bench/report';
-import { autoNotes } from '../../bench/run';
+import { parseBenchArgs } from '../../bench/args';
+import { applyOverrides, autoNotes, defaultOptions } from '../../bench/run';
 import { summarizeTimes } from '../../bench/stats';
 import type { BenchResults } from '../../bench/types';
 import { exportOnnx } from '../../src/export/onnx';
@@ -75,6 +76,13 @@ describe('runOnnxBaseline', () => {
     expect(r.maxAbsDiff).toBe(0);
     expect(r.phase!.firstMs).toBeGreaterThanOrEqual(r.createMs!);
   });
+});
+
+test('--suite inference: the model suite without the training step', () => {
+  const { overrides } = parseBenchArgs(['--suite', 'inference', '--reps', '2']);
+  const o = applyOverrides(defaultOptions(true, 'node'), overrides);
+  expect(o).toMatchObject({ suite: 'inference', train: null, inference: { size: 32, batch: 1 }, modelReps: 2 });
+  expect(() => parseBenchArgs(['--suite', 'inferense'])).toThrow(/--suite must be kernels, model, inference or all, got inferense/);
 });
 
 describe('the report', () => {

@@ -10,7 +10,7 @@ const REPORT = 'with --host both, one file per host: FILE-node.ext and FILE-chro
 
 /** Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions. */
 const OPTIONS = defineOptions({
-  suite: { type: 'string', value: 'kernels|model|all', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, or both', check: checks.oneOf(['kernels', 'model', 'all']) },
+  suite: { type: 'string', value: 'kernels|model|inference|all', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, inference only (with the ONNX runtimes), or all', check: checks.oneOf(['kernels', 'model', 'inference', 'all']) },
   host: { type: 'string', value: 'node|chromium|both', default: 'node', description: 'run in Node (Dawn) and/or headless Chromium (adds tfjs-webgl and tfjs-wasm columns)', check: checks.oneOf(['node', 'chromium', 'both']) },
   size: { type: 'string', value: 'N', defaultText: 'GPU: 256 for kernels, 512 for inference; CPU fallback: 32', description: 'input size whose layer shapes the kernel suite times; also the inference size', check: SIZE },
   batch: { type: 'string', value: 'N', defaultText: '1', description: 'batch of the kernel suite', check: checks.int(1) },
@@ -55,6 +55,7 @@ export const benchCommand: Command = {
   examples: [
     { command: 'osteo bench --suite model', what: 'whole-model inference and training step, osteo vs tfjs-webgpu, in Node' },
     { command: 'osteo bench --host both --filter conv --json results.json --report results.html', what: 'the conv kernel rows in Node and in headless Chromium, written as JSON and HTML per host' },
+    { command: 'osteo bench --suite inference --host both --report inference.html', what: 'whole-model inference against tfjs, onnxruntime-node (Node) and onnxruntime-web webgpu / wasm (Chromium)' },
   ],
   async run(argv) {
     parseOptions(OPTIONS, argv); // every flag checked here, before the benchmark is bundled and a GPU acquired

@@ -62,7 +62,7 @@ describe('a bad command line fails before any engine is acquired', () => {
     [['tune', '--reps', 'x'], /--reps must be a positive integer, got x/],
     [['demo', '--seed', 'soon'], /--seed must be a non-negative integer, got soon/],
     [['demo', '--epochs', '0'], /--epochs must be a positive integer, got 0/],
-    [['bench', '--suite', 'modle'], /--suite must be one of kernels, model, all; got 'modle' \(did you mean 'model'\?\)/],
+    [['bench', '--suite', 'modle'], /--suite must be one of kernels, model, inference, all; got 'modle' \(did you mean 'model'\?\)/],
     [['weights', 'convert', join(dir, 'absent.h5')], /SRC .*absent\.h5: no such file/],
     [['weights', 'fecth'], /unknown verb 'fecth' \(did you mean 'fetch'\?\)/],
     [['weights', 'fetch', '--channels', '2'], /--channels must be one of 1, 3; got '2'/],
@@ -89,10 +89,10 @@ describe('a bad command line fails before any engine is acquired', () => {
 });
 
 describe('the built CLI', () => {
-  beforeAll(() => ensureBuilt());
+  beforeAll(() => ensureBuilt(), 180_000);
 
-  test('a typo\'d flag fails at once: no device line, no class name, exit 2', () => {
-    const r = runBuilt(['train', '--data', 'synthetic:hand?n=4', '--epoch', '3']);
+  test('a typo\'d flag fails at once: no device line, no class name, exit 2', async () => {
+    const r = await runBuilt(['train', '--data', 'synthetic:hand?n=4', '--epoch', '3']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("osteo train: unknown option '--epoch' (did you mean '--epochs'?)");
     expect(r.stderr).not.toMatch(/device:/);
@@ -100,15 +100,15 @@ describe('the built CLI', () => {
     expect(r.stdout).toBe('');
   });
 
-  test('a failure after the engine is acquired: the message names the file, no class name; predict leaves no output folder', () => {
+  test('a failure after the engine is acquired: the message names the file, no class name; predict leaves no output folder', async () => {
     const out = join(dir, 'pred-out');
-    const r = runBuilt(['predict', IMAGE, '--model', JUNK, '--out', out, '--software']);
+    const r = await runBuilt(['predict', IMAGE, '--model', JUNK, '--out', out, '--software']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^osteo predict: .*junk\.safetensors/m);
     expect(r.stderr).not.toMatch(INTERNAL);
     expect(existsSync(out)).toBe(false);
     // OSTEO_DEBUG=1 adds the stack (class name included) for bug reports
-    const debug = runBuilt(['predict', IMAGE, '--model', JUNK, '--out', out, '--software'], { env: { OSTEO_DEBUG: '1' } });
+    const debug = await runBuilt(['predict', IMAGE, '--model', JUNK, '--out', out, '--software'], { env: { OSTEO_DEBUG: '1' } });
     expect(debug.stderr).toMatch(/^\s+at /m);
     expect(existsSync(out)).toBe(false);
   });

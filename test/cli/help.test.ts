@@ -81,15 +81,15 @@ describe('osteo CMD --help', () => {
 });
 
 describe('osteo --version', () => {
-  beforeAll(() => ensureBuilt());
+  beforeAll(() => ensureBuilt(), 180_000);
 
-  test('the built CLI prints package.json\'s version, with --version and -V', () => {
+  test('the built CLI prints package.json\'s version, with --version and -V', async () => {
     for (const flag of ['--version', '-V']) {
-      const r = runBuilt([flag]);
+      const r = await runBuilt([flag]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trim()).toBe(pkgVersion);
     }
-    expect(runBuilt(['--help']).stdout).toContain(`osteo ${pkgVersion} —`);
+    expect((await runBuilt(['--help'])).stdout).toContain(`osteo ${pkgVersion} —`);
   });
 
   test('from source it reads package.json', () => {

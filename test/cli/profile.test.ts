@@ -10,7 +10,7 @@ import type { DispatchRecord } from '../../src/gpu/profiler';
 import { tmp } from '../train/helpers';
 import { ensureBuilt, runBuilt } from './io';
 
-beforeAll(() => ensureBuilt());
+beforeAll(() => ensureBuilt(), 180_000);
 
 test('chromeTrace: metadata events name the process and the thread, then one complete event per dispatch', () => {
   const recs: DispatchRecord[] = [
@@ -29,9 +29,9 @@ test('chromeTrace: metadata events name the process and the thread, then one com
   for (const e of t.traceEvents) expect([e.pid, e.tid]).toEqual([1, 1]);
 });
 
-test('osteo profile --software: progress lines on stderr, a trace with named process and thread', () => {
+test('osteo profile --software: progress lines on stderr, a trace with named process and thread', async () => {
   const trace = join(tmp('profile'), 'sub', 'trace.json');
-  const r = runBuilt(['profile', '--software', '--size', '32', '--top', '3', '--trace', trace]);
+  const r = await runBuilt(['profile', '--software', '--size', '32', '--top', '3', '--trace', trace]);
   expect(r.code, r.stderr).toBe(0);
   // progress before each long phase, with elapsed seconds
   for (const phase of [/measuring its FMA and copy ceilings/, /first inference: compiles every shader/, /first run took [\d.]+ s/, /steady run/, /profiled \d+ dispatches/]) {

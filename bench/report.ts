@@ -151,15 +151,16 @@ function runtimesTable(rows: readonly ModelRow[]): string[] {
     '',
     'Each runtime\'s output was compared with osteo\'s before timing; "first" is session creation + the first run.',
     '',
-    '| step | batch | size | runtime | session ms | first ms | steady ms [min–max] | osteo steady ms | osteo speed-up | max abs diff vs osteo (output scale) | runtime detail |',
+    '| step | batch | size | runtime | session ms | first ms | steady ms [min–max] | osteo steady ms | faster (steady) | max abs diff vs osteo (output scale) | runtime detail |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { m, name, b } of entries) {
     const p = b.phase;
-    const up = p && m.osteo ? `${fmt(p.steady.median / m.osteo.steady.median)}x` : '–';
+    const ratio = p && m.osteo ? p.steady.median / m.osteo.steady.median : null;
+    const faster = ratio == null ? '–' : ratio >= 1 ? `osteo ${fmt(ratio)}x` : `${name} ${fmt(1 / ratio)}x`;
     const diff = b.maxAbsDiff != null ? `${b.maxAbsDiff.toExponential(2)} (${b.outputScale != null ? b.outputScale.toExponential(2) : '–'})` : '–';
     out.push(
-      `| ${m.name} | ${m.batch} | ${m.size} | ${name} | ${ms(b.createMs)} | ${ms(p?.firstMs)} | ${p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–'} | ${ms(m.osteo?.steady.median)} | ${up} | ${diff} | ${cell(`${b.detail}${b.error ? `; error: ${b.error}` : ''}`)} |`,
+      `| ${m.name} | ${m.batch} | ${m.size} | ${name} | ${ms(b.createMs)} | ${ms(p?.firstMs)} | ${p ? `${ms(p.steady.median)} [${ms(p.steady.min)}–${ms(p.steady.max)}]` : '–'} | ${ms(m.osteo?.steady.median)} | ${faster} | ${diff} | ${cell(`${b.detail}${b.error ? `; error: ${b.error}` : ''}`)} |`,
     );
   }
   return out;

@@ -151,7 +151,7 @@ export function autoNotes(r: BenchResults, software: boolean): string[] {
         'on a shared CPU (software adapter) or a GPU still ramping its clocks that under-estimates the device, so read such a share as "at the ceiling", not above it.',
     );
   }
-  notes.push('tfjs has no AdamW: its training step uses tf.train.adam (same per-parameter cost up to one FMA); osteo uses AdamW. osteo\'s step also reads the loss back once to check it is finite (as LandmarkTrainer does).');
+  if (r.model.some((m) => m.name === 'train_step')) notes.push('tfjs has no AdamW: its training step uses tf.train.adam (same per-parameter cost up to one FMA); osteo uses AdamW. osteo\'s step also reads the loss back once to check it is finite (as LandmarkTrainer does).');
   notes.push('Byte counts are the minimum traffic (each input read once, each output written once), identical for both libraries; osteo\'s max-pool also writes an argmax, its batch norm reads x twice.');
   return notes;
 }

@@ -107,7 +107,7 @@ describe('the report', () => {
 
   test('a runtimes table with session, first and steady times, the check and the speed-up; the chart has the series', () => {
     const md = markdownReport(results);
-    expect(md).toContain('| inference | 1 | 32 | ort-node-cpu | 60 | 80 | 20 [19–21] | 105 | 0.19x | 3.00e-6 (5.00e-1) | onnxruntime-node 1.30.0, cpu EP |');
+    expect(md).toContain('| inference | 1 | 32 | ort-node-cpu | 60 | 80 | 20 [19–21] | 105 | ort-node-cpu 5.25x | 3.00e-6 (5.00e-1) | onnxruntime-node 1.30.0, cpu EP |');
     expect(md).toContain('| inference | 1 | 32 | ort-bad | 5 | – | – | 105 | – | 1.00e+0 (5.00e-1) | bad; error: ort-bad: output differs |');
     const svg = modelChart(results.model);
     expect(svg).toContain('data-series="ort-node-cpu"');

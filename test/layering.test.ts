@@ -1,6 +1,6 @@
 /**
  * The layers of the house, checked mechanically (STYLE.md): imports only point down
- *   gpu → kernels → autograd, nn → model → weights → data, landmarks → train → api (index, browser)
+ *   gpu → kernels → autograd, nn → model → weights, export → data, landmarks → train → api (browser)
  *   → hosts (node → bench → cli),
  * nothing outside src/node, src/cli and bench imports a `node:` module (or a Node-only package),
  * and CLI commands are thin: no command imports another, none grows past ~200 lines.

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine as createBrowserEngine } from '../../src/browser';
 import { synthesize } from '../../src/data/synthetic';
 import { ApiError, ConfigError, createModel, DataError, loadModel, NoAdapterError, train, type Engine, type NodeLandmarkModel } from '../../src/node/api';
+import { serveFiles } from '../../src/node/chromium';
 import { writeGreyPng } from '../../src/node/data_png';
+import { CHECKPOINT_LAST, decodeCheckpoint, MemoryStore } from '../../src/node/api';
 import { nodeEngine } from '../helpers/node_engine';
 import { safetensorsBytes, torchvisionTensors } from '../weights/fixtures';
 
@@ -82,6 +84,16 @@ describe('checkpoints', () => {
       }
     }
     await expect(loadModel(engine, join(tmpdir(), 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors: cannot read checkpoint \(ENOENT\)/);
+    // over http(s)
+    const { url, server } = await serveFiles({ '/m.safetensors': { type: 'application/octet-stream', body: bytes } });
+    try {
+      const m = await loadModel(engine, `${url}m.safetensors`);
+      expect((await m.predict(image)).points).toEqual(want.points);
+      m.dispose();
+      await expect(loadModel(engine, `${url}other.safetensors`)).rejects.toThrow(/other\.safetensors: HTTP 404/);
+    } finally {
+      server.close();
+    }
     await expect(loadModel(engine, new Uint8Array(100))).rejects.toThrow(/checkpoint/);
   });
 
@@ -105,6 +117,17 @@ describe('train and evaluate', () => {
     const controller = new AbortController();
     controller.abort(new Error('stopped by the user'));
     await expect(train(engine, data, { size: 32, widths: WIDTHS, decoder: DECODER, epochs: 1 }, { signal: controller.signal })).rejects.toThrow('stopped by the user');
+    // aborted after the first step of epoch 2: epoch 1's checkpoint is in the store, the run stops
+    const store = new MemoryStore();
+    const mid = new AbortController();
+    let steps = 0;
+    await expect(train(engine, data, { size: 32, widths: WIDTHS, decoder: DECODER, epochs: 3, batch: 1, accum: 1, valSplit: 0 }, {
+      store, signal: mid.signal, onProgress: (p) => {
+        if (p.kind === 'step' && ++steps === 4) mid.abort(new Error('enough'));
+      },
+    })).rejects.toThrow('enough');
+    expect(steps).toBe(4);
+    expect(decodeCheckpoint((await store.read(CHECKPOINT_LAST))!, 'last').state.epoch).toBe(1);
     await expect(train(engine, data, { size: 33, widths: WIDTHS, decoder: DECODER })).rejects.toThrow(ConfigError);
     await expect(train(engine, { images: hands.images, points: hands.points.slice(0, 2) }, { size: 32 })).rejects.toThrow(/3 images but 2 point lists/);
   });

@@ -61,7 +61,7 @@ function title(r: BenchResults): string {
 function headerLines(r: BenchResults): string[] {
   const m = r.meta;
   return [
-    `${m.date}. Adapter: ${m.adapter.description || m.adapter.architecture || m.adapter.vendor} (${m.adapter.source}). Kernel shapes at ${m.size}x${m.size}, batch ${m.batch}; ${m.reps} repetitions after warm-up.`,
+    `${m.date}. Adapter: ${m.adapter.description || m.adapter.architecture || m.adapter.vendor} (${m.adapter.source}).${r.kernels.length ? ` Kernel shapes at ${m.size}x${m.size}, batch ${m.batch};` : ''} ${m.reps} repetitions after warm-up.`,
     `Measured ceilings: FMA ${fmt(m.ceilings.fmaGflops)} GFLOP/s, copy ${fmt(m.ceilings.copyGbps)} GB/s (${m.ceilings.timing} timing).`,
     `Timing: ${m.timing}`,
   ];
@@ -332,12 +332,12 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
 }
 
 /** Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes. */
-export function modelChart(rows: readonly ModelRow[]): string {
+export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu'): string {
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
   const runtimes = [...new Set(rows.flatMap((r) => Object.keys(r.runtimes ?? {})))];
   const series: { id: string; label: string; color: string; phase: (r: ModelRow) => ModelRow['osteo'] | undefined }[] = [
     { id: 'osteo', label: 'osteo', color: COLORS.osteo, phase: (r) => r.osteo },
-    { id: 'tfjs', label: 'tfjs', color: COLORS.tfjs, phase: (r) => r.tfjs },
+    { id: 'tfjs', label: `tfjs-${mainBackend}`, color: COLORS.tfjs, phase: (r) => r.tfjs },
     ...extras.map((e, i) => ({ id: e, label: `tfjs-${e}`, color: BASELINE_COLORS[(i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.extra?.[e] })),
     ...runtimes.map((e, i) => ({ id: e, label: e, color: BASELINE_COLORS[(extras.length + i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.runtimes?.[e]?.phase ?? undefined })),
   ];
@@ -402,7 +402,7 @@ export function htmlReport(r: BenchResults): string {
   const md = (lines: string[]) => mdToHtml(lines.join('\n'));
   const body: string[] = [`<h1>${esc(title(r))}</h1>`, md(headerLines(r))];
   if (r.notes.length) body.push('<h2>Verdicts and notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
-  if (r.model.length) body.push(`<h2>${esc(MODEL_TITLE.slice(3))}: osteo against every baseline</h2>`, modelChart(r.model), md(modelTable(r.model)), md(runtimesTable(r.model)));
+  if (r.model.length) body.push(`<h2>${esc(MODEL_TITLE.slice(3))}: osteo against every baseline</h2>`, modelChart(r.model, r.meta.tfjsBackend), md(modelTable(r.model)), md(runtimesTable(r.model)));
   if (r.kernels.length) {
     const extras = kernelExtras(r.kernels);
     body.push('<h2>Kernels: speed-up per op over every tfjs backend</h2>', baselinesChart(r.kernels, r.meta.tfjsBackend), md(perOpTable(r.kernels, extras)));

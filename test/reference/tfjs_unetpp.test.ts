@@ -20,6 +20,13 @@ const CFG: UnetPPConfig = {
 };
 const W = randomUnetPPWeights(CFG, 1234);
 
+/**
+ * One event-loop turn. tfjs-backend-cpu computes synchronously: a whole backward, or a loop of
+ * finite-difference forwards, would otherwise hold this test worker for tens of seconds on a
+ * slow, busy machine — long enough for vitest's worker RPC (60 s) to time out.
+ */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 function rng(seed: number) {
   let a = seed >>> 0;
   const next = () => {
@@ -335,12 +342,14 @@ describe('TfUnetPlusPlus (tfjs-backend-cpu)', () => {
   }
 
   for (const loss of ['mse', 'bce', 'softmax_ce'] as const)
-    it(`lossAndGrads(${loss}): loss matches the output, a finite gradient for every trainable parameter`, () => {
+    it(`lossAndGrads(${loss}): loss matches the output, a finite gradient for every trainable parameter`, async () => {
       const { x, t, td } = lossData(loss, 2);
       // Backward on tfjs-backend-cpu is slow (Conv2DBackpropFilter): eval mode only once.
       for (const training of loss === 'mse' ? [true, false] : [true]) {
+        await turn();
         const live = tf.memory().numTensors;
         const r = model.lossAndGrads(x, t, loss, { training });
+        await turn();
         expect(tf.memory().numTensors, 'no tensor leaked').toBe(live);
         expect(r.output.length).toBe(2 * 3 * S * S);
         const y = model.forward(x, { training });
@@ -360,7 +369,7 @@ describe('TfUnetPlusPlus (tfjs-backend-cpu)', () => {
     });
 
   /** Central differences in float32 for every element of `name`. */
-  function finiteDiff(name: string, loss: UnetPPLoss, training: boolean, eps: number) {
+  async function finiteDiff(name: string, loss: UnetPPLoss, training: boolean, eps: number) {
     const { x, t } = lossData(loss, 2);
     const m = new TfUnetPlusPlus(tf, CFG, W);
     const g = m.lossAndGrads(x, t, loss, { training }).grads.get(name)!;
@@ -370,6 +379,7 @@ describe('TfUnetPlusPlus (tfjs-backend-cpu)', () => {
       const p = base.slice();
       p[i] = base[i]! + eps;
       m.setWeight(name, p);
+      await turn();
       const lp = m.lossValue(x, t, loss, { training });
       p[i] = base[i]! - eps;
       m.setWeight(name, p);
@@ -395,14 +405,14 @@ describe('TfUnetPlusPlus (tfjs-backend-cpu)', () => {
   // Float32 central differences: eps 1e-3 balances rounding of the loss against the ReLU kinks
   // stepped over; observed relative L2 errors 1.9% and 0.9% (a wrong nearest-upsample gradient
   // for the second batch item, tfjs-backend-cpu's bug, gives ~100%).
-  it('gradient of encoder.features.0.weight (through every decoder node and upsample, batch 2, eval, MSE) = central differences', () => {
-    const { g, fd } = finiteDiff('encoder.features.0.weight', 'mse', false, 1e-3);
+  it('gradient of encoder.features.0.weight (through every decoder node and upsample, batch 2, eval, MSE) = central differences', async () => {
+    const { g, fd } = await finiteDiff('encoder.features.0.weight', 'mse', false, 1e-3);
     expect(g.length).toBe(36);
     expectGradClose(g, fd, 5e-2, 'd loss / d encoder.features.0.weight');
   });
 
-  it('gradient of decoder.blocks.x_1_1.conv1.1.weight (BatchNorm in training mode, MSE) = central differences', () => {
-    const { g, fd } = finiteDiff('decoder.blocks.x_1_1.conv1.1.weight', 'mse', true, 1e-3);
+  it('gradient of decoder.blocks.x_1_1.conv1.1.weight (BatchNorm in training mode, MSE) = central differences', async () => {
+    const { g, fd } = await finiteDiff('decoder.blocks.x_1_1.conv1.1.weight', 'mse', true, 1e-3);
     expect(g.length).toBe(32);
     expectGradClose(g, fd, 3e-2, 'd loss / d x_1_1.conv1.1.weight');
   });

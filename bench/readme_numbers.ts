@@ -43,6 +43,15 @@ export interface SweepFile { rows: { op: string; shape: string; flops: number; m
 /** bench/results/memory.json: `osteo memory --json` plus where it ran. */
 export interface MemoryFile extends MemoryReport { adapter: { description: string; fallback: boolean }; commit: string; date: string }
 
+/** bench/results/demo-cpu.json: the metrics.json of `npm start` on the CPU fallback (src/cli/commands/demo.ts). */
+export interface DemoFile {
+  summary: {
+    device: string; fallback: boolean; model: string; images: number; validation: number; size: number; epochs: number; unit: string;
+    mre: number; mreUntrained: number; mreBaseline: number; sdrPercent: Record<string, number>; outsidePoints: number; seconds: number;
+  };
+  environment: { date: string; cpus: number; cpuModel: string; node: string; version: string };
+}
+
 export interface ResultFiles {
   h200Node: BenchResults;
   h200Session: SessionFile;
@@ -52,6 +61,7 @@ export interface ResultFiles {
   swNode: BenchResults;
   swChromium: BenchResults;
   memory: MemoryFile;
+  demoCpu: DemoFile;
 }
 
 /** Result file names under bench/results/, by field of ResultFiles. */
@@ -64,6 +74,7 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   swNode: 'swiftshader-node.json',
   swChromium: 'swiftshader-chromium.json',
   memory: 'memory.json',
+  demoCpu: 'demo-cpu.json',
 };
 
 // ------------------------------------------------------------------ targets (DESIGN §3 and the bench notes; not measurements)
@@ -243,6 +254,21 @@ export function cpuFallback(f: ResultFiles): string {
   ].map((p) => wrap(p)).join('\n');
 }
 
+/** README.md, "Two commands": what `npm start` gave on the CPU fallback. */
+export function demoCpu(f: ResultFiles): string {
+  const { summary: s, environment: e } = f.demoCpu;
+  const u = s.unit;
+  const sdr = Object.entries(s.sdrPercent);
+  const minutes = s.seconds / 60;
+  return wrap(
+    `Measured on this project's machine (${s.device}, ${e.cpus} cores, ${e.date.slice(0, 10)}; \`bench/results/demo-cpu.json\`): ` +
+      `${s.epochs} epochs in ${minutes.toFixed(1)} minutes in all; validation MRE over ${s.validation} images ` +
+      `**${d1(s.mreUntrained)} ${u} untrained → ${d1(s.mre)} ${u} trained**, against **${d1(s.mreBaseline)} ${u}** for the mean-shape baseline ` +
+      `(every landmark at its mean training position); SDR ${slash(sdr.map(([, v]) => d1(v)))} % at ${slash(sdr.map(([k]) => k.replace(/ \w+$/, '')))} ${u}` +
+      `${s.outsidePoints ? `; ${s.outsidePoints} predicted points fell outside their image` : ''}.`,
+  );
+}
+
 // ------------------------------------------------------------------ bench/results/README.md
 
 /** Steady GPU time per dispatch and minimum traffic of the data-movement goal rows (64x256x256). */
@@ -399,6 +425,6 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 
 /** Block name → renderer, per document (path relative to the repository root). */
 export const DOCS: Record<string, BlockRenderers> = {
-  'README.md': { 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback },
+  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -65,7 +65,8 @@ export function writeDemoOutputs(out: string, result: DemoResult): { overlay: st
   const heatmaps = join(out, 'heatmaps.png');
   const metrics = join(out, 'metrics.json');
   writeOverlayPng(overlay, ex.image, ex.predicted, ex.truth, {
-    title: `validation image 1 of ${s.validation}: MRE ${ex.mre.toFixed(1)} ${s.unit}\nall ${s.validation}: ${s.mre.toFixed(1)} ${s.unit} (mean-shape baseline ${s.mreBaseline.toFixed(1)} ${s.unit})`,
+    // short lines: the legend is no wider than the image
+    title: `validation image 1 of ${s.validation}: MRE ${ex.mre.toFixed(1)} ${s.unit}\nall ${s.validation}: MRE ${s.mre.toFixed(1)} ${s.unit}\nmean-shape baseline: ${s.mreBaseline.toFixed(1)} ${s.unit}`,
   });
   writeHeatmapMontagePng(heatmaps, ex.heatmaps, result.landmarkNames.length, ex.heatmapSize, ex.heatmapSize, { names: result.landmarkNames });
   const doc = { summary: s, environment: environment(), history: result.history, baseline: result.baseline, untrained: result.untrained, evaluation: result.evaluation, example: { outside: ex.outside.map((i) => i + 1), mre: Number(ex.mre.toFixed(3)) } };

@@ -146,11 +146,13 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     };
     if (data.landmarkNames) settings.landmarkNames = data.landmarkNames;
     const out = store.locate('');
+    // without a validation split the best-epoch metric is the training loss, not an error in mm
+    const bestUnit = val.images.length ? data.unit : 'training loss';
     const writeMetrics = async () => {
       const doc = {
         out, data: { spec: c.data, name: data.name, k: data.k, unit: data.unit, train: train.images.length, val: val.images.length, skipped: data.skipped, errors: data.errors.slice(0, 50) },
         init: init.describe, initKind: init.kind, device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback,
-        config: c, epochs: epoch, best: { epoch: bestEpoch, metric: bestMetric, unit: data.unit }, finished: finished || null, history,
+        config: c, epochs: epoch, best: { epoch: bestEpoch, metric: bestMetric, unit: bestUnit }, finished: finished || null, history,
       };
       await store.write('metrics.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
     };
@@ -209,7 +211,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       say(`epoch ${epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a (no validation split; metric = training loss)'}` +
         `, lr ${lrNow.toExponential(2)}${plateau.lr !== lrNow ? ` → ${plateau.lr.toExponential(2)}` : ''}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
     }
-    if (finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(bestMetric)} ${data.unit} at epoch ${bestEpoch})`);
+    if (finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(bestMetric)} ${bestUnit} at epoch ${bestEpoch})`);
     if (!(await store.exists('metrics.json'))) await writeMetrics();
     return {
       out, init: init.describe, initKind: init.kind, epochs: epoch, bestEpoch, bestMetric, unit: data.unit, history, finished: finished || 'epochs',

@@ -4,7 +4,7 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { evalCommand, evalMain } from '../../src/cli/commands/eval';
 import { predictMain } from '../../src/cli/commands/predict';
-import { trainCommand, trainMain } from '../../src/cli/commands/train';
+import { trainCommand, trainMain, trainSummary } from '../../src/cli/commands/train';
 import { prepareDataSpec as prepareData } from '../../src/node/train_io';
 import { synthesize } from '../../src/data/synthetic';
 import { DataError } from '../../src/data/types';
@@ -138,8 +138,14 @@ describe('osteo eval and predict', () => {
   let model = '';
   beforeAll(async () => {
     const out = tmp('evalmodel');
-    await trainMain([...BASE, '--epochs', '1', '--val-split', '0', '--out', out], { quiet: true });
+    const r = await trainMain([...BASE, '--epochs', '1', '--val-split', '0', '--out', out], { quiet: true });
     model = join(out, CHECKPOINT_BEST);
+    // no validation split: the best epoch was picked by training loss, which is not reported as an MRE in mm
+    const summary = trainSummary(r);
+    expect(summary.bestMre).toBeNull();
+    expect(summary.bestTrainLoss).toBeGreaterThan(0);
+    expect(summary).not.toHaveProperty('unit');
+    expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).best.unit).toBe('training loss');
   });
 
   test('eval: MRE ± std, SDR at 2/2.5/3/4 and per landmark, as JSON and as a file', async () => {

@@ -119,11 +119,21 @@ export const trainCommand: Command = {
   ],
   async run(argv) {
     const r = await trainMain(argv);
-    console.log(JSON.stringify({
-      out: r.out, init: r.initKind, describe: r.init, epochs: r.epochs, finished: r.finished, bestEpoch: r.bestEpoch,
-      bestMre: r.bestMetric === null ? null : round(r.bestMetric), unit: r.unit, train: r.trainImages, val: r.valImages, skipped: r.skipped,
-      best: r.bestCheckpoint, last: r.lastCheckpoint, seconds: round(r.seconds),
-    }));
+    console.log(JSON.stringify(trainSummary(r)));
     return 0;
   },
 };
+
+/**
+ * The summary line. Without a validation split the best epoch is chosen by training loss:
+ * then `bestMre` is null and `bestTrainLoss` says what was compared (it is not an error in mm).
+ */
+export function trainSummary(r: Awaited<ReturnType<typeof trainMain>>): Record<string, unknown> {
+  const best = r.bestMetric === null ? null : round(r.bestMetric);
+  return {
+    out: r.out, init: r.initKind, describe: r.init, epochs: r.epochs, finished: r.finished, bestEpoch: r.bestEpoch,
+    ...(r.valImages ? { bestMre: best, unit: r.unit } : { bestMre: null, bestTrainLoss: best }),
+    train: r.trainImages, val: r.valImages, skipped: r.skipped,
+    best: r.bestCheckpoint, last: r.lastCheckpoint, seconds: round(r.seconds),
+  };
+}

@@ -3,7 +3,7 @@
  * `--init` string → an InitSource (ImageNet weights found under weights/, checkpoints, weight
  * files), ImageNet weights lookup.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS, type LoadedWeights } from '../weights/index';
 import { CheckpointError } from '../train/checkpoint';
@@ -45,13 +45,31 @@ export async function resolveInit(c: TrainConfig): Promise<InitSource> {
   if (c.init === 'imagenet') return { kind: 'imagenet', ...(await readImagenetWeights(findImagenetWeights(c.weights), c.widths)) };
   const file = c.init;
   if (!existsSync(file)) throw new ConfigError(`--init ${file}: no such file (expected imagenet, scratch, or a checkpoint / weight file)`);
+  // Only a safetensors file can be a checkpoint: anything else (Keras .h5, a tfjs model.json or
+  // its folder) is a weight file, read by the same format sniffing as `osteo weights convert`.
+  if (!looksLikeSafetensors(file)) return { kind: 'weights', weights: await readWeights(file, c), source: file };
   try {
     return { kind: 'checkpoint', checkpoint: await loadCheckpoint(file) };
   } catch (e) {
     if (!(e instanceof CheckpointError) || !/not an osteo training checkpoint/.test(e.message)) throw e;
   }
-  const weights = await readWeightsFile(file, { spec: { widths: c.widths ?? [...VGG19_WIDTHS] }, decoderChannels: c.decoder ?? [...UNETPP_DECODER_CHANNELS] });
-  return { kind: 'weights', weights, source: file };
+  return { kind: 'weights', weights: await readWeights(file, c), source: file };
+}
+
+const readWeights = (file: string, c: TrainConfig) =>
+  readWeightsFile(file, { spec: { widths: c.widths ?? [...VGG19_WIDTHS] }, decoderChannels: c.decoder ?? [...UNETPP_DECODER_CHANNELS] });
+
+/** A safetensors file starts with its little-endian u64 header length, then the JSON header's '{'. */
+function looksLikeSafetensors(file: string): boolean {
+  if (statSync(file).isDirectory()) return false;
+  const head = Buffer.alloc(9);
+  const fd = openSync(file, 'r');
+  try {
+    if (readSync(fd, head, 0, 9, 0) < 9) return false;
+  } finally {
+    closeSync(fd);
+  }
+  return head.readBigUInt64LE(0) >= 2n && head[8] === 0x7b;
 }
 
 /** Options of prepareDataSpec. */

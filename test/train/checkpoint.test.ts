@@ -17,6 +17,7 @@ import { LandmarkTrainer } from '../../src/train/trainer';
 import { writeSafetensors } from '../../src/weights/index';
 import { nodeEngine } from '../helpers/node_engine';
 import { DECODER, tmp, WIDTHS } from './helpers';
+import { kerasH5Bytes, randomKerasLayers } from '../weights/fixtures';
 
 const SETTINGS: TrainSettings = {
   size: 32, sigma: 1.5, loss: 'mse', targetScale: 1, normalization: { name: 'torchvision-imagenet', mean: 0.449, std: 0.226 }, decode: 'argmax', unit: 'mm',
@@ -135,6 +136,24 @@ describe('checkpoint with the engine', () => {
       trainer.dispose();
       model.dispose();
     }
+  });
+
+  test('--init FILE reads a Keras .h5 weight file (sniffed like osteo weights convert, not taken for a corrupt checkpoint)', async () => {
+    const spec = { widths: WIDTHS };
+    const file = join(tmp('inith5'), 'vgg19_notop.h5');
+    writeFileSync(file, await kerasH5Bytes(randomKerasLayers(spec, 3), 'keras2'));
+    const init = await resolveInit(withDefaults({ data: 'synthetic:hand?n=2', init: file, size: 32, widths: WIDTHS, decoder: DECODER }));
+    expect(init.kind).toBe('weights');
+    if (init.kind !== 'weights') return;
+    expect(init.weights.format).toBe('keras-h5');
+    expect(init.weights.tensors.get('encoder.features.0.weight')!.shape).toEqual([WIDTHS[0], 3, 3, 3]);
+    // a truncated safetensors file is still reported as a corrupt checkpoint
+    const cut = join(tmp('initcut'), 'cut.safetensors');
+    const bytes = Buffer.from(JSON.stringify({ __metadata__: { osteo_checkpoint: '1' } }));
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(bytes.length + 100));
+    writeFileSync(cut, Buffer.concat([head, bytes]));
+    await expect(resolveInit(withDefaults({ data: 'synthetic:hand?n=2', init: cut, size: 32 }))).rejects.toThrow(/cut\.safetensors.*corrupt or truncated/);
   });
 
   test('K of a checkpoint ≠ K of the data is an error naming both (unless --reset-head)', async () => {

@@ -100,6 +100,16 @@ describe('the built CLI', () => {
     expect(r.stdout).toBe('');
   });
 
+  test('train without --out checks its default run folder before any work', async () => {
+    const cwd = tmp('cli-default-out');
+    writeFileSync(join(cwd, 'runs'), 'a file where the runs/ folder would go');
+    const r = await runBuilt(['train', '--data', 'synthetic:hand?n=4', '--init', 'scratch'], { cwd });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--out runs\/train \(the default --out\): .*runs is a file, not a folder/);
+    expect(r.stderr).not.toMatch(/device:/);
+    expect(r.stderr).not.toMatch(INTERNAL);
+  });
+
   test('a failure after the engine is acquired: the message names the file, no class name; predict leaves no output folder', async () => {
     const out = join(dir, 'pred-out');
     const r = await runBuilt(['predict', IMAGE, '--model', JUNK, '--out', out, '--software']);

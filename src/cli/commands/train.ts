@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_LAST, CheckpointError, loadCheckpoint, type Checkpoint } from '../../node/checkpoint';
+import { checkWritableDir } from '../../node/out_dir';
 import { folderStore } from '../../node/store';
 import { findImagenetWeights, prepareDataSpec, resolveInit } from '../../node/train_io';
 import { flagOf, TRAIN_DEFAULTS, withDefaults, type TrainConfig } from '../../train/config';
@@ -80,7 +81,9 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
       log(`note: ${join(config.out, CHECKPOINT_LAST)} exists and will be overwritten; use --resume to continue that run`);
     }
   }
-  // Everything that can be checked without a GPU is checked before one is acquired.
+  // Everything that can be checked without a GPU is checked before one is acquired
+  // (the run folder too when --out was not given: its default was never checked by the option table).
+  if (!explicit.out) checkWritableDir(config.out, '--out', `${config.out} (the default --out)`);
   if (!hooks.data) checkSpec(config.data, 'data');
   if (!resume && config.init === 'imagenet') findImagenetWeights(config.weights);
   return withEngine(values.software, async (engine) => {

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV } from '../../src/data/i
 import { DataError } from '../../src/data/types';
 import { crc32 } from '../../src/node/data_zip';
 import { decodeImage } from '../../src/node/data_image';
+import { decodeImageBrowser } from '../../src/data/image_browser';
 import { encodeBmp, encodePngRaw } from './encoders';
 
 function errorOf(f: () => unknown): Error {
@@ -143,5 +144,15 @@ describe('F2: PNG image data must inflate to exactly what the header implies', (
       expect(e).toBeInstanceOf(DataError);
       expect(e.message).toMatch(/^len\.png: corrupt/);
     }
+  });
+});
+
+describe('browser decoder (the same limit, checked from the PNG header before the browser decodes)', () => {
+  it('a 30000x30000 PNG header is refused before createImageBitmap is reached', async () => {
+    // Node has no createImageBitmap: reaching it would be a ReferenceError, not this DataError
+    const err = (await decodeImageBrowser(new Uint8Array(bombPng(30000, 30000)), 'bomb.png').catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toContain('bomb.png');
+    expect(err.message).toContain(MAX_IMAGE_PIXELS_ENV);
   });
 });

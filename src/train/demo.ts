@@ -14,8 +14,9 @@ import { evaluationJson, statsJson, type EvaluationJson, type StatsJson } from '
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { CosineAnnealingLR } from '../nn/schedule';
-import { grayNormalization, normalizationFromMetadata, toSingleChannel } from '../weights/vgg19';
 import type { LoadedWeights } from '../weights/types';
+import { round } from './format';
+import { loadImagenetEncoder } from './init';
 import { LandmarkTrainer, type LandmarkSet, type LossName } from './trainer';
 
 /** What the main job runs on one kind of adapter. */
@@ -151,19 +152,11 @@ export async function runDemo(engine: Engine, options: DemoOptions = {}): Promis
     let mean = 0;
     let std = 1;
     if (options.weights && !profile.widths) {
-      const { result, source } = options.weights;
-      const tensors = result.tensors.get('encoder.features.0.weight')?.shape[1] === 3 ? toSingleChannel(result.tensors) : result.tensors;
-      let n = 0;
-      for (const [name, t] of tensors) {
-        if (!name.startsWith('encoder.')) continue;
-        model.params.load(name, t.data);
-        n++;
-      }
-      const norm = grayNormalization(normalizationFromMetadata(result.metadata, source));
-      mean = norm.mean[0]!;
-      std = norm.std[0]!;
+      const loaded = loadImagenetEncoder(model, options.weights.result, options.weights.source);
+      mean = loaded.normalisation.mean;
+      std = loaded.normalisation.std;
       init = 'imagenet';
-      initText = `imagenet (${source}, ${n} encoder tensors)`;
+      initText = loaded.describe;
     } else if (options.weights) {
       note = `${options.weights.source} is present but the CPU demo uses a 1/8-width encoder; ImageNet weights need the full-width model (run on a GPU)`;
     }
@@ -250,4 +243,3 @@ export async function runDemo(engine: Engine, options: DemoOptions = {}): Promis
   }
 }
 
-const round = (v: number, digits = 3): number => Number(v.toFixed(digits));

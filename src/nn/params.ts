@@ -1,4 +1,4 @@
-import type { Engine } from '../gpu/engine';
+import type { Arena, Engine } from '../gpu/engine';
 import { DisposedError, formatShape, LimitError, ShapeError } from '../gpu/errors';
 import { Tensor } from '../gpu/tensor';
 
@@ -43,13 +43,6 @@ export interface Slot {
   /** Index of this parameter inside its shard (key of the optimizers' per-parameter tables). */
   local: number;
   shard: number;
-}
-
-interface Arena {
-  buffer: GPUBuffer;
-  tensors: Tensor[];
-  bytes: number;
-  dispose: () => void;
 }
 
 /**

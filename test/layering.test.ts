@@ -1,6 +1,6 @@
 /**
  * The layers of the house, checked mechanically (STYLE.md): imports only point down
- *   gpu → kernels → autograd, nn → model → weights, export → data, landmarks → train → api (browser)
+ *   gpu → kernels → autograd, nn → model → weights, export → data, landmarks → train → report → api (browser)
  *   → hosts (node → bench → cli),
  * nothing outside src/node, src/cli and bench imports a `node:` module (or a Node-only package),
  * and CLI commands are thin: no command imports another, none grows past ~200 lines.
@@ -25,6 +25,7 @@ const LAYERS: [prefix: string, rank: number][] = [
   ['src/data/', 5],
   ['src/landmarks/', 5],
   ['src/train/', 6],
+  ['src/report/', 6.5],
   ['src/api/', 7],
   ['src/browser.ts', 7],
   ['src/node/', 8],

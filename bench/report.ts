@@ -332,7 +332,7 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
 }
 
 /** Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes. */
-export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu'): string {
+export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu', id = 'chart-model'): string {
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
   const runtimes = [...new Set(rows.flatMap((r) => Object.keys(r.runtimes ?? {})))];
   const series: { id: string; label: string; color: string; phase: (r: ModelRow) => ModelRow['osteo'] | undefined }[] = [
@@ -348,7 +348,7 @@ export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu'): s
   const vals = rows.flatMap((r) => series.flatMap((s) => [s.phase(r)?.steady.median ?? NaN, s.phase(r)?.firstMs ?? NaN]));
   const [lo, hi] = niceBounds(vals);
   const x = logScale(lo, hi, left, right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-model" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
   parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale, shorter is faster): steady-state bars, first run (compile / session creation) as a hollow marker</text>`, lg.svg);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}</text>`);
   rows.forEach((r, i) => {
@@ -399,8 +399,13 @@ function mdToHtml(md: string): string {
  * the per-op summary; then every kernel row, collapsed by op, and the per-kernel charts, collapsed.
  */
 export function htmlReport(r: BenchResults): string {
+  return htmlPage(`osteo benchmark — ${r.meta.host} ${adapterName(r.meta.adapter)}`, [`<h1>${esc(title(r))}</h1>`, ...htmlBody(r)], [r]);
+}
+
+/** One host's report sections (everything below the title). */
+function htmlBody(r: BenchResults): string[] {
   const md = (lines: string[]) => mdToHtml(lines.join('\n'));
-  const body: string[] = [`<h1>${esc(title(r))}</h1>`, md(headerLines(r))];
+  const body: string[] = [md(headerLines(r))];
   if (r.notes.length) body.push('<h2>Verdicts and notes</h2>', `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   if (r.model.length) body.push(`<h2>${esc(MODEL_TITLE.slice(3))}: osteo against every baseline</h2>`, modelChart(r.model, r.meta.tfjsBackend), md(modelTable(r.model)), md(runtimesTable(r.model)));
   if (r.kernels.length) {
@@ -422,12 +427,79 @@ export function htmlReport(r: BenchResults): string {
       '</details>',
     );
   }
+  return body;
+}
+
+/** A self-contained page: the report's styles, `body`, and the results as embedded JSON. */
+function htmlPage(pageTitle: string, body: string[], results: readonly BenchResults[]): string {
+  const data = results.length === 1 ? results[0] : results;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>osteo benchmark — ${esc(r.meta.host)} ${esc(adapterName(r.meta.adapter))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(pageTitle)}</title>
 <style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}svg.chart{display:block;margin:8px 0 24px}details{margin:4px 0}summary{cursor:pointer}</style>
 </head><body>
 ${body.join('\n')}
-<script type="application/json" id="results">${JSON.stringify(r).replace(/</g, '\\u003c')}</script>
+<script type="application/json" id="results">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
 </body></html>
 `;
+}
+
+// ------------------------------------------------------------------ several hosts in one report
+
+/** The whole-model rows of every host, named by host, so one chart and one table compare them all. */
+function hostRows(runs: readonly BenchResults[]): ModelRow[] {
+  return runs.flatMap((r) => r.model.map((m) => ({ ...m, name: `${r.meta.host}: ${m.name}` as ModelRow['name'] })));
+}
+
+/** Per host and baseline: steady ms and how it compares with osteo on the same host and run. */
+function summaryTable(runs: readonly BenchResults[]): string[] {
+  const out = [
+    '| host | step | batch | size | runtime | first ms | steady ms | osteo steady ms, same run | faster (steady) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of runs) {
+    for (const m of r.model) {
+      if (!m.osteo) continue;
+      const base = m.osteo.steady.median;
+      const entries: [string, ModelRow['osteo'] | null | undefined][] = [
+        ['osteo', m.osteo],
+        [`tfjs-${r.meta.tfjsBackend}`, m.tfjs],
+        ...Object.entries(m.extra ?? {}).map(([k, p]): [string, ModelRow['osteo'] | null] => [`tfjs-${k}`, p]),
+        ...Object.entries(m.runtimes ?? {}).map(([k, b]): [string, ModelRow['osteo'] | null] => [k, b.phase]),
+      ];
+      for (const [name, p] of entries) {
+        const ratio = p ? p.steady.median / base : null;
+        const faster = name === 'osteo' || ratio == null ? '–' : ratio >= 1 ? `osteo ${fmt(ratio)}x` : `${name} ${fmt(1 / ratio)}x`;
+        out.push(`| ${r.meta.host} | ${m.name} | ${m.batch} | ${m.size} | ${name} | ${ms(p?.firstMs)} | ${p ? ms(p.steady.median) : 'failed or not run'} | ${ms(base)} | ${faster} |`);
+      }
+    }
+  }
+  return out;
+}
+
+const hostsTitle = (runs: readonly BenchResults[]): string =>
+  `osteo against every baseline — ${runs.map((r) => `${r.meta.host} (${adapterName(r.meta.adapter)})`).join(', ')}`;
+
+/** Several hosts' runs (`osteo bench --host both`) as one markdown document: summary first, then each host. */
+export function combinedMarkdownReport(runs: readonly BenchResults[]): string {
+  const parts = [`# ${hostsTitle(runs)}`, '', '## Summary: whole model, every runtime', '', ...summaryTable(runs), ''];
+  for (const r of runs) parts.push(markdownReport(r).replace(/^# /, '## ').replace(/\n(#{2,3}) /g, '\n#$1 '));
+  return parts.join('\n');
+}
+
+/**
+ * Several hosts' runs as one page: title and the summary chart and table of the whole model
+ * against every baseline (tfjs backends, ONNX runtimes) on every host first, then each host's
+ * own report, collapsed.
+ */
+export function combinedHtmlReport(runs: readonly BenchResults[]): string {
+  const md = (lines: string[]) => mdToHtml(lines.join('\n'));
+  const body = [
+    `<h1>${esc(hostsTitle(runs))}</h1>`,
+    `<p>${esc(runs.map((r) => `${r.meta.host}: ${r.meta.date}, ${r.meta.adapter.description || r.meta.adapter.architecture}`).join('; '))}. Each runtime was timed in the same run as osteo on its host; compare within a host.</p>`,
+    '<h2>Summary: whole model, every runtime</h2>',
+    modelChart(hostRows(runs), runs[0]?.meta.tfjsBackend, 'chart-summary'),
+    md(summaryTable(runs)),
+  ];
+  for (const r of runs) body.push(`<details class="host" open><summary><b>${esc(title(r))}</b></summary>`, ...htmlBody(r), '</details>');
+  return htmlPage(hostsTitle(runs), body, runs);
 }

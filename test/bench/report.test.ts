@@ -163,3 +163,43 @@ test('the legends list every series inside the chart (none clipped at the right 
   for (const l of legends.flat()) expect(l.inside, l.label ?? '').toBe(true);
   await page.close();
 }, 60_000);
+
+test('--host both: one report with every runtime of both hosts, the summary first, ratios against osteo on the same host', async () => {
+  const { combinedHtmlReport, combinedMarkdownReport } = await import('../../bench/report');
+  const phase = (first: number, steady: number[]) => ({ firstMs: first, steady: summarizeTimes(steady) });
+  const node: BenchResults = {
+    ...results,
+    kernels: [],
+    model: [{ ...results.model[0]!, extra: undefined, runtimes: { 'ort-node-cpu': { detail: 'onnxruntime-node', createMs: 50, phase: phase(60, [10, 10]), maxAbsDiff: 1e-6, outputScale: 3 } } }],
+  };
+  const chromium: BenchResults = {
+    ...results,
+    meta: { ...results.meta, host: 'chromium' },
+    kernels: [],
+    model: [{ ...results.model[0]!, osteo: phase(700, [200, 200]), runtimes: { 'ort-web-wasm': { detail: 'onnxruntime-web wasm', createMs: 20, phase: phase(400, [50]), maxAbsDiff: 2e-6, outputScale: 3 }, 'ort-web-webgpu': { detail: 'onnxruntime-web webgpu', createMs: 20, phase: null, maxAbsDiff: null, outputScale: null, error: 'no adapter' } } }],
+  };
+  const md = combinedMarkdownReport([node, chromium]);
+  expect(md).toMatch(/\| node \| inference \| 1 \| 32 \| ort-node-cpu \| 60 \| 10 \| 105 \| ort-node-cpu 10\.5x \|/);
+  expect(md).toMatch(/\| chromium \| inference \| 1 \| 32 \| tfjs-webgl \| 5000 \| 800 \| 200 \| osteo 4x \|/);
+  expect(md).toMatch(/\| chromium \| inference \| 1 \| 32 \| ort-web-wasm \| 400 \| 50 \| 200 \| ort-web-wasm 4x \|/);
+  expect(md).toMatch(/\| chromium \| inference \| 1 \| 32 \| ort-web-webgpu \| – \| failed or not run \|/);
+  // each host's own report follows, one heading level down
+  expect(md.indexOf('## Summary')).toBeLessThan(md.indexOf('## osteo vs tfjs-webgpu 4.22.0 and ONNX Runtime — node'));
+  expect(md).toContain('## osteo vs tfjs-webgpu 4.22.0 and ONNX Runtime — chromium');
+
+  const page = await browser!.newPage();
+  await page.setContent(combinedHtmlReport([node, chromium]), { waitUntil: 'load' });
+  const seen = await page.evaluate(() => ({
+    summary: Array.from(document.querySelectorAll('#chart-summary .point')).map((e) => `${e.getAttribute('data-key')}/${e.getAttribute('data-series')}`),
+    firstChart: document.querySelector('svg.chart')!.id,
+    hosts: document.querySelectorAll('details.host').length,
+    data: (JSON.parse(document.getElementById('results')!.textContent!) as unknown[]).length,
+  }));
+  expect(seen.firstChart).toBe('chart-summary');
+  expect(seen.summary.sort()).toEqual(
+    ['chromium: inference/osteo', 'chromium: inference/tfjs', 'chromium: inference/webgl', 'chromium: inference/ort-web-wasm', 'node: inference/osteo', 'node: inference/tfjs', 'node: inference/ort-node-cpu'].sort(),
+  );
+  expect(seen.hosts).toBe(2);
+  expect(seen.data).toBe(2);
+  await page.close();
+}, 60_000);

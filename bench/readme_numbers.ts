@@ -60,6 +60,8 @@ export interface ResultFiles {
   h100Session: OldSessionFile;
   swNode: BenchResults;
   swChromium: BenchResults;
+  swInferenceNode: BenchResults;
+  swInferenceChromium: BenchResults;
   memory: MemoryFile;
   demoCpu: DemoFile;
 }
@@ -73,6 +75,8 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   h100Session: 'h100-session.json',
   swNode: 'swiftshader-node.json',
   swChromium: 'swiftshader-chromium.json',
+  swInferenceNode: 'swiftshader-inference-node.json',
+  swInferenceChromium: 'swiftshader-inference-chromium.json',
   memory: 'memory.json',
   demoCpu: 'demo-cpu.json',
 };
@@ -254,6 +258,32 @@ export function cpuFallback(f: ResultFiles): string {
   ].map((p) => wrap(p)).join('\n');
 }
 
+/** README.md, "What works without a GPU": osteo on SwiftShader against the CPU runtimes people would pick (ONNX Runtime, tfjs-wasm). */
+export function cpuRuntimes(f: ResultFiles): string {
+  const n = model(f.swInferenceNode, 'inference');
+  const c = model(f.swInferenceChromium, 'inference');
+  const steady = (row: ModelRow, name: string): number => {
+    const p = row.runtimes?.[name]?.phase;
+    if (!p) throw new Error(`swiftshader-inference-*.json: no ${name} timing for inference`);
+    return p.steady.median;
+  };
+  const o = (row: ModelRow): number => row.osteo!.steady.median;
+  const ortNode = steady(n, 'ort-node-cpu');
+  const ortWasm = steady(c, 'ort-web-wasm');
+  const ortGpu = steady(c, 'ort-web-webgpu');
+  const tfWasm = c.extra?.['wasm']?.steady.median;
+  if (tfWasm == null) throw new Error('swiftshader-inference-chromium.json: no tfjs-wasm timing');
+  const diff = Math.max(...[n, c].flatMap((row) => Object.values(row.runtimes ?? {}).map((b) => (b.maxAbsDiff ?? Infinity) / (b.outputScale ?? 1))));
+  return wrap(
+    `Against the runtimes a user would pick on a machine without a GPU (\`bench/results/swiftshader-inference.md\`, ` +
+      `${f.swInferenceNode.meta.date.slice(0, 10)}, whole model b1 ${n.size}², osteo's model exported by \`osteo export onnx\` — same weights and input, outputs agreed within ${diff.toExponential(0)} of the output scale before timing): ` +
+      `onnxruntime-node (CPU, 2 threads) runs it in ${msText(ortNode)} ms against osteo's ${msText(o(n))} ms on SwiftShader in Node (**${times(o(n) / ortNode)} faster than osteo**); ` +
+      `in Chromium ORT-web's wasm EP takes ${msText(ortWasm)} ms and tfjs-wasm ${msText(tfWasm)} ms against osteo's ${msText(o(c))} ms (${times(o(c) / ortWasm)} and ${times(o(c) / tfWasm)} faster than osteo), ` +
+      `while ORT-web's webgpu EP on the same SwiftShader adapter takes ${msText(ortGpu)} ms (osteo ${times(ortGpu / o(c))} faster). ` +
+      `Each comparison is within one host and run (the Chromium half ran while other work loaded the machine, so its absolute times are high). Native CPU code beats any WebGPU engine emulated on the CPU: for CPU-only inference, export to ONNX; osteo on SwiftShader is for running the same code everywhere, training included.`,
+  );
+}
+
 /** README.md, "Two commands": what `npm start` gave on the CPU fallback. */
 export function demoCpu(f: ResultFiles): string {
   const { summary: s, environment: e } = f.demoCpu;
@@ -425,6 +455,6 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 
 /** Block name → renderer, per document (path relative to the repository root). */
 export const DOCS: Record<string, BlockRenderers> = {
-  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback },
+  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -103,13 +103,65 @@ export interface ExperimentResult {
   files: { json: string; markdown: string; plot: string };
 }
 
-interface RunSummary {
+
+/** A finished training run's summary, as kept in its done.json. */
+export interface RunSummary {
   best: string;
   epochs: number;
   bestEpoch: number;
   bestMetric: number | null;
   history: EpochRecord[];
   seconds: number;
+}
+
+/** Reads a checkpoint from a store (a ConfigError when it is missing). */
+export async function readStoredCheckpoint(store: RunStore, name: string): Promise<Checkpoint> {
+  const bytes = await store.read(name);
+  if (!bytes) throw new ConfigError(`${store.locate(name)}: no such checkpoint`);
+  return decodeCheckpoint(bytes, store.locate(name));
+}
+
+/**
+ * Trains one run of a study in `dir` of `store`, or reuses it: a run whose done.json holds the same
+ * settings and item ids (and whose best checkpoint exists) is not trained again; an interrupted run
+ * with a matching checkpoint-last resumes from it. Returns the run's summary.
+ */
+export async function trainResumable(engine: Engine, r: {
+  store: RunStore; dir: string; config: TrainConfig; init: InitSource; data: PreparedData; ids: readonly string[] | undefined; tag: string;
+  log?: (line: string) => void; onProgress?: (p: TrainProgress) => void; signal?: AbortSignal;
+}): Promise<RunSummary> {
+  const log = r.log ?? (() => undefined);
+  const c = r.config;
+  const run = substore(r.store, r.dir);
+  const key = JSON.stringify({ c, ids: r.ids ?? null });
+  const marker = await run.read('done.json');
+  if (marker) {
+    try {
+      const done = JSON.parse(new TextDecoder().decode(marker)) as { key: string; result: RunSummary };
+      if (done.key === key && (await run.exists(CHECKPOINT_BEST))) {
+        log(`[${r.tag}] reusing finished run in ${c.out}`);
+        return done.result;
+      }
+    } catch {
+      /* redo */
+    }
+  }
+  let resume: Checkpoint | undefined;
+  if (await run.exists(CHECKPOINT_LAST)) {
+    try {
+      const ck = await readStoredCheckpoint(r.store, `${r.dir}/${CHECKPOINT_LAST}`);
+      if ((ck.train.run as { idsKey?: string } | undefined)?.idsKey === key) resume = ck;
+    } catch (e) {
+      log(`[${r.tag}] ignoring ${run.locate(CHECKPOINT_LAST)}: ${(e as Error).message}`);
+    }
+  }
+  const t = await runTraining(engine, c, {
+    data: r.data, store: run, init: r.init, ...(r.ids ? { ids: r.ids } : {}), ...(resume ? { resume } : {}), runExtra: { idsKey: key },
+    ...(r.onProgress ? { onProgress: r.onProgress } : {}), ...(r.signal ? { signal: r.signal } : {}),
+  });
+  const result: RunSummary = { best: t.bestCheckpoint, epochs: t.epochs, bestEpoch: t.bestEpoch, bestMetric: t.bestMetric, history: t.history, seconds: t.seconds };
+  await run.write('done.json', utf8(`${JSON.stringify({ key, result })}\n`));
+  return result;
 }
 
 /** Runs the whole study on one engine. */
@@ -151,45 +203,10 @@ export async function runExperiment(engine: Engine, o: ExperimentOptions): Promi
   const rows: RunRow[] = [];
   const config = (seed: number, init: string, dir: string, lr: number, data: string): TrainConfig =>
     withDefaults({ ...o.base, data, init, out: store.locate(dir), seed, lr, ...(imagenet ? { weights: imagenet.source } : {}) });
-  const readCheckpoint = async (name: string): Promise<Checkpoint> => {
-    const bytes = await store.read(name);
-    if (!bytes) throw new ConfigError(`${store.locate(name)}: no such checkpoint`);
-    return decodeCheckpoint(bytes, store.locate(name));
-  };
+  const readCheckpoint = (name: string): Promise<Checkpoint> => readStoredCheckpoint(store, name);
 
-  /** Trains (or reuses / resumes) one run in `dir`; returns its training summary fields. */
-  const train = async (c: TrainConfig, dir: string, init: InitSource, data: PreparedData, ids: readonly string[] | undefined, tag: string): Promise<RunSummary> => {
-    const run = substore(store, dir);
-    const key = JSON.stringify({ c, ids: ids ?? null });
-    const marker = await run.read('done.json');
-    if (marker) {
-      try {
-        const done = JSON.parse(new TextDecoder().decode(marker)) as { key: string; result: RunSummary };
-        if (done.key === key && (await run.exists(CHECKPOINT_BEST))) {
-          log(`[${tag}] reusing finished run in ${c.out}`);
-          return done.result;
-        }
-      } catch {
-        /* redo */
-      }
-    }
-    let resume: Checkpoint | undefined;
-    if (await run.exists(CHECKPOINT_LAST)) {
-      try {
-        const ck = await readCheckpoint(`${dir}/${CHECKPOINT_LAST}`);
-        if ((ck.train.run as { idsKey?: string } | undefined)?.idsKey === key) resume = ck;
-      } catch (e) {
-        log(`[${tag}] ignoring ${run.locate(CHECKPOINT_LAST)}: ${(e as Error).message}`);
-      }
-    }
-    const r = await runTraining(engine, c, {
-      data, store: run, init, ...(ids ? { ids } : {}), ...(resume ? { resume } : {}), runExtra: { idsKey: key },
-      ...(o.onRunProgress ? { onProgress: (p: TrainProgress) => o.onRunProgress!(tag, p) } : {}), ...(o.signal ? { signal: o.signal } : {}),
-    });
-    const result: RunSummary = { best: r.bestCheckpoint, epochs: r.epochs, bestEpoch: r.bestEpoch, bestMetric: r.bestMetric, history: r.history, seconds: r.seconds };
-    await run.write('done.json', utf8(`${JSON.stringify({ key, result })}\n`));
-    return result;
-  };
+  const train = (c: TrainConfig, dir: string, init: InitSource, data: PreparedData, ids: readonly string[] | undefined, tag: string): Promise<RunSummary> =>
+    trainResumable(engine, { store, dir, config: c, init, data, ids, tag, log, ...(o.onRunProgress ? { onProgress: (p: TrainProgress) => o.onRunProgress!(tag, p) } : {}), ...(o.signal ? { signal: o.signal } : {}) });
 
   const sourceCkpt = new Map<number, { path: string; name: string }>();
   for (const seed of o.seeds) {

@@ -1,0 +1,137 @@
+/**
+ * `osteo report --model CKPT --data SPEC [--split NAME] [--thresholds …] [--out DIR]`: the decision
+ * report of src/report/report.ts — is the prototype accurate enough, fast enough, and would more
+ * annotated images pay off. Flag parsing, data and file access; writes OUT/report.{html,json,md}.
+ */
+import { resolve } from 'node:path';
+import { fileImageLoader, meanShapeFromSpec, readLearningCurve } from '../../node/report_io';
+import { prepareDataSpec } from '../../node/train_io';
+import { writeFileAtomic } from '../../node/weights_io';
+import type { BaselineSource } from '../../report/clinical';
+import { runReport, type ReportResult } from '../../report/report';
+import { DEFAULT_THRESHOLDS, METRIC_KEYS, parseThresholds, ThresholdError, type Threshold } from '../../report/thresholds';
+import { selectData, type PreparedData } from '../../train/prepare';
+import { UsageError, type Command } from '../command';
+import { withEngine } from '../engine';
+import { DATA_SPEC_SECTION } from '../help';
+import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
+import { loadPredictorFile } from '../predictor';
+import { log } from '../progress';
+
+const REPORT_OPTIONS = defineOptions({
+  model: { type: 'string', value: 'CKPT', required: true, description: 'the prototype: an osteo checkpoint (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
+  data: { type: 'string', value: 'SPEC', required: true, description: "annotated test images from the site the model is for; see data specs below", check: checks.dataSpec() },
+  split: { type: 'string', value: 'NAME', defaultText: 'every image', description: 'evaluate only this named split of the data (ISBI 2015: test1, test2)' },
+  range: { type: 'string', value: 'A:B', defaultText: 'every image', description: 'evaluate only images A to B (1-based, in id order, within --split); the others give the mean-shape baseline', check: (v, f) => { if (!/^\d+:\d+$/.test(v) || Number(v.split(':')[0]) < 1 || Number(v.split(':')[0]) > Number(v.split(':')[1])) throw new UsageError(`--${f} expects A:B with 1 ≤ A ≤ B, got '${v}'`); } },
+  thresholds: { type: 'string', value: 'LIST', default: DEFAULT_THRESHOLDS, description: `acceptance thresholds set in advance, KEY OP VALUE[UNIT] separated by commas; keys: ${Object.keys(METRIC_KEYS).join(', ')}; units mm|px, ms|s, %, MiB|GiB`, check: (v) => { thresholdsOf(v); } },
+  'learning-curve': { type: 'string', value: 'FILE', description: 'learning-curve.json of osteo experiment learning-curve: the verdict says how many more images to annotate', check: checks.exists('file') },
+  reference: { type: 'string', value: 'SPEC', description: 'annotated test images from the training site: the same metrics on both, their difference, and image-level shift signals', check: checks.dataSpec() },
+  'reference-split': { type: 'string', value: 'NAME', defaultText: 'every image', description: 'use only this split of --reference' },
+  'baseline-split': { type: 'string', value: 'NAME', defaultText: "'train' when the data has it and --split is another, else the images outside --range, else leave-one-out", description: "split of --data whose annotations give the mean-shape baseline" },
+  out: { type: 'string', value: 'DIR', default: 'runs/report', description: 'where report.html, report.json and report.md go', check: checks.writableDir() },
+  'timing-runs': { type: 'string', value: 'N', default: '20', description: 'images timed one by one at batch 1 after the first', check: checks.int(1) },
+  'max-batch': { type: 'string', value: 'N', defaultText: '8 on a software adapter, 32 on a GPU', description: 'largest batch size tried for throughput (powers of two)', check: checks.int(1) },
+  'no-timing': { type: 'boolean', description: 'skip the operational measurements (their thresholds become not assessable)' },
+  'minutes-per-image': { type: 'string', value: 'M', defaultText: "the learning curve's", description: 'annotation time per image for the collection estimate', check: checks.number({ above: 0 }) },
+  'cost-per-hour': { type: 'string', value: 'C', defaultText: "the learning curve's", description: 'annotation cost per hour', check: checks.number({ min: 0 }) },
+  worst: { type: 'string', value: 'N', default: '3', description: 'worst images drawn as overlays', check: checks.int(0) },
+  json: { type: 'boolean', description: 'print report.json as one line on stdout' },
+  strict: { type: 'boolean', description: 'stop at the first bad item of the data instead of skipping it' },
+  limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'read at most N items of each data set (sorted by id)', check: checks.int(1) },
+  batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch for the clinical metrics', check: checks.int(1) },
+  software: SOFTWARE_OPTION,
+});
+
+function thresholdsOf(v: string): Threshold[] {
+  try {
+    return parseThresholds(v);
+  } catch (e) {
+    if (e instanceof ThresholdError) throw new UsageError(`--thresholds: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The evaluated images (the --range of the split) and where the baseline's mean shape comes from. */
+function pickData(all: PreparedData, spec: string, v: { split?: string; range?: string; 'baseline-split'?: string }): { data: PreparedData; baseline: BaselineSource } {
+  let data = all;
+  let outside: Set<string> | undefined;
+  if (v.range) {
+    const [a, b] = v.range.split(':').map(Number) as [number, number];
+    if (a > all.set.images.length) throw new UsageError(`--range ${v.range}: the data has ${all.set.images.length} images`);
+    const idx = Array.from({ length: Math.min(b, all.set.images.length) - a + 1 }, (_, i) => a - 1 + i);
+    data = selectData(all, idx);
+    const chosen = new Set(data.set.ids);
+    outside = new Set(all.set.ids.filter((id) => !chosen.has(id)));
+  }
+  const bs = v['baseline-split'] ?? (all.splits?.train && v.split && v.split !== 'train' ? 'train' : undefined);
+  if (bs) {
+    const ids = all.splits?.[bs];
+    if (!ids) throw new UsageError(`--baseline-split ${bs}: data ${spec} has no such split${all.splits ? ` (it has ${Object.keys(all.splits).join(', ')})` : ''}`);
+    const m = meanShapeFromSpec(spec, new Set(ids));
+    return { data, baseline: { kind: 'shape', shape: m.shape, describe: `mean of the ${m.images} annotated images of split '${bs}'` } };
+  }
+  if (outside?.size) {
+    const m = meanShapeFromSpec(spec, outside);
+    return { data, baseline: { kind: 'shape', shape: m.shape, describe: `mean of the ${m.images} annotated images outside --range ${v.range}` } };
+  }
+  return { data, baseline: { kind: 'leave-one-out' } };
+}
+
+export async function reportMain(argv: string[]): Promise<ReportResult & { files: { html: string; json: string; markdown: string } }> {
+  const { values } = parseOptions(REPORT_OPTIONS, argv);
+  if (!values.model) throw new UsageError('--model CKPT is required');
+  if (!values.data) throw new UsageError('--data SPEC is required');
+  const thresholds = thresholdsOf(values.thresholds);
+  const lcFile = values['learning-curve'];
+  const lcDoc = lcFile ? readLearningCurve(lcFile) : undefined;
+  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+  const limit = num(values.limit);
+  return withEngine(values.software, async (engine) => {
+    const p = await loadPredictorFile(engine, values.model!, { batch: Number(values.batch) });
+    try {
+      const size = p.ck.train.size;
+      const prep = (spec: string, split?: string) => prepareDataSpec(spec, { size, strict: !!values.strict, ...(split ? { split } : {}), ...(limit ? { limit } : {}), log });
+      const { data, baseline } = pickData(prep(values.data!, values.split), values.data!, values);
+      const reference = values.reference ? prep(values.reference, values['reference-split']) : undefined;
+      const names = data.landmarkNames ?? p.ck.train.landmarkNames;
+      const minutes = num(values['minutes-per-image']), cost = num(values['cost-per-hour']);
+      const r = await runReport(engine, {
+        predictor: p, modelName: resolve(values.model!), data, baseline, thresholds, worst: Number(values.worst), log,
+        ...(values.split ? { split: values.split } : {}), ...(names ? { names } : {}), ...(reference ? { reference } : {}),
+        operational: values['no-timing'] ? null : { count: data.set.images.length, load: fileImageLoader(data), runs: Number(values['timing-runs']), ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}) },
+        ...(lcDoc ? { learningCurve: { doc: lcDoc, file: resolve(lcFile!), ...(minutes !== undefined ? { minutesPerImage: minutes } : {}), ...(cost !== undefined ? { costPerHour: cost } : {}) } } : {}),
+      });
+      const out = resolve(values.out);
+      const files = { html: `${out}/report.html`, json: `${out}/report.json`, markdown: `${out}/report.md` };
+      const enc = (s: string) => new TextEncoder().encode(s);
+      await writeFileAtomic(files.json, enc(`${JSON.stringify(r.doc, null, 2)}\n`));
+      await writeFileAtomic(files.markdown, enc(r.markdown));
+      await writeFileAtomic(files.html, enc(r.html));
+      log(`wrote ${files.html}, ${files.json}, ${files.markdown}`);
+      return { ...r, files };
+    } finally {
+      p.dispose();
+    }
+  });
+}
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'the decision report: thresholds met or missed, clinical (MRE, SDR, baseline) and operational (latency, throughput) metrics, what to do next; HTML + JSON + markdown',
+  usage: 'osteo report --model CKPT --data SPEC [--split NAME] [--thresholds LIST] [--learning-curve FILE] [--reference SPEC] [--out DIR]',
+  options: REPORT_OPTIONS,
+  sections: [
+    { title: 'thresholds', lines: [`e.g. "${DEFAULT_THRESHOLDS}": MRE at most 2 mm, 80% of landmarks within 2 mm, 95% of single images in 150 ms (decode to points), 20 images/s at the best batch size.`, 'Other keys: median (mm|px), sdr2.5, sdr3, sdr4 (fraction or %), p50, first (ms|s), memory (MiB|GiB). Errors in px (no pixel spacing) need px thresholds.'] },
+    DATA_SPEC_SECTION,
+  ],
+  examples: [
+    { command: 'osteo report --model runs/isbi/checkpoint-best.safetensors --data isbi2015:/data/ISBI2015 --split test1 --thresholds "mre<=2mm,sdr2>=0.8,p95<=150ms,ips>=20"', what: 'the decision on ISBI 2015 Test1 (baseline from the train split)' },
+    { command: 'osteo report --model m.safetensors --data generic:site-b/labels.csv --reference isbi2015:/data/ISBI2015 --reference-split test1 --learning-curve runs/lc/learning-curve.json', what: 'a new site: shift against the training site, and how many more images to annotate' },
+  ],
+  async run(argv) {
+    const r = await reportMain(argv);
+    if (argv.includes('--json')) console.log(JSON.stringify(r.doc));
+    else console.log(`Verdict: ${r.doc.verdict.sentence}\n${r.doc.thresholds.map((t) => `  ${t.status === 'met' ? '✔' : t.status === 'missed' ? '✘' : '–'} ${t.text}: ${t.detail}`).join('\n')}\n${r.files.html}`);
+    return 0;
+  },
+};

@@ -2,7 +2,7 @@
 // browser library (dist/osteo.browser.js: `osteo/browser`). Types: scripts/build_types.mjs.
 // WGSL is imported as text in both (esbuild's `text` loader), exactly as in vitest.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 
 // `osteo --version` (src/cli/run.ts) prints the version of the package.json it was built from.
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -37,4 +37,23 @@ await build({
   outfile: 'dist/osteo.browser.js',
   platform: 'browser',
 });
-console.log('built dist/osteo.mjs, dist/index.js and dist/osteo.browser.js');
+
+// The web app (src/app/): a static folder for any host, `osteo serve` included. One JS file with
+// the WGSL inlined, its CSS and HTML; nothing fetched from a CDN. Built into a temp folder and
+// renamed, so a server never sees half an app.
+const appTmp = 'dist/app.tmp';
+rmSync(appTmp, { recursive: true, force: true });
+mkdirSync(appTmp, { recursive: true });
+await build({
+  ...common,
+  entryPoints: ['src/app/main.ts'],
+  outfile: `${appTmp}/app.js`,
+  platform: 'browser',
+  minify: true,
+  keepNames: true, // error classes are told apart by name (NoAdapterError, CheckpointError…)
+  sourcemap: false, // the map is 2.5x the app; the unminified library bundle has one
+});
+for (const f of ['index.html', 'app.css']) copyFileSync(`src/app/${f}`, `${appTmp}/${f}`);
+rmSync('dist/app', { recursive: true, force: true });
+renameSync(appTmp, 'dist/app');
+console.log('built dist/osteo.mjs, dist/index.js, dist/osteo.browser.js and the web app in dist/app/');

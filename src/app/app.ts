@@ -1,0 +1,392 @@
+/**
+ * The osteo web app: open a checkpoint, drop X-rays, see the landmarks the model finds on this
+ * machine's GPU (nothing is uploaded), correct them by dragging, export / import points, and
+ * fine-tune the model on the corrections. This class wires the page to the modules that do the
+ * work: Session (GPU, through osteo/browser), Annotations (points, undo), Persistence (IndexedDB),
+ * Viewer (image and markers), TrainPanel (training). #status ends in "ready" when the current
+ * image's predictions are drawn and starts with "error:" when something failed.
+ */
+import { synthesize, type GreyImage } from '../browser';
+import { $, download, escapeHtml, fileKind } from './dom';
+import { explain } from './errors';
+import { decodeFile, spacingOf, thumbnail, toDisplay } from './images';
+import { Persistence } from './persist';
+import { checkLandmarkCount, exportCsv, exportJson, parsePointsFile, toPointsFile, type PointsFile } from './points_io';
+import { Session, type ModelInfo } from './session';
+import { Annotations, type ImageRecord, type XY } from './state';
+import { TrainPanel } from './train_panel';
+import { confidenceLevels, Viewer } from './viewer';
+
+export class App {
+  readonly session = new Session();
+  state = new Annotations();
+  private store: Persistence | undefined;
+  private readonly viewer = new Viewer($('#viewer'));
+  private readonly trainPanel = new TrainPanel($('#train-panel'));
+  /** Decoded pixels and display images, by image id (memory only; files are in IndexedDB). */
+  private readonly grey = new Map<string, GreyImage>();
+  private readonly files = new Map<string, Blob>();
+  private readonly thumbs = new Map<string, string>();
+  private readonly heatmaps = new Map<string, { generation: number; size: number; data: Float32Array }>();
+  /** Points imported for images not open yet, by file name. */
+  private readonly pending = new Map<string, { points: XY[]; corrected: boolean[] }>();
+  private selectedLandmark = 0;
+  private heatmapOn = false;
+  private showToken = 0;
+  private timing = '';
+
+  status(text: string, advice = ''): void {
+    $('#status').textContent = text;
+    const a = $('#advice');
+    a.textContent = advice;
+    a.hidden = !advice;
+  }
+
+  fail(e: unknown, what?: string): void {
+    const x = explain(e, what ? { what } : {});
+    this.status(`error: ${x.message}`, x.advice);
+    $('#recover').hidden = x.kind !== 'device-lost';
+    console.error(e);
+  }
+
+  async start(): Promise<void> {
+    this.bind();
+    this.status('starting: opening saved work');
+    this.store = await Persistence.open();
+    const saved = await this.store?.loadState().catch(() => undefined);
+    if (saved?.images?.length) this.state = Annotations.from(saved);
+    this.state.onChange = () => this.changed();
+    this.renderStrip();
+    this.renderButtons();
+    this.status('starting: looking for a WebGPU adapter');
+    try {
+      const engine = await this.session.acquire();
+      const a = engine.adapter;
+      $('#adapter').textContent = `${a.vendor || 'unknown vendor'} ${a.architecture || ''} ${a.description || ''}`.trim();
+      if (a.fallback) {
+        const w = $('#adapter-warning');
+        w.hidden = false;
+        w.textContent = 'Software adapter (no GPU): everything works, but slowly.';
+      }
+    } catch (e) {
+      this.fail(e);
+      this.disableGpu();
+      await this.showCurrent(false);
+      return;
+    }
+    await this.loadDefaultModel();
+    await this.showCurrent();
+  }
+
+  private disableGpu(): void {
+    for (const id of ['#train-start', '#demo-train']) ($(id) as HTMLButtonElement).disabled = true;
+  }
+
+  /** ?model=URL, else the model saved from the last visit, else the server's default (osteo serve --model). */
+  private async loadDefaultModel(): Promise<void> {
+    const param = new URLSearchParams(location.search).get('model');
+    try {
+      if (param) return await this.loadModelFrom(param);
+      const saved = await this.store?.loadModel().catch(() => undefined);
+      if (saved) return await this.useModel(saved.bytes, saved.name, false);
+      const res = await fetch('config.json').catch(() => undefined);
+      const config = res?.ok ? ((await res.json().catch(() => ({}))) as { model?: string }) : {};
+      if (config.model) return await this.loadModelFrom(config.model);
+    } catch (e) {
+      this.fail(e, 'model');
+      return;
+    }
+    this.renderModel(undefined);
+  }
+
+  private async loadModelFrom(url: string): Promise<void> {
+    this.status(`loading model ${url}`);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText} (checkpoint)`);
+    await this.useModel(new Uint8Array(await res.arrayBuffer()), decodeURIComponent(url.split('/').pop() || url), true);
+  }
+
+  private async useModel(bytes: Uint8Array, name: string, save: boolean): Promise<void> {
+    this.status(`loading model ${name}`);
+    const info = await this.session.load(bytes, name);
+    if (save) await this.store?.saveModel({ name, bytes }).catch(() => undefined);
+    this.renderModel(info);
+  }
+
+  private renderModel(info: ModelInfo | undefined): void {
+    $('#model-info').innerHTML = info
+      ? `<b>${escapeHtml(info.name)}</b><br>${info.landmarks} landmarks, ${info.size}×${info.size} px input, ${info.parameters.toLocaleString()} parameters<br><small>${escapeHtml(info.provenance)}</small>` +
+        `<ol class="names">${info.landmarkNames.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ol>`
+      : 'No model loaded: open a checkpoint (.safetensors from osteo train), or train a small demo model here.';
+    $('#demo-offer').hidden = !!info;
+    if (!info && !this.state.images.length) this.status('no model: open a checkpoint or train a demo model');
+  }
+
+  private bind(): void {
+    const onFiles = (files: FileList | null) => void this.openFiles(files ? Array.from({ length: files.length }, (_, i) => files[i]!) : []);
+    for (const id of ['#model-input', '#image-input', '#points-input']) {
+      const input = $<HTMLInputElement>(id);
+      input.addEventListener('change', () => { onFiles(input.files); input.value = ''; });
+    }
+    const drop = document.body;
+    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('dropping'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('dropping'));
+    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('dropping'); onFiles(e.dataTransfer?.files ?? null); });
+    $('#export-json').addEventListener('click', () => this.exportPoints('json'));
+    $('#export-csv').addEventListener('click', () => this.exportPoints('csv'));
+    $('#undo').addEventListener('click', () => this.undoRedo('undo'));
+    $('#redo').addEventListener('click', () => this.undoRedo('redo'));
+    $('#fit').addEventListener('click', () => this.viewer.fit());
+    $('#toggle-heatmap').addEventListener('click', () => { this.heatmapOn = !this.heatmapOn; this.drawHeatmap(); });
+    $('#recover').addEventListener('click', () => void this.recover());
+    $('#train-start').addEventListener('click', () => void this.train());
+    $('#demo-train').addEventListener('click', () => void this.train());
+    $('#demo-image').addEventListener('click', () => void this.addDemoImage());
+    $('#clear-work').addEventListener('click', () => void this.clearWork());
+    document.addEventListener('keydown', (e) => {
+      if (!(e.ctrlKey || e.metaKey) || (e.target as HTMLElement).tagName === 'INPUT') return;
+      if (e.key.toLowerCase() === 'z') { e.preventDefault(); this.undoRedo(e.shiftKey ? 'redo' : 'undo'); }
+      if (e.key.toLowerCase() === 'y') { e.preventDefault(); this.undoRedo('redo'); }
+    });
+    this.viewer.onMove = (k, to) => { const im = this.state.current; if (im) this.state.move(im.id, k, to); };
+    this.viewer.onSelect = (k) => { this.selectedLandmark = k; this.viewer.setSelected(k); this.drawHeatmap(); this.renderList(); };
+  }
+
+  /** Opens dropped or picked files by kind: checkpoints, points files, images (in that order). */
+  async openFiles(files: File[]): Promise<void> {
+    const models = files.filter((f) => fileKind(f.name) === 'model');
+    const points = files.filter((f) => fileKind(f.name) === 'points');
+    const images = files.filter((f) => fileKind(f.name) === 'image');
+    let error: unknown;
+    for (const f of models.slice(-1)) {
+      try { await this.useModel(new Uint8Array(await f.arrayBuffer()), f.name, true); } catch (e) { error = e; this.fail(e, f.name); }
+    }
+    let first: string | undefined;
+    for (const [i, f] of images.entries()) {
+      this.status(`decoding ${f.name} (${i + 1}/${images.length})`);
+      try {
+        const g = await decodeFile(f, f.name);
+        const rec = this.state.add(f.name, g.width, g.height, spacingOf(g));
+        this.grey.set(rec.id, g);
+        this.files.set(rec.id, f);
+        await this.store?.saveFile(rec.id, f).catch(() => undefined);
+        const p = this.pending.get(f.name);
+        if (p && (!this.session.info || p.points.length === this.session.info.landmarks)) { this.pending.delete(f.name); this.state.importPoints(rec.id, p.points, p.corrected); }
+        first ??= rec.id;
+      } catch (e) {
+        error = e;
+        this.fail(e, f.name);
+      }
+    }
+    for (const f of points) {
+      try { await this.importPoints(f); } catch (e) { error = e; this.fail(e, f.name); }
+    }
+    if (first) this.state.select(this.state.images.findIndex((im) => im.id === first));
+    this.renderStrip();
+    if (error) {
+      await this.showCurrent(false);
+      return; // the error stays in #status
+    }
+    await this.showCurrent();
+  }
+
+  private async importPoints(f: File): Promise<void> {
+    const file: PointsFile = parsePointsFile(await f.text(), f.name);
+    if (this.session.info) checkLandmarkCount(file, this.session.info.landmarks, f.name);
+    let applied = 0;
+    for (const im of file.images) {
+      const rec = this.state.images.find((r) => r.name === im.name);
+      if (rec) { this.state.importPoints(rec.id, im.points, im.corrected); applied++; } else this.pending.set(im.name, { points: im.points, corrected: im.corrected });
+    }
+    this.status(`imported ${f.name}: ${applied} image${applied === 1 ? '' : 's'} updated${this.pending.size ? `, ${this.pending.size} waiting for their image to be opened` : ''}`);
+  }
+
+  private exportPoints(format: 'json' | 'csv'): void {
+    const all = $<HTMLInputElement>('#export-all').checked;
+    const images = all ? this.state.images : this.state.current ? [this.state.current] : [];
+    const file = toPointsFile(this.session.info?.name ?? null, this.session.info?.landmarkNames ?? [], images);
+    const base = all ? 'osteo-points' : `${(images[0]?.name ?? 'image').replace(/\.[^.]*$/, '')}-points`;
+    if (format === 'json') download(`${base}.json`, exportJson(file), 'application/json');
+    else download(`${base}.csv`, exportCsv(file), 'text/csv');
+  }
+
+  private undoRedo(which: 'undo' | 'redo'): void {
+    const id = which === 'undo' ? this.state.undo() : this.state.redo();
+    const i = id ? this.state.images.findIndex((im) => im.id === id) : -1;
+    if (i >= 0 && i !== this.state.selected) { this.state.select(i); void this.showCurrent(); }
+  }
+
+  /** After any state change: persist, and redraw the markers, the list and the buttons. */
+  private changed(): void {
+    this.store?.saveState(() => this.state.snapshot());
+    this.renderMarkers();
+    this.renderButtons();
+  }
+
+  private renderButtons(): void {
+    $<HTMLButtonElement>('#undo').disabled = !this.state.canUndo;
+    $<HTMLButtonElement>('#redo').disabled = !this.state.canRedo;
+  }
+
+  private renderMarkers(): void {
+    const im = this.state.current;
+    if (!im || !im.points.length || this.viewer.canvas.dataset.image !== im.id) { this.viewer.setMarkers(undefined); this.renderList(); return; }
+    const names = this.session.info?.landmarks === im.points.length ? this.session.info.landmarkNames : im.points.map((_, k) => String(k + 1));
+    this.viewer.setMarkers({ points: im.points, names, corrected: im.corrected, levels: confidenceLevels(im.confidence) });
+    this.renderList();
+  }
+
+  private renderList(): void {
+    const im = this.state.current;
+    const names = this.session.info?.landmarkNames ?? [];
+    const levels = confidenceLevels(im?.confidence ?? []);
+    const row = (k: number) => `<li data-k="${k}" class="conf-${levels[k] ?? 'none'}${k === this.selectedLandmark ? ' selected' : ''}">${k + 1}. ${escapeHtml(names[k] ?? '')} ` +
+      `<small>(${im!.points[k]![0].toFixed(1)}, ${im!.points[k]![1].toFixed(1)})${im!.corrected[k] ? ' ✎ corrected' : ''}${im!.confidence[k] !== undefined ? ` peak ${im!.confidence[k]!.toFixed(3)}` : ''}</small></li>`;
+    const ks = im ? im.points.map((_, k) => k) : [];
+    const low = ks.filter((k) => levels[k] === 'low');
+    $('#low-confidence').innerHTML = low.length ? `<b>Low confidence (${low.length}):</b><ul>${low.map(row).join('')}</ul>` : im?.confidence.length ? 'No low-confidence landmarks.' : '';
+    $('#landmark-list').innerHTML = ks.map(row).join('');
+    for (const li of Array.from(document.querySelectorAll<HTMLElement>('#landmark-list li, #low-confidence li'))) li.addEventListener('click', () => this.viewer.onSelect(Number(li.dataset.k)));
+  }
+
+  private renderStrip(): void {
+    const strip = $('#strip');
+    strip.innerHTML = '';
+    this.state.images.forEach((im, i) => {
+      const b = document.createElement('button');
+      b.className = `thumb${i === this.state.selected ? ' selected' : ''}${im.corrected.some(Boolean) ? ' has-corrections' : ''}`;
+      b.title = im.name;
+      const t = this.thumbs.get(im.id);
+      b.innerHTML = `${t ? `<img src="${t}" alt="">` : '<span class="placeholder"></span>'}<span>${escapeHtml(im.name)}</span>`;
+      b.addEventListener('click', () => { this.state.select(i); this.renderStrip(); void this.showCurrent(); });
+      strip.append(b);
+    });
+  }
+
+  private async pixels(im: ImageRecord): Promise<GreyImage> {
+    const have = this.grey.get(im.id);
+    if (have) return have;
+    const blob = this.files.get(im.id) ?? (await this.store?.loadFile(im.id));
+    if (!blob) throw new Error(`${im.name}: the image file is no longer stored; open it again`);
+    const g = await decodeFile(blob, im.name);
+    this.grey.set(im.id, g);
+    return g;
+  }
+
+  /** Shows the current image and its markers; predicts when the model has not seen it yet. */
+  async showCurrent(predict = true): Promise<void> {
+    const token = ++this.showToken;
+    const im = this.state.current;
+    if (!im) {
+      this.viewer.clear();
+      this.renderList();
+      if (predict) this.status(this.session.info ? 'no image: drop X-rays here or use "Open X-rays"' : 'no model: open a checkpoint or train a demo model');
+      return;
+    }
+    try {
+      const g = await this.pixels(im);
+      if (token !== this.showToken) return;
+      if (this.viewer.canvas.dataset.image !== im.id) {
+        const display = await toDisplay(g);
+        if (token !== this.showToken) return;
+        this.viewer.show(display);
+        this.viewer.canvas.dataset.image = im.id;
+        if (!this.thumbs.has(im.id)) { this.thumbs.set(im.id, await thumbnail(display)); this.renderStrip(); }
+      }
+      this.renderMarkers();
+      this.drawHeatmap();
+      if (!predict) return;
+      if (!this.session.model) { this.status(`${im.name}: no model loaded, open a checkpoint to find landmarks`); return; }
+      const generation = this.session.generation;
+      if (this.heatmaps.get(im.id)?.generation !== generation) {
+        this.status(`${im.name}: finding landmarks`);
+        const t = await this.session.predict(g);
+        if (token !== this.showToken) return;
+        this.heatmaps.set(im.id, { generation, size: t.prediction.heatmaps!.size, data: t.prediction.heatmaps!.data });
+        this.timing = t.first ? `${t.ms.toFixed(0)} ms (first run, with shader compilation)` : `${t.ms.toFixed(0)} ms`;
+        if (t.first) $('#timing').textContent = `first image: ${t.ms.toFixed(0)} ms including shader compilation`;
+        else $('#timing').textContent = `${$('#timing').textContent?.split(' · ')[0]} · last image: ${t.ms.toFixed(0)} ms`;
+        this.state.setPrediction(im.id, t.prediction.points, t.prediction.confidence);
+        this.drawHeatmap();
+      }
+      const fixed = im.corrected.filter(Boolean).length;
+      this.status(`${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`);
+    } catch (e) {
+      this.fail(e, im.name);
+    }
+  }
+
+  private drawHeatmap(): void {
+    const im = this.state.current;
+    const h = im && this.heatmapOn ? this.heatmaps.get(im.id) : undefined;
+    const k = this.selectedLandmark;
+    $('#toggle-heatmap').classList.toggle('on', this.heatmapOn);
+    if (!h || k >= (im?.points.length ?? 0)) return this.viewer.showHeatmap(undefined, 0);
+    const n = h.size * h.size;
+    this.viewer.showHeatmap(h.data.subarray(k * n, (k + 1) * n), h.size);
+  }
+
+  private async recover(): Promise<void> {
+    this.status('recovering: getting a new GPU device and reloading the model');
+    try {
+      await this.session.recover();
+      $('#recover').hidden = true;
+      this.heatmaps.clear();
+      await this.showCurrent();
+    } catch (e) {
+      this.fail(e, 'recover');
+    }
+  }
+
+  /** Fine-tunes the model in use on the corrected images (or trains a demo model when none is open). */
+  private async train(): Promise<void> {
+    if (this.trainPanel.running) return;
+    const model = this.session.model;
+    const buttons = ['#train-start', '#demo-train'].map((id) => $<HTMLButtonElement>(id));
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      const engine = await this.session.acquire();
+      const labelled = model ? this.state.labelled().filter((im) => im.points.length === model.landmarks) : [];
+      const images = await Promise.all(labelled.map((im) => this.pixels(im)));
+      const dataset = images.length ? { images, points: labelled.map((im) => im.points), landmarkNames: model!.landmarkNames } : undefined;
+      this.status(model ? `fine-tuning on ${images.length} corrected image${images.length === 1 ? '' : 's'}` : 'training a demo model on synthetic hands');
+      const trained = await this.trainPanel.run({ engine, model, dataset }, (s) => this.status(s));
+      if (!trained) { await this.showCurrent(); return; }
+      const name = model ? `${(this.session.info?.name ?? 'model').replace(/(-finetuned)?\.safetensors$/i, '')}-finetuned.safetensors` : 'demo-hand.safetensors';
+      const info = await this.session.adopt(trained, name);
+      if (model) model.dispose();
+      const bytes = this.session.bytes!;
+      await this.store?.saveModel({ name, bytes }).catch(() => undefined);
+      this.renderModel(info);
+      download(name, bytes.slice(), 'application/octet-stream');
+      await this.showCurrent();
+    } catch (e) {
+      this.fail(e, 'training');
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  }
+
+  /** A synthetic hand X-ray as a PNG file, to try the app without data. */
+  private async addDemoImage(): Promise<void> {
+    const seed = 100 + this.state.images.length;
+    const s = synthesize({ kind: 'hand', n: 1, size: 256, seed });
+    const display = await toDisplay(s.images[0]!);
+    const canvas = new OffscreenCanvas(display.width, display.height);
+    canvas.getContext('2d')!.putImageData(display, 0, 0);
+    const file = new File([await canvas.convertToBlob({ type: 'image/png' })], `synthetic-hand-${seed}.png`, { type: 'image/png' });
+    await this.openFiles([file]);
+  }
+
+  private async clearWork(): Promise<void> {
+    if (!confirm('Forget every opened image, point and correction (the model stays)?')) return;
+    await this.store?.clear().catch(() => undefined);
+    if (this.session.bytes && this.session.info) await this.store?.saveModel({ name: this.session.info.name, bytes: this.session.bytes }).catch(() => undefined);
+    this.grey.clear(); this.files.clear(); this.thumbs.clear(); this.heatmaps.clear(); this.pending.clear();
+    this.state = new Annotations();
+    this.state.onChange = () => this.changed();
+    this.viewer.canvas.dataset.image = '';
+    this.renderStrip();
+    await this.showCurrent();
+  }
+}

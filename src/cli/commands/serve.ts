@@ -1,0 +1,133 @@
+/**
+ * `osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE]`: serves the web app (dist/app/,
+ * static files) on this machine. The page runs the model on the visitor's own GPU; the server only
+ * hands out files. With --model, the checkpoint is served at model/NAME and named in config.json,
+ * which the page reads to load it by default. Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.
+ */
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeCheckpoint } from '../../train/checkpoint';
+import { UsageError, type Command } from '../command';
+import { checks, defineOptions, parseOptions } from '../options';
+
+const OPTIONS = defineOptions({
+  port: { type: 'string', value: 'N', default: '8080', description: 'TCP port (0: any free port, printed at start)', check: checks.int(0, { max: 65535, maxWhy: 'TCP ports end at 65535' }) },
+  host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'address to listen on; 127.0.0.1 / localhost keep it on this machine (and count as a secure context, which WebGPU needs; other addresses need https)' },
+  model: { type: 'string', value: 'FILE', defaultText: 'none: the page asks for one', description: 'osteo checkpoint (.safetensors) the page loads by default', check: checks.exists('file') },
+  dir: { type: 'string', value: 'DIR', defaultText: 'the app built next to the CLI (dist/app)', description: 'folder of the built web app to serve', check: checks.exists('path') },
+});
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.safetensors': 'application/octet-stream',
+};
+
+/** The built app: --dir, else dist/app next to the bundled CLI (dist/osteo.mjs), else ./dist/app. */
+function appDir(dir: string | undefined): string {
+  const candidates = dir ? [resolve(dir)] : [fileURLToPath(new URL('./app/', import.meta.url)), resolve('dist/app')];
+  const found = candidates.find((d) => existsSync(join(d, 'index.html')));
+  if (!found) throw new UsageError(dir ? `--dir ${dir}: no index.html there (a built app folder is made by npm run build)` : `the web app is not built (no ${candidates.join(' or ')}): run npm run build`);
+  return found;
+}
+
+export interface AppServerOptions {
+  root: string;
+  /** Checkpoint file offered as the page's default model. */
+  model?: string;
+}
+
+/** The app's request handler: static files under root, config.json and the default model. */
+export function appHandler(o: AppServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const modelUrl = o.model ? `model/${encodeURIComponent(basename(o.model))}` : undefined;
+  const config = JSON.stringify({ model: modelUrl ?? null });
+  const root = resolve(o.root);
+  return (req, res) => {
+    const send = (status: number, type: string, body: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' }).end(req.method === 'HEAD' ? undefined : body);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return send(400, 'text/plain', 'bad URL');
+    }
+    if (path === '/config.json') return send(200, MIME['.json']!, config);
+    let file: string;
+    if (modelUrl && path === `/${decodeURIComponent(modelUrl)}`) file = o.model!;
+    else {
+      file = resolve(join(root, path === '/' ? 'index.html' : path));
+      if (file !== root && !file.startsWith(root + sep)) return send(403, 'text/plain', 'forbidden');
+    }
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) return send(404, 'text/plain', 'not found');
+      size = st.size;
+    } catch {
+      return send(404, 'text/plain', 'not found');
+    }
+    res.writeHead(200, { 'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-cache' });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  };
+}
+
+/** Listens; resolves to the server and its URL. */
+export async function startAppServer(o: AppServerOptions & { port: number; host: string }): Promise<{ server: Server; url: string }> {
+  const server = createServer(appHandler(o));
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new UsageError(`--port ${o.port}: already in use on ${o.host} (pick another, or --port 0 for any free port)`) : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? new UsageError(`--host ${o.host}: not an address of this machine`) : e));
+    server.listen(o.port, o.host, ok);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/` };
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the web app: open X-rays, see and correct landmarks, fine-tune, all on the visitor\'s GPU',
+  usage: 'osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE]',
+  options: OPTIONS,
+  examples: [
+    { command: 'osteo serve', what: 'the app at http://127.0.0.1:8080/ (open a checkpoint in the page)' },
+    { command: 'osteo serve --model runs/train/checkpoint-best.safetensors', what: 'the same, loading that checkpoint by default' },
+    { command: 'osteo serve --port 0', what: 'on any free port (printed)' },
+  ],
+  async run(argv) {
+    const { values } = parseOptions(OPTIONS, argv);
+    const root = appDir(values.dir);
+    if (values.model) {
+      try {
+        decodeCheckpoint(new Uint8Array(readFileSync(values.model)), values.model); // a bad file is reported now, not in the page
+      } catch (e) {
+        throw new UsageError(`--model ${(e as Error).message}`);
+      }
+    }
+    const { server, url } = await startAppServer({ root, port: Number(values.port), host: values.host, ...(values.model ? { model: resolve(values.model) } : {}) });
+    console.log(`osteo serve: ${url} (app ${root}${values.model ? `, default model ${values.model}` : ''}); Ctrl+C stops`);
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.close(() => done());
+        server.closeAllConnections();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    console.error('osteo serve: stopped');
+    return 0;
+  },
+};

@@ -1,0 +1,278 @@
+/**
+ * The web app end to end in headless Chromium (SwiftShader when there is no GPU), driven only
+ * through its test contract: the file inputs #model-input / #image-input, #status ("… ready",
+ * "error: …"), the markers' data-landmark / data-x / data-y, and the #export-json download.
+ * One browser and one page go through the steps in order: a checkpoint trained by the Node API,
+ * the same points as the Node API's predict, a mouse drag, the export, a reload, undo / redo,
+ * fine-tuning in the page (its checkpoint loads in Node), bad files, and a screenshot. A second
+ * Chromium without WebGPU gets the no-WebGPU message.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PNG } from 'pngjs';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startAppServer } from '../../src/cli/commands/serve';
+import { synthesize } from '../../src/data/synthetic';
+import { createEngine, loadModel, train } from '../../src/node/api';
+import { chromiumFlags, findChromium, launchChromium } from '../../src/node/chromium';
+import { writeGreyPng } from '../../src/node/data_png';
+
+const ROOT = resolve(__dirname, '../..');
+const APP = join(ROOT, 'dist/app');
+const OUT = join(ROOT, 'test-output/app');
+const WIDTHS = [4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
+const LONG = 10 * 60_000;
+
+let browser: Browser | undefined;
+let server: Server | undefined;
+let page: Page;
+let dir: string;
+let downloads: string;
+let node: [number, number][];
+let url: string;
+const names = synthesize({ kind: 'hand', n: 1, size: 16, seed: 1 }).landmarkNames;
+
+interface Marker { k: number; x: number; y: number; cx: number; cy: number }
+
+const markers = (): Promise<Marker[]> =>
+  page.$$eval('[data-landmark]', (els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    const h = e as HTMLElement;
+    return { k: Number(h.dataset.landmark), x: Number(h.dataset.x), y: Number(h.dataset.y), cx: r.left, cy: r.top };
+  }));
+
+const statusText = (): Promise<string> => page.$eval('#status', (e) => e.textContent ?? '');
+
+/** Waits for #status to end in "ready" (or fails at once on "error:"). */
+async function ready(): Promise<string> {
+  await page.waitForFunction(() => /ready$|^error:/.test(document.querySelector('#status')?.textContent ?? ''), { timeout: LONG, polling: 200 });
+  const s = await statusText();
+  expect(s).toMatch(/ready$/);
+  return s;
+}
+
+async function waitError(): Promise<string> {
+  await page.waitForFunction(() => (document.querySelector('#status')?.textContent ?? '').startsWith('error:'), { timeout: LONG, polling: 200 });
+  return statusText();
+}
+
+/** The next file to appear in the download folder with this suffix (complete, not .crdownload). */
+async function nextDownload(suffix: string, before: Set<string>): Promise<string> {
+  for (let i = 0; i < 6000; i++) {
+    const f = readdirSync(downloads).find((n) => n.endsWith(suffix) && !before.has(n));
+    if (f) return join(downloads, f);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no *${suffix} download`);
+}
+
+async function exportJson(): Promise<{ model: string; images: { name: string; width: number; height: number; points: [number, number][]; corrected: boolean[] }[] }> {
+  const before = new Set(readdirSync(downloads));
+  await page.click('#export-json');
+  const f = await nextDownload('.json', before);
+  return JSON.parse(readFileSync(f, 'utf8'));
+}
+
+beforeAll(async () => {
+  expect(existsSync(join(APP, 'index.html')), 'dist/app is missing: npm run build').toBe(true);
+  dir = mkdtempSync(join(tmpdir(), 'osteo-app-'));
+  downloads = join(dir, 'downloads');
+  mkdirSync(downloads);
+  // a checkpoint with real peaks: two short epochs on small synthetic hands, by the Node API
+  const hands = synthesize({ kind: 'hand', n: 6, size: 64, seed: 11 });
+  const xray = synthesize({ kind: 'hand', n: 1, size: 256, seed: 5 }).images[0]!;
+  writeGreyPng(join(dir, 'hand.png'), xray);
+  writeFileSync(join(dir, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not a png at all'));
+  writeFileSync(join(dir, 'broken.safetensors'), Buffer.from('{"not": "a checkpoint"}'));
+  const engine = await createEngine();
+  try {
+    const { model } = await train(engine, { images: hands.images, points: hands.points, landmarkNames: hands.landmarkNames },
+      { size: 32, epochs: 2, batch: 2, accum: 1, valSplit: 0, widths: WIDTHS, decoder: [8, 8, 4, 4, 4], lr: 3e-3, loss: 'softmax_ce' });
+    writeFileSync(join(dir, 'model.safetensors'), await model.save());
+    model.dispose();
+    const loaded = await loadModel(engine, join(dir, 'model.safetensors'));
+    node = (await loaded.predict(join(dir, 'hand.png'))).points;
+    loaded.dispose();
+  } finally {
+    engine.destroy();
+  }
+  const s = await startAppServer({ root: APP, port: 0, host: '127.0.0.1' });
+  server = s.server;
+  url = s.url;
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 860 });
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  await page.goto(url);
+}, LONG);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the web app in Chromium', () => {
+  let dragged: { k: number; x: number; y: number } | undefined;
+
+  test('a checkpoint trained by the Node API, opened by file picker, finds the same points on an image as the Node API (≤ 0.5 px)', async () => {
+    await page.waitForFunction(() => /model|image/.test(document.querySelector('#status')?.textContent ?? ''), { timeout: LONG });
+    const modelInput = (await page.$('#model-input'))!;
+    await (modelInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'model.safetensors'));
+    await page.waitForFunction(() => /37 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+    expect(await page.$eval('#model-info', (e) => e.textContent)).toContain(names[0]!);
+    expect(await page.$eval('#image-input', (e) => (e as HTMLInputElement).multiple)).toBe(true);
+    const imageInput = (await page.$('#image-input'))!;
+    await (imageInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'hand.png'));
+    const s = await ready();
+    expect(s).toContain('hand.png');
+    const m = await markers();
+    expect(m.map((x) => x.k)).toEqual(names.map((_, k) => k));
+    const worst = Math.max(...m.map((x) => Math.max(Math.abs(x.x - node[x.k]![0]), Math.abs(x.y - node[x.k]![1]))));
+    expect(worst).toBeLessThanOrEqual(0.5);
+    expect(await page.$eval('#adapter', (e) => e.textContent)).not.toBe('no adapter yet');
+  }, LONG);
+
+  test('dragging a marker with the mouse moves its point by the dragged distance in image pixels, marks it corrected, and the JSON export says so', async () => {
+    const before = await markers();
+    const scale = await page.$eval('#image-canvas', (c) => c.getBoundingClientRect().width / (c as HTMLCanvasElement).width);
+    // the landmark farthest from all others, so the mouse lands on it and no other
+    const k = before.map((a) => ({ k: a.k, d: Math.min(...before.filter((b) => b.k !== a.k).map((b) => Math.hypot(a.cx - b.cx, a.cy - b.cy))) })).sort((a, b) => b.d - a.d)[0]!.k;
+    const m = before[k]!;
+    const [x0, y0] = [Math.round(m.cx), Math.round(m.cy)];
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    await page.mouse.move(x0 + 15, y0 + 10, { steps: 4 });
+    await page.mouse.move(x0 + 30, y0 + 20, { steps: 4 });
+    await page.mouse.up();
+    const after = (await markers())[k]!;
+    const want = [m.x + 30 / scale, m.y + 20 / scale];
+    expect(after.x).toBeCloseTo(want[0]!, 1);
+    expect(after.y).toBeCloseTo(want[1]!, 1);
+    const others = (await markers()).filter((x) => x.k !== k);
+    expect(others.every((o) => o.x === before[o.k]!.x && o.y === before[o.k]!.y)).toBe(true);
+    expect(await page.$eval(`[data-landmark="${k}"]`, (e) => e.classList.contains('corrected'))).toBe(true);
+    const file = await exportJson();
+    expect(file.model).toBe('model.safetensors');
+    expect(file.images).toHaveLength(1);
+    const im = file.images[0]!;
+    expect([im.name, im.width, im.height]).toEqual(['hand.png', 256, 256]);
+    expect(im.points[k]![0] - node[k]![0]).toBeCloseTo(30 / scale, 1);
+    expect(im.points[k]![1] - node[k]![1]).toBeCloseTo(20 / scale, 1);
+    expect(im.corrected.filter(Boolean)).toHaveLength(1);
+    expect(im.corrected[k]).toBe(true);
+    dragged = { k, x: after.x, y: after.y };
+  }, LONG);
+
+  test('after a reload the image, the model and the correction are still there', async () => {
+    expect(dragged).toBeDefined();
+    const { k, x, y } = dragged!;
+    // the state reaches IndexedDB before the reload
+    await page.waitForFunction((k: number) => new Promise<boolean>((res) => {
+      const r = indexedDB.open('osteo-app');
+      r.onsuccess = () => {
+        const g = r.result.transaction('kv').objectStore('kv').get('state');
+        g.onsuccess = () => res(!!g.result?.images?.[0]?.corrected?.[k]);
+        g.onerror = () => res(false);
+      };
+      r.onerror = () => res(false);
+    }), { timeout: 60_000, polling: 200 }, k);
+    await page.reload();
+    await ready();
+    const m = await markers();
+    expect(m[k]!.x).toBeCloseTo(x, 6);
+    expect(m[k]!.y).toBeCloseTo(y, 6);
+    const worst = Math.max(...m.filter((p) => p.k !== k).map((p) => Math.max(Math.abs(p.x - node[p.k]![0]), Math.abs(p.y - node[p.k]![1]))));
+    expect(worst).toBeLessThanOrEqual(0.5);
+    expect(await page.$eval(`[data-landmark="${k}"]`, (e) => e.classList.contains('corrected'))).toBe(true);
+  }, LONG);
+
+  test('undo puts the landmark back where the model had it, redo moves it again', async () => {
+    const { k, x } = dragged!;
+    await page.click('#undo');
+    await page.waitForFunction((k: number) => !document.querySelector(`[data-landmark="${k}"]`)?.classList.contains('corrected'), {}, k);
+    expect((await markers())[k]!.x).toBeCloseTo(node[k]![0], 1);
+    await page.click('#redo');
+    await page.waitForFunction((k: number) => document.querySelector(`[data-landmark="${k}"]`)?.classList.contains('corrected'), {}, k);
+    expect((await markers())[k]!.x).toBeCloseTo(x, 6);
+  }, LONG);
+
+  test('a corrupt image and a corrupt checkpoint give error: messages; the model, the image and the correction stay', async () => {
+    const imageInput = (await page.$('#image-input'))!;
+    await (imageInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'broken.png'));
+    expect(await waitError()).toMatch(/^error: .*broken\.png/);
+    const modelInput = (await page.$('#model-input'))!;
+    await page.evaluate(() => { document.querySelector('#status')!.textContent = 'waiting'; });
+    await (modelInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'broken.safetensors'));
+    expect(await waitError()).toMatch(/^error: .*broken\.safetensors/);
+    expect(await page.$eval('#model-info', (e) => e.textContent)).toContain('model.safetensors');
+    await page.click('#strip .thumb');
+    await ready();
+    expect(await page.$$eval('#strip .thumb', (t) => t.length)).toBe(1);
+    expect((await markers())[dragged!.k]!.x).toBeCloseTo(dragged!.x, 6);
+  }, LONG);
+
+  test('a screenshot of the annotated image has marker colours where the points are', async () => {
+    mkdirSync(OUT, { recursive: true });
+    const shot = join(OUT, 'app.png');
+    await page.screenshot({ path: shot as `${string}.png` });
+    if (process.env.OSTEO_UPDATE_SCREENSHOT) await page.screenshot({ path: join(ROOT, 'docs/img/app.png') as `${string}.png` });
+    const png = PNG.sync.read(readFileSync(shot));
+    const dpr = png.width / 1400;
+    const saturated = (x: number, y: number) => {
+      const i = 4 * (Math.round(y * dpr) * png.width + Math.round(x * dpr));
+      const [r, g, b] = [png.data[i]!, png.data[i + 1]!, png.data[i + 2]!];
+      return Math.max(r, g, b) - Math.min(r, g, b) > 80; // the X-ray is grey; markers are green / yellow / red / violet
+    };
+    const m = await markers();
+    const hits = m.filter((p) => saturated(p.cx, p.cy)).length;
+    expect(hits).toBe(m.length);
+    // and not everywhere: the image between markers stays grey
+    const box = await page.$eval('#image-canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    expect(saturated(box.x + 3, box.y + 3)).toBe(false);
+  }, LONG);
+
+  test('fine-tuning 2 steps in the page downloads a checkpoint that the Node API loads, and predictions refresh', async () => {
+    await page.$eval('#train-epochs', (e) => { (e as HTMLInputElement).value = '2'; });
+    await page.$eval('#train-lr', (e) => { (e as HTMLInputElement).value = '0.001'; });
+    const before = new Set(readdirSync(downloads));
+    await page.click('#train-start');
+    const f = await nextDownload('.safetensors', before);
+    expect(f).toMatch(/model-finetuned\.safetensors$/);
+    await ready();
+    expect(await page.$eval('#train-log', (e) => e.textContent)).toMatch(/epoch 2\/2|epoch 2/);
+    expect(await page.$eval('#model-info', (e) => e.textContent)).toContain('model-finetuned.safetensors');
+    const engine = await createEngine();
+    try {
+      const m = await loadModel(engine, f);
+      expect(m.landmarks).toBe(37);
+      const p = await m.predict(join(dir, 'hand.png'));
+      expect(p.points).toHaveLength(37);
+      m.dispose();
+    } finally {
+      engine.destroy();
+    }
+    // the corrected point survives the new model's predictions
+    expect((await markers())[dragged!.k]!.x).toBeCloseTo(dragged!.x, 6);
+  }, LONG);
+
+  test('Chromium without WebGPU shows the no-WebGPU message and which browsers have it', async () => {
+    const { default: puppeteer } = await import('puppeteer-core');
+    const flags = chromiumFlags(true).filter((f) => !/webgpu|swiftshader|vulkan/i.test(f));
+    const plain = await puppeteer.launch({ executablePath: findChromium(), args: [...flags, '--disable-features=WebGPU,Vulkan', '--disable-gpu'], headless: true });
+    try {
+      const p = await plain.newPage();
+      await p.goto(url);
+      await p.waitForFunction(() => (document.querySelector('#status')?.textContent ?? '').startsWith('error:'), { timeout: 120_000 });
+      expect(await p.$eval('#status', (e) => e.textContent)).toMatch(/^error: (WebGPU is not available|no WebGPU adapter)/);
+      expect(await p.$eval('#advice', (e) => e.textContent)).toMatch(/Chrome.*Firefox.*Safari/);
+    } finally {
+      await plain.close();
+    }
+  }, LONG);
+});

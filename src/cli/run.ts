@@ -15,13 +15,14 @@ import { memoryCommand } from './commands/memory';
 import { predictCommand } from './commands/predict';
 import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
+import { serveCommand } from './commands/serve';
 import { trainCommand } from './commands/train';
 import { tuneCommand } from './commands/tune';
 import { weightsCommand } from './commands/weights';
 import { commandHelp, mainHelp } from './help';
 
 export const COMMANDS: readonly Command[] = [
-  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, reportCommand, predictCommand, exportCommand, experimentCommand, benchCommand, profileCommand, tuneCommand,
+  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, reportCommand, predictCommand, exportCommand, experimentCommand, benchCommand, profileCommand, tuneCommand, serveCommand,
 ];
 
 import { VERSION } from './version';

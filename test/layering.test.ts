@@ -1,7 +1,7 @@
 /**
  * The layers of the house, checked mechanically (STYLE.md): imports only point down
  *   gpu → kernels → autograd, nn → model → weights, export → data, landmarks → train → report → api (browser)
- *   → hosts (node → bench → cli),
+ *   → hosts (node → bench → cli; the web app src/app beside bench, through src/browser.ts only),
  * nothing outside src/node, src/cli and bench imports a `node:` module (or a Node-only package),
  * and CLI commands are thin: no command imports another, none grows past ~200 lines.
  */
@@ -30,6 +30,7 @@ const LAYERS: [prefix: string, rank: number][] = [
   ['src/browser.ts', 7],
   ['src/node/', 8],
   ['bench/', 9],
+  ['src/app/', 9],
   ['src/cli/', 10],
 ];
 
@@ -81,6 +82,7 @@ function violations(file: string, imports: string[]): string[] {
     if (!t || !from) continue;
     const to = layerOf(t.endsWith('.ts') || t.endsWith('.wgsl') ? t : `${t}.ts`) ?? layerOf(`${t}/`);
     if (to && to.rank > from.rank) bad.push(`${file} imports ${spec}: ${to.prefix} is above ${from.prefix}`);
+    if (file.startsWith('src/app/') && !t.startsWith('src/app/') && t !== 'src/browser') bad.push(`${file} imports ${spec}: the web app uses the library through src/browser.ts only (no second copy of model, preprocessing or decoding)`);
     if (file.startsWith('src/cli/commands/') && t.startsWith('src/cli/commands/')) bad.push(`${file} imports ${spec}: a command must not import another command`);
   }
   return bad;
@@ -95,6 +97,9 @@ describe('layering', () => {
     expect(violations('src/node/store.ts', ['node:fs', '../train/store'])).toEqual([]);
     expect(violations('src/cli/commands/eval.ts', ['./train'])).toEqual([expect.stringMatching(/another command/)]);
     expect(violations('bench/run.ts', ['../src/cli/run'])).toHaveLength(1);
+    expect(violations('src/app/app.ts', ['../browser', './state'])).toEqual([]);
+    expect(violations('src/app/app.ts', ['../train/run'])).toEqual([expect.stringMatching(/through src\/browser\.ts only/)]);
+    expect(violations('src/app/app.ts', ['node:fs'])).toHaveLength(1);
   });
 
   test('every module of src/ and bench/ imports only its own layer or lower ones', () => {

@@ -14,7 +14,29 @@ export interface GreyImage {
   data: Float32Array;
   /** Bits per sample of the source (8 for palette/RGB/JPEG, 16 for 16-bit PNG). */
   bitDepth: number;
+  /** Pixel spacing in mm when the file states it (DICOM, MetaImage, TIFF with a resolution unit). */
+  spacing?: PixelSpacing;
+  /** The file's display window (DICOM VOI window centre/width), in the units of `data`. */
+  window?: { center: number; width: number };
+  /** What the decoder wants a reader to know (e.g. "multi-frame: frame 1 of 3 used"). */
+  notes?: string[];
 }
+
+/** mm per pixel along x (columns) and y (rows), with where it came from. */
+export interface PixelSpacing {
+  x: number;
+  y: number;
+  /** The tag or field it was read from: 'PixelSpacing', 'ImagerPixelSpacing', 'ElementSpacing', 'TIFF resolution'. */
+  source: string;
+  /** A calibration caveat (e.g. ImagerPixelSpacing is at the detector, not the patient). */
+  note?: string;
+}
+
+/**
+ * One mm-per-pixel number for a spacing, as the metrics take it: the geometric mean of x and y
+ * (exact for square pixels, which X-ray detectors have; an anisotropic spacing is within its ratio).
+ */
+export const mmPerPixelOf = (s: PixelSpacing): number => Math.sqrt(s.x * s.y);
 
 /** One labelled image of a data set: where its pixels are, and its points in those pixels. */
 export interface LandmarkItem {

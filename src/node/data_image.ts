@@ -2,24 +2,23 @@
  * Image decoding in Node: PNG (pngjs: 1–16-bit grey, grey+alpha, RGB, RGBA, palette), JPEG
  * (jpeg-js, baseline and progressive), BMP (own reader: 1/4/8-bit palette, 24-bit, 32-bit) to a
  * grey Float32 image in the source's own range (0..2^bitDepth-1). Colour becomes Rec. 601 luma
- * (0.299 R + 0.587 G + 0.114 B, as PIL's 'L'); alpha is ignored. Any malformed or truncated file
- * throws a DataError naming the file.
+ * (0.299 R + 0.587 G + 0.114 B, as PIL's 'L'); alpha is ignored. DICOM, TIFF and MetaImage go to
+ * the host-neutral decoders of src/data (the same ones the browser uses). Any malformed or
+ * truncated file throws a DataError naming the file.
  */
 import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { decodeDicom, readDicomInfo } from '../data/dicom';
+import { KNOWN_FORMATS, sniffFormat, type ImageFormat } from '../data/formats';
 import { checkImageSize } from '../data/image_limits';
-import { DataError, type GreyImage } from '../data/types';
+import { decodeMetaImage, metaImageDataFile, readMetaImageInfo } from '../data/metaimage';
+import { decodeTiff, readTiffInfo } from '../data/tiff';
+import { DataError, type GreyImage, type PixelSpacing } from '../data/types';
 
-export type ImageFormat = 'png' | 'jpeg' | 'bmp';
-
-export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) return 'bmp';
-  return undefined;
-}
+export { sniffFormat, type ImageFormat };
 
 /** Decodes a file's bytes; `name` is used in error messages. */
 export function decodeImage(bytes: Uint8Array, name: string): GreyImage {
@@ -28,15 +27,28 @@ export function decodeImage(bytes: Uint8Array, name: string): GreyImage {
     case 'png': return decodePng(bytes, name);
     case 'jpeg': return decodeJpeg(bytes, name);
     case 'bmp': return decodeBmp(bytes, name);
-    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : 'not a PNG, JPEG or BMP file');
+    case 'dicom': return decodeDicom(bytes, name);
+    case 'tiff': return decodeTiff(bytes, name);
+    case 'metaimage': return decodeMetaImage(bytes, name);
+    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : `not a ${KNOWN_FORMATS} file`);
   }
 }
 
-export function readImage(path: string): GreyImage {
-  let bytes: Buffer;
-  try { bytes = readFileSync(path); } catch (e) {
-    throw new DataError(path, undefined, `cannot read image: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+function readBytes(path: string, what = 'image'): Buffer {
+  try { return readFileSync(path); } catch (e) {
+    throw new DataError(path, undefined, `cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** A MetaImage header (.mhd) names its pixel file; the bytes of that file, or undefined for LOCAL (.mha). */
+function metaImageData(header: Uint8Array, path: string): Uint8Array | undefined {
+  const file = metaImageDataFile(header, path);
+  return file === undefined ? undefined : readBytes(resolve(dirname(path), file), `MetaImage data file of ${path}`);
+}
+
+export function readImage(path: string): GreyImage {
+  const bytes = readBytes(path);
+  if (sniffFormat(bytes) === 'metaimage') return decodeMetaImage(bytes, path, metaImageData(bytes, path));
   return decodeImage(bytes, path);
 }
 
@@ -276,8 +288,11 @@ export function decodeBmp(b: Uint8Array, name: string): GreyImage {
 
 // ----------------------------------------------------------------------------------- header only
 
-/** Width and height from the file header alone (reads at most 64 KiB). */
-export function imageSizeOf(bytes: Uint8Array, name: string): { width: number; height: number } {
+/** What a header tells without decoding: the size, and the pixel spacing where the format has one. */
+export interface ImageHeaderInfo { width: number; height: number; spacing?: PixelSpacing }
+
+/** Width and height (and spacing) from the file header alone. */
+export function imageSizeOf(bytes: Uint8Array, name: string): ImageHeaderInfo {
   switch (sniffFormat(bytes)) {
     case 'png': {
       if (bytes.length < 24) throw new DataError(name, undefined, 'truncated PNG header');
@@ -286,11 +301,17 @@ export function imageSizeOf(bytes: Uint8Array, name: string): { width: number; h
     }
     case 'jpeg': return jpegSize(bytes, name);
     case 'bmp': { const h = bmpHeader(bytes, name); return { width: h.width, height: h.height }; }
-    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : 'not a PNG, JPEG or BMP file');
+    case 'dicom': { const d = readDicomInfo(bytes, name); return withSpacing(d.width, d.height, d.spacing); }
+    case 'tiff': { const t = readTiffInfo(bytes, name); return withSpacing(t.width, t.height, t.spacing); }
+    case 'metaimage': { const m = readMetaImageInfo(bytes, name); return withSpacing(m.width, m.height, m.spacing); }
+    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : `not a ${KNOWN_FORMATS} file`);
   }
 }
 
-export function readImageSize(path: string): { width: number; height: number } {
+const withSpacing = (width: number, height: number, spacing: PixelSpacing | undefined): ImageHeaderInfo => (spacing ? { width, height, spacing } : { width, height });
+
+/** Header size and spacing of an image file (reads 64 KiB; the whole file when its header is longer). */
+export function readImageSize(path: string): ImageHeaderInfo {
   let fd: number;
   try { fd = openSync(path, 'r'); } catch (e) {
     throw new DataError(path, undefined, `cannot read image: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -301,8 +322,9 @@ export function readImageSize(path: string): { width: number; height: number } {
     try {
       return imageSizeOf(buf.subarray(0, n), path);
     } catch (e) {
-      // A JPEG frame header can sit behind a large EXIF block: fall back to the whole file.
-      if (n === buf.length && sniffFormat(buf) === 'jpeg') return imageSizeOf(readFileSync(path), path);
+      // A JPEG frame header can sit behind a large EXIF block, a DICOM header past 64 KiB or
+      // be deflated, a TIFF's IFD at its end: fall back to the whole file.
+      if (n === buf.length && sniffFormat(buf) !== undefined) return imageSizeOf(readFileSync(path), path);
       throw e;
     }
   } finally {

@@ -1,0 +1,141 @@
+/**
+ * DICOM decoding on files written by an independent implementation (dcmjs): every transfer
+ * syntax it can produce here, MONOCHROME1 and 2, 12 bits in 16, signed, rescale, both spacing
+ * tags, multi-frame; and the specific errors for what is refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeDicom, readDicomInfo } from '../../src/data/dicom';
+import { sniffFormat } from '../../src/data/formats';
+import { DataError } from '../../src/data/types';
+import { decodeImage, imageSizeOf } from '../../src/node/data_image';
+import { TS, writeDicom, type DicomSpec } from './dicom_writer';
+
+const W = 7, H = 5;
+const ramp16 = Array.from({ length: W * H }, (_, i) => (i * 1871) % 65536);
+const ramp12 = ramp16.map((v) => v >> 4);
+const ramp8 = ramp16.map((v) => v >> 8);
+const base = (o: Partial<DicomSpec> = {}): DicomSpec => ({ width: W, height: H, pixels: ramp16, ...o });
+const swap16 = (v: number[]): number[] => v.map((x) => ((x & 0xff) << 8) | (x >> 8));
+
+describe('DICOM Part 10', () => {
+  for (const [label, ts] of [['implicit VR LE', TS.implicit], ['explicit VR LE', TS.explicit], ['deflated explicit LE', TS.deflate], ['RLE lossless', TS.rle]] as const) {
+    it(`${label}: 16-bit MONOCHROME2 decodes to the stored values`, () => {
+      const img = decodeDicom(writeDicom(base({ transferSyntax: ts })), `x-${label}.dcm`);
+      expect([img.width, img.height, img.bitDepth]).toEqual([W, H, 16]);
+      expect(Array.from(img.data)).toEqual(ramp16);
+    });
+    it(`${label}: 8-bit decodes to the stored values`, () => {
+      const img = decodeDicom(writeDicom(base({ transferSyntax: ts, bitsAllocated: 8, pixels: ramp8 })), 'x8.dcm');
+      expect(Array.from(img.data)).toEqual(ramp8);
+      expect(img.bitDepth).toBe(8);
+    });
+  }
+
+  it('explicit VR big endian: 16-bit words are byte-swapped (dcmjs writes the buffer as given, so the test gives big-endian words)', () => {
+    const img = decodeDicom(writeDicom(base({ transferSyntax: TS.bigEndian, pixels: swap16(ramp16) })), 'be.dcm');
+    expect(Array.from(img.data)).toEqual(ramp16);
+  });
+
+  it('JPEG baseline (8-bit, lossy): within a few grey levels of the source', () => {
+    const smooth = Array.from({ length: 16 * 16 }, (_, i) => 40 + (i % 16) * 8 + Math.floor(i / 16) * 2);
+    const img = decodeDicom(writeDicom({ width: 16, height: 16, pixels: smooth, bitsAllocated: 8, transferSyntax: TS.jpegBaseline }), 'j.dcm');
+    const worst = Math.max(...Array.from(img.data, (v, i) => Math.abs(v - smooth[i]!)));
+    expect(worst).toBeLessThanOrEqual(4);
+  });
+
+  it('12 bits stored in 16 (HighBit 11): bits above are masked off', () => {
+    const dirty = ramp12.map((v) => v | 0xf000); // garbage in the unused high bits (overlay planes did this)
+    const img = decodeDicom(writeDicom(base({ pixels: dirty, bitsStored: 12 })), '12.dcm');
+    expect(Array.from(img.data)).toEqual(ramp12);
+    expect(img.bitDepth).toBe(12);
+  });
+
+  it('HighBit below BitsStored-1+shift: values are shifted down', () => {
+    const shifted = ramp12.map((v) => v << 4); // 12 bits at bits 4..15
+    const img = decodeDicom(writeDicom(base({ pixels: shifted, bitsStored: 12, highBit: 15 })), 'hb.dcm');
+    expect(Array.from(img.data)).toEqual(ramp12);
+  });
+
+  it('signed 16-bit (PixelRepresentation 1) with rescale slope/intercept: value·slope + intercept', () => {
+    const signed = [-1024, -1, 0, 1, 3071, -32768, 32767];
+    const img = decodeDicom(writeDicom({ width: 7, height: 1, pixels: signed.map((v) => v & 0xffff), signed: true, slope: 2, intercept: -10 }), 's.dcm');
+    expect(Array.from(img.data)).toEqual(signed.map((v) => v * 2 - 10));
+  });
+
+  it('signed 12-bit in 16: the sign bit is bit 11', () => {
+    const vals = [-2048, -1, 0, 2047];
+    const img = decodeDicom(writeDicom({ width: 4, height: 1, pixels: vals.map((v) => v & 0xfff), bitsStored: 12, signed: true }), 's12.dcm');
+    expect(Array.from(img.data)).toEqual(vals);
+  });
+
+  it('MONOCHROME1 is inverted within the stored range, window centre mirrored with it', () => {
+    const img = decodeDicom(writeDicom(base({ pixels: ramp12, bitsStored: 12, photometric: 'MONOCHROME1', window: [1000, 400] })), 'm1.dcm');
+    expect(Array.from(img.data)).toEqual(ramp12.map((v) => 4095 - v));
+    expect(img.window).toEqual({ center: 4095 - 1000, width: 400 });
+    const m2 = decodeDicom(writeDicom(base({ pixels: ramp12, bitsStored: 12, window: [1000, 400] })), 'm2.dcm');
+    expect(m2.window).toEqual({ center: 1000, width: 400 });
+  });
+
+  it('PixelSpacing (row\\column = y\\x) is the spacing', () => {
+    const img = decodeDicom(writeDicom(base({ pixelSpacing: [0.15, 0.1] })), 'ps.dcm');
+    expect(img.spacing).toEqual({ x: 0.1, y: 0.15, source: 'PixelSpacing' });
+    expect(img.notes).toBeUndefined();
+  });
+
+  it('PixelSpacing wins over ImagerPixelSpacing', () => {
+    const img = decodeDicom(writeDicom(base({ pixelSpacing: [0.1, 0.1], imagerPixelSpacing: [0.2, 0.2] })), 'both.dcm');
+    expect(img.spacing?.source).toBe('PixelSpacing');
+    expect(img.spacing?.x).toBe(0.1);
+  });
+
+  it('ImagerPixelSpacing alone: used, with the calibration note', () => {
+    const img = decodeDicom(writeDicom(base({ imagerPixelSpacing: [0.14, 0.14] })), 'ips.dcm');
+    expect(img.spacing).toMatchObject({ x: 0.14, y: 0.14, source: 'ImagerPixelSpacing' });
+    expect(img.spacing?.note).toMatch(/detector/);
+    expect(img.notes?.join(' ')).toMatch(/ImagerPixelSpacing/);
+  });
+
+  it('ImagerPixelSpacing ÷ EstimatedRadiographicMagnificationFactor when the file gives it', () => {
+    const img = decodeDicom(writeDicom(base({ imagerPixelSpacing: [0.11, 0.11], magnification: 1.1 })), 'mag.dcm');
+    expect(img.spacing!.x).toBeCloseTo(0.1, 12);
+    expect(img.spacing!.note).toMatch(/Magnification/);
+  });
+
+  it('no spacing tag: no spacing', () => {
+    expect(decodeDicom(writeDicom(base()), 'n.dcm').spacing).toBeUndefined();
+  });
+
+  it('multi-frame: the first frame, with a note', () => {
+    const two = [...ramp16, ...ramp16.map((v) => 65535 - v)];
+    const img = decodeDicom(writeDicom(base({ pixels: two, frames: 2 })), 'mf.dcm');
+    expect(Array.from(img.data)).toEqual(ramp16);
+    expect(img.notes).toContain('multi-frame DICOM: frame 1 of 2 used');
+  });
+
+  it('is sniffed by its DICM preamble (no extension needed) and decoded by the Node decoder; the header gives size and spacing', () => {
+    const bytes = writeDicom(base({ pixelSpacing: [0.1, 0.1] }));
+    expect(sniffFormat(bytes)).toBe('dicom');
+    expect(Array.from(decodeImage(bytes, 'scan').data)).toEqual(ramp16);
+    expect(imageSizeOf(bytes, 'scan')).toEqual({ width: W, height: H, spacing: { x: 0.1, y: 0.1, source: 'PixelSpacing' } });
+    expect(readDicomInfo(bytes, 'scan').transferSyntax).toBe(TS.explicit);
+  });
+});
+
+describe('DICOM refusals: a DataError naming the file and the problem', () => {
+  const refuses = (bytes: Uint8Array, re: RegExp) => {
+    let err: unknown;
+    try { decodeDicom(bytes, 'bad.dcm'); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as Error).message).toMatch(/^bad\.dcm: /);
+    expect((err as Error).message).toMatch(re);
+  };
+  it('no pixel data', () => refuses(writeDicom(base({ noPixels: true })), /without pixel data/));
+  it('RGB', () => refuses(writeDicom(base({ photometric: 'RGB', samplesPerPixel: 3 })), /photometric interpretation RGB/));
+  it('YBR_FULL_422', () => refuses(writeDicom(base({ photometric: 'YBR_FULL_422', samplesPerPixel: 3 })), /photometric interpretation YBR_FULL_422/));
+  it('an encapsulated syntax without a decoder here (JPEG 2000)', () => refuses(writeDicom(base({ transferSyntax: TS.jpeg2000 })), /unsupported DICOM transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90 \(JPEG 2000 lossless\)/));
+  it('truncated pixel data', () => { const b = writeDicom(base()); refuses(b.subarray(0, b.length - 10), /truncated|corrupt/); });
+  it('truncated header', () => refuses(writeDicom(base()).subarray(0, 200), /truncated|corrupt/));
+  it('no DICM magic', () => { const b = writeDicom(base()).slice(); b[128] = 0x58; refuses(b, /not a DICOM Part 10 file/); });
+  it('absurd dimensions are refused before allocating', () => refuses(writeDicom({ width: 65535, height: 65535, pixels: [0], noPixels: true }), /past the limit of 100 megapixels; refused before decoding/));
+  it('more than 16 bits stored', () => refuses(writeDicom(base({ bitsStored: 20 })), /BitsStored 20/));
+});

@@ -4,7 +4,7 @@
  * in-memory data set. The Node entry (`osteo`) and the browser entry (`osteo/browser`) add file,
  * URL and image-element inputs on top of this.
  */
-import type { GreyImage, Point } from '../data/types';
+import type { GreyImage, PixelSpacing, Point } from '../data/types';
 import type { Engine } from '../gpu/engine';
 import { OsteoError } from '../gpu/errors';
 import { evaluationJson, type EvaluationJson } from '../landmarks/report_json';
@@ -52,6 +52,10 @@ export interface Prediction {
   /** Size of the input image. */
   width: number;
   height: number;
+  /** The image file's pixel spacing (DICOM PixelSpacing, MetaImage ElementSpacing…), when it has one. */
+  spacing?: PixelSpacing;
+  /** With a spacing: `points` in mm from the image's top-left pixel centre (x · spacing.x, y · spacing.y). */
+  pointsMm?: [number, number][];
   /** With `{ heatmaps: true }`: K heatmaps of size × size, row-major, landmark after landmark. */
   heatmaps?: { size: number; data: Float32Array };
 }
@@ -169,6 +173,7 @@ export class LandmarkModel<I = GreyPixels> {
         names: this.landmarkNames,
         width: g.width,
         height: g.height,
+        ...(g.spacing ? { spacing: g.spacing, pointsMm: r.points[i]!.map(([x, y]) => [x * g.spacing!.x, y * g.spacing!.y] as [number, number]) } : {}),
         ...(opts.heatmaps ? { heatmaps: { size: this.size, data: r.heatmaps[i]! } } : {}),
       }));
     } finally {

@@ -30,7 +30,7 @@ export function decodeImage(bytes: Uint8Array, name: string): GreyImage {
     case 'dicom': return decodeDicom(bytes, name);
     case 'tiff': return decodeTiff(bytes, name);
     case 'metaimage': return decodeMetaImage(bytes, name);
-    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : `not a ${KNOWN_FORMATS} file`);
+    default: throw unknownFormat(bytes, name);
   }
 }
 
@@ -304,8 +304,19 @@ export function imageSizeOf(bytes: Uint8Array, name: string): ImageHeaderInfo {
     case 'dicom': { const d = readDicomInfo(bytes, name); return withSpacing(d.width, d.height, d.spacing); }
     case 'tiff': { const t = readTiffInfo(bytes, name); return withSpacing(t.width, t.height, t.spacing); }
     case 'metaimage': { const m = readMetaImageInfo(bytes, name); return withSpacing(m.width, m.height, m.spacing); }
-    default: throw new DataError(name, undefined, bytes.length === 0 ? 'empty file' : `not a ${KNOWN_FORMATS} file`);
+    default: throw unknownFormat(bytes, name);
   }
+}
+
+/** No known magic number: the error says what the extension promised (a `.dcm` cut short before "DICM"). */
+function unknownFormat(bytes: Uint8Array, name: string): DataError {
+  if (bytes.length === 0) return new DataError(name, undefined, 'empty file');
+  const ext = /\.([A-Za-z]+)$/.exec(name)?.[1]?.toLowerCase();
+  if (ext === 'dcm' || ext === 'dicom') {
+    return new DataError(name, undefined, bytes.length < 132 ? `truncated DICOM: ${bytes.length} bytes, shorter than the 128-byte preamble and "DICM"` : 'not a DICOM Part 10 file (no "DICM" after the 128-byte preamble)');
+  }
+  if (ext === 'tif' || ext === 'tiff') return new DataError(name, undefined, 'not a TIFF file (no II*/MM* header)');
+  return new DataError(name, undefined, `not a ${KNOWN_FORMATS} file`);
 }
 
 const withSpacing = (width: number, height: number, spacing: PixelSpacing | undefined): ImageHeaderInfo => (spacing ? { width, height, spacing } : { width, height });

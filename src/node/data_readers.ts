@@ -13,7 +13,7 @@ import {
 } from '../data/datasets';
 import { checkSynthBounds, syntheticDataset, type SyntheticKind } from '../data/synthetic';
 import {
-  DataError, emptyReport, pointInside, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point,
+  DataError, emptyReport, mmPerPixelOf, pointInside, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point,
   type ReadReport,
 } from '../data/types';
 import { readImage, readImageSize } from './data_image';
@@ -34,7 +34,8 @@ export interface ReadOptions {
   limit?: number;
 }
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+/** Image files a folder is searched for (a DICOM file without an extension is read when a label file names it). */
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.dcm', '.dicom', '.tif', '.tiff', '.mha', '.mhd']);
 
 const isDir = (p: string): boolean => { try { return statSync(p).isDirectory(); } catch { return false; } };
 const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
@@ -62,6 +63,8 @@ export function indexImages(dirs: string[]): Map<string, string> {
 /** Collects errors under the strict / skip policy. */
 class Collector {
   readonly report: ReadReport = emptyReport();
+  /** Items whose mm per pixel came from their image file's own spacing, by tag. */
+  readonly spacingFrom = new Map<string, number>();
   constructor(private readonly opts: ReadOptions) {}
   bad(e: unknown): void {
     if (!(e instanceof DataError)) throw e;
@@ -89,9 +92,14 @@ function checkItem(item: LandmarkItem, labelFile: string, row: number | undefine
   if (opts.checkImages === false) return true;
   if (!isFile(item.imagePath)) return c.missing(labelFile, row, item.imagePath, missingDefault);
   try {
-    const { width, height } = readImageSize(item.imagePath);
+    const { width, height, spacing } = readImageSize(item.imagePath);
     item.width = width;
     item.height = height;
+    // The file's own spacing (DICOM PixelSpacing, MetaImage ElementSpacing…) when the labels give none
+    if (item.mmPerPixel === undefined && spacing) {
+      item.mmPerPixel = mmPerPixelOf(spacing);
+      c.spacingFrom.set(spacing.source, (c.spacingFrom.get(spacing.source) ?? 0) + 1);
+    }
     item.points.forEach((p, i) => {
       if (!Number.isFinite(p[0]) || !Number.isFinite(p[1]) || !pointInside(p, width, height)) {
         throw new DataError(labelFile, row, `landmark ${i + 1} (${p[0]}, ${p[1]}) lies outside the ${width}x${height} image ${item.imagePath}`);
@@ -108,6 +116,9 @@ function finish(ds: Omit<LandmarkDataset, 'unit' | 'report'>, c: Collector, opts
   ds.items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (opts.limit !== undefined) ds.items = ds.items.slice(0, opts.limit);
   const unit = ds.items.length > 0 && ds.items.every((it) => it.mmPerPixel !== undefined) ? 'mm' : 'px';
+  for (const [source, n] of c.spacingFrom) {
+    c.report.notes.push(`mm per pixel of ${n} image(s) from their files' ${source}${source === 'ImagerPixelSpacing' ? ' (at the detector: anatomy is magnified, so mm errors are overstated by the magnification)' : ''}`);
+  }
   if (ds.splits) {
     const have = new Set(ds.items.map((it) => it.id));
     for (const k of Object.keys(ds.splits)) ds.splits[k] = ds.splits[k]!.filter((id) => have.has(id));

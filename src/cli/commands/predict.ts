@@ -6,7 +6,7 @@
  */
 import { mkdirBounded } from '../../node/out_dir';
 import { basename, extname, join, resolve } from 'node:path';
-import { DataError, type GreyImage, type LandmarkItem, type Point } from '../../data/types';
+import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
 import { readImage } from '../../node/data_image';
 import { writeHeatmapMontagePng, writeJsonAtomicSync, writeOverlayPng } from '../../node/data_png';
@@ -27,6 +27,12 @@ export interface PredictionRecord {
   width: number;
   height: number;
   points: [number, number][];
+  /** The image file's pixel spacing (DICOM PixelSpacing / ImagerPixelSpacing, MetaImage ElementSpacing), when it states one. */
+  spacing?: PixelSpacing;
+  /** With a spacing: the points in mm from the top-left pixel centre. */
+  pointsMm?: [number, number][];
+  /** What the decoder noted (multi-frame, calibration of the spacing). */
+  notes?: string[];
   confidence: number[];
   /** 1-based numbers of the landmarks predicted outside the image (drawn clamped to its border, in magenta). */
   outside: number[];
@@ -127,10 +133,16 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
           image: job.name, id: job.id, width: image.width, height: image.height, points: roundPoints(pts),
           confidence: r.confidence[0]!.map((c) => round(c, 4)), outside: drawn.outside.map((i) => i + 1), overlay, heatmaps: montage,
         };
+        if (image.spacing) {
+          rec.spacing = image.spacing;
+          rec.pointsMm = roundPoints(pts.map(([x, y]) => [x * image.spacing!.x, y * image.spacing!.y] as Point));
+        }
+        if (image.notes?.length) { rec.notes = image.notes; for (const n of image.notes) log(`${job.name}: ${n}`); }
         report.outsidePoints += drawn.outside.length;
         if (drawn.outside.length) log(`${job.name}: ${drawn.outside.length} predicted point(s) outside the image (landmarks ${rec.outside.join(', ')})`);
         if (truth) {
-          const mm = job.item?.mmPerPixel;
+          // the labels' spacing, else the image file's own
+          const mm = job.item?.mmPerPixel ?? (image.spacing ? mmPerPixelOf(image.spacing) : undefined);
           const errs = radialErrors(pts, truth, mm);
           rec.truth = roundPoints(truth);
           rec.errors = errs.map((e) => round(e, 3));
@@ -159,6 +171,7 @@ export const predictCommand: Command = {
   sections: [DATA_SPEC_SECTION],
   examples: [
     { command: 'osteo predict xray1.png xray2.jpg --model runs/isbi/checkpoint-best.safetensors --out runs/pred', what: 'landmarks of two X-rays as JSON, with an overlay and a heatmap montage for each' },
+    { command: 'osteo predict scan.dcm --model runs/isbi/checkpoint-best.safetensors', what: "a DICOM X-ray: points in pixels and, from the file's PixelSpacing, in mm (pointsMm)" },
     { command: "osteo predict --model runs/try/checkpoint-best.safetensors --data 'synthetic:hand?n=4' --limit 2", what: 'predict the first 2 images of a data set, overlays with the true points and error vectors' },
   ],
   async run(argv) {

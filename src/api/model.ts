@@ -10,7 +10,8 @@ import { OsteoError } from '../gpu/errors';
 import { evaluationJson, type EvaluationJson } from '../landmarks/report_json';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
-import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, type Checkpoint, type Normalisation, type TrainSettings } from '../train/checkpoint';
+import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type Normalisation, type RefineSettings, type TrainSettings } from '../train/checkpoint';
+import { Refiner } from '../train/refine';
 import { defaultSigma, TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
 import { inMemoryDataset, prepareData, type InMemoryDataset, type PreparedData } from '../train/prepare';
@@ -103,7 +104,14 @@ export class LandmarkModel<I = GreyPixels> {
     private readonly net: UnetPlusPlus,
     private readonly settings: TrainSettings,
     private readonly decoder: ImageDecoder<I> | undefined,
+    /** The refinement stage of a two-stage model (src/train/refine.ts). */
+    private readonly refineStage?: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> },
   ) {}
+
+  /** Whether predictions are refined by a second stage on crops around the coarse points. */
+  get twoStage(): boolean {
+    return this.refineStage !== undefined;
+  }
 
   /** Number of landmarks. */
   get landmarks(): number {
@@ -138,9 +146,19 @@ export class LandmarkModel<I = GreyPixels> {
 
   private trainer(batch: number): LandmarkTrainer {
     const s = this.settings;
-    return new LandmarkTrainer(this.engine, this.net, {
+    const t = new LandmarkTrainer(this.engine, this.net, {
       size: s.size, batch, lr: 0, sigma: s.sigma, loss: s.loss, mean: s.normalization.mean, std: s.normalization.std, decode: { method: s.decode },
     });
+    if (this.refineStage) {
+      const r = new Refiner(this.engine, this.refineStage.model, this.refineStage.settings);
+      t.refiner = r;
+      const dispose = t.dispose.bind(t);
+      t.dispose = () => {
+        r.dispose();
+        dispose();
+      };
+    }
+    return t;
   }
 
   /**
@@ -198,7 +216,7 @@ export class LandmarkModel<I = GreyPixels> {
   /** The model as checkpoint bytes (safetensors with osteo metadata; `loadModel` reads them). */
   async save(): Promise<Uint8Array> {
     this.alive();
-    return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] } });
+    return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] }, ...(this.refineStage ? { refine: this.refineStage } : {}) });
   }
 
   /** Frees the model's GPU memory (the engine stays). */
@@ -206,6 +224,7 @@ export class LandmarkModel<I = GreyPixels> {
     if (this.disposed) return;
     this.disposed = true;
     this.net.dispose();
+    this.refineStage?.model.dispose();
   }
 
   /** @internal The network (training continues from it). */
@@ -241,7 +260,18 @@ export function createModel<I = GreyPixels>(engine: Engine, opts: ModelOptions, 
 export function modelFromCheckpointData<I>(engine: Engine, ck: Checkpoint, decoder?: ImageDecoder<I>): LandmarkModel<I> {
   const net = modelFromCheckpoint(engine, ck);
   const { run: _run, ...settings } = ck.train;
-  return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder);
+  let refine: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> } | undefined;
+  try {
+    const rm = refineModelFromCheckpoint(engine, ck);
+    if (rm && ck.refine) {
+      const { model: _m, ...rs } = ck.refine.settings;
+      refine = { model: rm, settings: rs };
+    }
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder, refine);
 }
 
 /** A model from checkpoint bytes (`name` is used in error messages). */

@@ -7,7 +7,11 @@
  *     `osteo_train` (input size, σ, loss, decoding, landmark names, the run's settings) and
  *     `osteo_state` (epoch, best metric, optimizer step counts and lr, ReduceLROnPlateau and
  *     EarlyStopping state, metric history) as JSON strings;
- *   - optimizer moments as extra tensors `optim.<kind>.<parameter>` (AdamW: exp_avg, exp_avg_sq).
+ *   - optimizer moments as extra tensors `optim.<kind>.<parameter>` (AdamW: exp_avg, exp_avg_sq);
+ *   - a two-stage checkpoint (src/train/refine.ts) also holds the refinement network as tensors
+ *     `refine.<smp name>` and its settings as `osteo_refine` (crop, size, σ, normalisation, the
+ *     coarse errors it was trained for). The main tensors and `osteo_train` stay the coarse
+ *     stage's, so a reader that knows nothing of refinement loads the coarse stage unchanged.
  *
  * Decoding validates every metadata field against a schema (valibot: declarative, small enough
  * for the browser bundle, and its issues carry the path of the bad field), so a corrupt or
@@ -96,6 +100,31 @@ export interface TrainingState {
   finished?: string;
 }
 
+/** The refinement stage of a two-stage checkpoint (src/train/refine.ts). */
+export interface RefineSettings {
+  model: ModelConfig;
+  /** Crop side in model pixels. */
+  size: number;
+  /** Crop side as a fraction of the image's longer side. */
+  crop: number;
+  sigma: number;
+  loss: LossName;
+  targetScale: number;
+  normalization: Normalisation;
+  decode: DecodeMethod;
+  /** The coarse stage's validation errors the crops were sampled with (MRE in `unit`, RMS per axis relative to the longer side). */
+  coarseError?: { mre: number; unit: 'mm' | 'px'; sigmaRel: number; n: number };
+  /** Free-form run settings, for provenance. */
+  run?: Record<string, unknown>;
+}
+
+/** A refinement network's settings and weights, as stored in a two-stage checkpoint. */
+export interface RefineStage {
+  settings: RefineSettings;
+  /** Parameters and buffers by smp name (without the `refine.` prefix). */
+  tensors: Map<string, Float32Array>;
+}
+
 /** A decoded checkpoint. */
 export interface Checkpoint {
   /** Where it came from (a path, URL or name), for messages. */
@@ -107,10 +136,14 @@ export interface Checkpoint {
   tensors: Map<string, Float32Array>;
   /** Optimizer state with tensors, when the file holds one. */
   optimizer?: OptimizerState;
+  /** The refinement stage, when the file holds two stages. */
+  refine?: RefineStage;
   metadata: Record<string, string>;
 }
 
 const OPTIM_PREFIX = 'optim.';
+/** Tensor name prefix of the refinement stage. */
+export const REFINE_PREFIX = 'refine.';
 
 // ------------------------------------------------------------------------------ schemas
 
@@ -138,6 +171,19 @@ const TrainSchema = v.object({
   decode: v.picklist(['argmax', 'blob']),
   landmarkNames: v.optional(v.array(v.string())),
   unit: v.optional(v.picklist(['mm', 'px'])),
+  run: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const RefineSchema = v.object({
+  model: ModelSchema,
+  size: v.pipe(posInt, v.multipleOf(32, 'must be a multiple of 32')),
+  crop: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(1)),
+  sigma: positive,
+  loss: v.picklist(['mse', 'bce', 'softmax_ce']),
+  targetScale: positive,
+  normalization: v.object({ name: v.string(), mean: finite, std: v.pipe(v.number(), v.finite(), v.gtValue(0, 'must be > 0 (inputs are divided by it)')) }),
+  decode: v.picklist(['argmax', 'blob']),
+  coarseError: v.optional(v.object({ mre: v.number(), unit: v.picklist(['mm', 'px']), sigmaRel: v.pipe(v.number(), v.finite(), v.minValue(0)), n: nonNegInt })),
   run: v.optional(v.record(v.string(), v.unknown())),
 });
 
@@ -231,6 +277,8 @@ export function encodeCheckpoint(args: {
   tensors: Map<string, Float32Array>;
   optimizer?: OptimizerState;
   shapeOf?: (name: string) => readonly number[] | undefined;
+  /** The refinement stage (a two-stage checkpoint); `shapeOf` gets its names without the prefix. */
+  refine?: { settings: RefineSettings; tensors: Map<string, Float32Array>; shapeOf?: (name: string) => readonly number[] | undefined };
 }): Uint8Array {
   const out = new Map<string, WriteTensor>();
   const shape = (name: string, n: number): readonly number[] => {
@@ -240,6 +288,16 @@ export function encodeCheckpoint(args: {
   for (const [name, data] of args.tensors) {
     if (name.endsWith('num_batches_tracked')) out.set(name, { shape: data.length === 1 ? [] : [data.length], data: data.map(Math.round), dtype: 'I64' });
     else out.set(name, { shape: shape(name, data.length), data });
+  }
+  if (args.refine) {
+    for (const [name, data] of args.refine.tensors) {
+      const key = `${REFINE_PREFIX}${name}`;
+      if (name.endsWith('num_batches_tracked')) out.set(key, { shape: data.length === 1 ? [] : [data.length], data: data.map(Math.round), dtype: 'I64' });
+      else {
+        const sh = args.refine.shapeOf?.(name);
+        out.set(key, { shape: sh && sh.reduce((a, b) => a * b, 1) === data.length ? sh : [data.length], data });
+      }
+    }
   }
   let optimizer: Omit<OptimizerState, 'tensors'> | undefined;
   if (args.optimizer) {
@@ -274,6 +332,7 @@ export function encodeCheckpoint(args: {
       input_size: String(args.train.size),
       loss: args.train.loss,
       sigma: String(args.train.sigma),
+      ...(args.refine ? { osteo_refine: toJson(args.refine.settings) } : {}),
     },
   });
   return writeSafetensors(out, metadata);
@@ -282,9 +341,10 @@ export function encodeCheckpoint(args: {
 /** The checkpoint bytes of a model (+ optimizer state), with the model's tensor shapes. */
 export async function checkpointBytes(
   model: UnetPlusPlus,
-  args: { train: TrainSettings; state: TrainingState; optimizer?: OptimizerState },
+  args: { train: TrainSettings; state: TrainingState; optimizer?: OptimizerState; refine?: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> } },
 ): Promise<Uint8Array> {
   const tensors = await model.params.stateDict();
+  const r = args.refine;
   return encodeCheckpoint({
     model: modelConfigOf(model),
     train: args.train,
@@ -292,6 +352,15 @@ export async function checkpointBytes(
     tensors,
     ...(args.optimizer ? { optimizer: args.optimizer } : {}),
     shapeOf: (name) => (model.params.has(name) ? model.params.shape(name) : undefined),
+    ...(r
+      ? {
+          refine: {
+            settings: { ...r.settings, model: modelConfigOf(r.model) },
+            tensors: await r.model.params.stateDict(),
+            shapeOf: (name: string) => (r.model.params.has(name) ? r.model.params.shape(name) : undefined),
+          },
+        }
+      : {}),
   });
 }
 
@@ -334,9 +403,11 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
     throw new CheckpointError(`${path}: metadata osteo_train.landmarkNames is invalid: ${train.landmarkNames.length} names for ${model.classes} landmarks; the checkpoint is corrupt`);
   }
   const tensors = new Map<string, Float32Array>();
+  const refineTensors = new Map<string, Float32Array>();
   const optTensors: Record<string, Record<string, Float32Array>> = {};
   for (const [name, t] of st.tensors) {
-    if (name.startsWith(OPTIM_PREFIX)) {
+    if (name.startsWith(REFINE_PREFIX)) refineTensors.set(name.slice(REFINE_PREFIX.length), t.data);
+    else if (name.startsWith(OPTIM_PREFIX)) {
       const rest = name.slice(OPTIM_PREFIX.length);
       const dot = rest.indexOf('.');
       if (dot <= 0) throw new CheckpointError(`${path}: optimizer tensor ${name} has no state kind`);
@@ -346,25 +417,42 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
   }
   const ck: Checkpoint = { path, model, train, state, tensors, metadata: md };
   if (state.optimizer) ck.optimizer = { ...state.optimizer, tensors: optTensors };
+  if (md.osteo_refine !== undefined || refineTensors.size) {
+    if (md.osteo_refine === undefined) throw new CheckpointError(`${path}: ${refineTensors.size} ${REFINE_PREFIX}* tensors but no osteo_refine metadata; the checkpoint is corrupt`);
+    const settings = parseMetadata(md, 'osteo_refine', path, RefineSchema) as RefineSettings;
+    if (settings.model.classes !== model.classes) {
+      throw new CheckpointError(`${path}: metadata osteo_refine.model.classes is invalid: the refinement stage predicts ${settings.model.classes} landmarks, the coarse stage ${model.classes}; the checkpoint is corrupt`);
+    }
+    ck.refine = { settings, tensors: refineTensors };
+  }
   return ck;
 }
 
 /** A model built from a checkpoint's config with its weights loaded (strict: every tensor). */
 export function modelFromCheckpoint(engine: Engine, ck: Checkpoint): UnetPlusPlus {
+  return buildModel(engine, ck.model, ck.tensors, ck.path, '');
+}
+
+/** The refinement network of a two-stage checkpoint (undefined for a one-stage one). */
+export function refineModelFromCheckpoint(engine: Engine, ck: Checkpoint): UnetPlusPlus | undefined {
+  return ck.refine ? buildModel(engine, ck.refine.settings.model, ck.refine.tensors, ck.path, REFINE_PREFIX) : undefined;
+}
+
+function buildModel(engine: Engine, config: ModelConfig, tensors: Map<string, Float32Array>, path: string, prefix: string): UnetPlusPlus {
   const model = new UnetPlusPlus(engine, {
-    classes: ck.model.classes,
-    inChannels: ck.model.inChannels,
-    widths: ck.model.widths,
-    decoderChannels: ck.model.decoderChannels,
+    classes: config.classes,
+    inChannels: config.inChannels,
+    widths: config.widths,
+    decoderChannels: config.decoderChannels,
   });
   try {
     initializeUnetPP(model, 0);
-    const dict = new Map([...ck.tensors].filter(([n]) => model.params.has(n)));
+    const dict = new Map([...tensors].filter(([n]) => model.params.has(n)));
     const missing = [...model.params.names, ...model.params.bufferNames].filter((n) => !n.endsWith('num_batches_tracked') && !dict.has(n));
-    if (missing.length) throw new CheckpointError(`${ck.path}: missing ${missing.length} model tensors (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''})`);
+    if (missing.length) throw new CheckpointError(`${path}: missing ${missing.length} model tensors (${missing.slice(0, 4).map((n) => prefix + n).join(', ')}${missing.length > 4 ? ', …' : ''})`);
     for (const [n, d] of dict) {
       const want = model.params.shape(n).reduce((a, b) => a * b, 1);
-      if (d.length !== want) throw new CheckpointError(`${ck.path}: ${n} holds ${d.length} values, the model expects ${want}`);
+      if (d.length !== want) throw new CheckpointError(`${path}: ${prefix}${n} holds ${d.length} values, the model expects ${want}`);
     }
     model.params.loadStateDict(dict, { strict: false });
     return model;

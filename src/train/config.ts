@@ -19,6 +19,12 @@ export type LossName = 'mse' | 'bce' | 'softmax_ce';
 /** Heatmap → point decoding: the peak with sub-pixel refinement, or the blob centroid. */
 export type DecodeMethod = 'argmax' | 'blob';
 
+/** Learning-rate schedule: ReduceLROnPlateau on validation MRE, or cosine decay to lr/10 over the epochs. */
+export type ScheduleName = 'plateau' | 'cosine';
+
+/** Which network a run trains: the whole-image (coarse) stage or the crop refinement stage (src/train/refine.ts). */
+export type StageName = 'coarse' | 'refine';
+
 /** One training run's settings. */
 export interface TrainConfig {
   /** The data it trains on: a data spec (Node) or a name for an in-memory set (recorded only). */
@@ -71,7 +77,26 @@ export interface TrainConfig {
   decode: DecodeMethod;
   /** At most this many items of the data. */
   limit?: number;
+  /** Learning-rate schedule (default plateau). */
+  schedule?: ScheduleName;
+  /** Epochs of linear warm-up from lr/10 in front of the schedule (default 0). */
+  warmup?: number;
+  /** Stage to train (default coarse). */
+  stage?: StageName;
+  /** Refinement stage: the coarse stage's checkpoint it refines. */
+  coarse?: string;
+  /** Refinement stage: crop side as a fraction of the image's longer side. */
+  crop?: number;
+  /** Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark). */
+  crops?: number;
 }
+
+/**
+ * Defaults of the refinement stage (src/train/refine.ts): crops 0.14 of the image's longer side
+ * (34 mm on a 240 mm ISBI cephalogram; 64 px crops are then 0.52 mm per pixel), wide enough that
+ * a coarse error of ~10 mm stays well inside.
+ */
+export const REFINE_DEFAULTS = { crop: 0.14 } as const;
 
 /** σ of the target heatmaps at an input size: 5 px at 256 px, scaled with the size, at least 1.5. */
 export const defaultSigma = (size: number): number => Math.max(1.5, (5 * size) / 256);
@@ -99,7 +124,7 @@ export const TRAIN_DEFAULTS = {
   decode: 'argmax',
 } as const satisfies Partial<TrainConfig>;
 
-const INT_KEYS = ['size', 'batch', 'accum', 'epochs', 'seed', 'patience', 'earlyStop', 'limit'] as const;
+const INT_KEYS = ['size', 'batch', 'accum', 'epochs', 'seed', 'patience', 'earlyStop', 'limit', 'crops'] as const;
 
 /** A config key as its CLI flag (`weightDecay` → `--weight-decay`). */
 export const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
@@ -117,6 +142,11 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
   if (!['mse', 'bce', 'softmax_ce'].includes(c.loss)) throw new ConfigError(`--loss must be mse, bce or softmax_ce, got ${c.loss}`);
   if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);
+  if (c.schedule !== undefined && !['plateau', 'cosine'].includes(c.schedule)) throw new ConfigError(`--schedule must be plateau or cosine, got ${c.schedule}`);
+  if (c.warmup !== undefined && !(Number.isInteger(c.warmup) && c.warmup >= 0)) throw new ConfigError(`--warmup must be a non-negative integer, got ${c.warmup}`);
+  if (c.stage !== undefined && !['coarse', 'refine'].includes(c.stage)) throw new ConfigError(`--stage must be coarse or refine, got ${c.stage}`);
+  if (c.crop !== undefined && !(c.crop > 0 && c.crop <= 1)) throw new ConfigError(`--crop must be a fraction of the image's longer side in (0, 1], got ${c.crop}`);
+  if (c.stage === 'refine' && !c.coarse) throw new ConfigError('--stage refine needs --coarse CKPT (the coarse stage it refines)');
   for (const [k, v, n] of [['widths', c.widths, 16], ['decoder', c.decoder, 5]] as const) {
     if (v !== undefined && !(v.length === n && v.every((x) => Number.isInteger(x) && x > 0))) throw new ConfigError(`--${k} needs ${n} positive integers, got ${v.join(',')}`);
   }

@@ -11,6 +11,7 @@ import type { DecodeMethod } from './config';
 import { round } from './format';
 import { LandmarkCountError } from './init';
 import type { PreparedData } from './prepare';
+import { refinerFromCheckpoint } from './refine';
 import { LandmarkTrainer } from './trainer';
 
 /** A checkpoint's model ready for inference (no optimizer state). */
@@ -35,11 +36,15 @@ export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { 
     std: t.normalization.std,
     decode: { method: opts.decode ?? t.decode ?? 'argmax' },
   });
+  // a two-stage checkpoint: predict and evaluate refine the coarse points (src/train/refine.ts)
+  const refine = refinerFromCheckpoint(engine, ck, opts.decode ? { method: opts.decode } : undefined);
+  trainer.refiner = refine?.refiner;
   return {
     ck,
     model,
     trainer,
     dispose() {
+      refine?.dispose();
       trainer.dispose();
       model.dispose();
     },

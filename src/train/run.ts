@@ -11,7 +11,7 @@ import { DataError } from '../data/types';
 import type { Engine } from '../gpu/engine';
 import { OsteoError } from '../gpu/errors';
 import { statsJson } from '../landmarks/report_json';
-import { EarlyStopping, ReduceLROnPlateau } from '../nn/schedule';
+import { CosineAnnealingLR, EarlyStopping, LinearWarmup, ReduceLROnPlateau, type LRSchedule } from '../nn/schedule';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, type Checkpoint, type EpochRecord, type TrainingState, type TrainSettings } from './checkpoint';
 import type { TrainConfig } from './config';
 import { splitTrainVal, subset } from './data';
@@ -128,7 +128,11 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     const plateau = resume?.state.plateau ? ReduceLROnPlateau.fromJSON(resume.state.plateau) : new ReduceLROnPlateau(c.lr, { factor: 0.5, patience: c.patience });
     const early = resume?.state.early ? EarlyStopping.fromJSON(resume.state.early) : new EarlyStopping(c.earlyStop);
     if (resume?.optimizer) trainer.optimizer.loadState(resume.optimizer);
-    trainer.optimizer.lr = plateau.lr;
+    // A closed-form schedule (cosine, warm-up) is a function of the epoch, so a resumed run needs no extra state.
+    const closed = closedFormSchedule(c);
+    const warm = c.warmup ?? 0;
+    const lrFor = (ep: number): number => (closed ? closed.lrAt(ep) : ep < warm ? c.lr * (0.1 + (0.9 * ep) / warm) : plateau.lr);
+    trainer.optimizer.lr = lrFor(resume?.state.epoch ?? 0);
     const history: EpochRecord[] = resume ? [...resume.state.history] : [];
     let epoch = resume?.state.epoch ?? 0;
     let bestMetric: number | null = resume?.state.bestMetric ?? null;
@@ -188,7 +192,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       epoch++;
       plateau.step(valMre);
       early.step(valMre);
-      trainer.optimizer.lr = plateau.lr;
+      trainer.optimizer.lr = lrFor(epoch);
       const improved = early.improved;
       if (improved) {
         bestMetric = valMre;
@@ -209,7 +213,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       await writeMetrics();
       progress({ kind: 'epoch-end', record: rec });
       say(`epoch ${epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a (no validation split; metric = training loss)'}` +
-        `, lr ${lrNow.toExponential(2)}${plateau.lr !== lrNow ? ` → ${plateau.lr.toExponential(2)}` : ''}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
+        `, lr ${lrNow.toExponential(2)}${trainer.optimizer.lr !== lrNow ? ` → ${trainer.optimizer.lr.toExponential(2)}` : ''}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
     }
     if (finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(bestMetric)} ${bestUnit} at epoch ${bestEpoch})`);
     if (!(await store.exists('metrics.json'))) await writeMetrics();
@@ -222,4 +226,16 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     trainer?.dispose();
     model.dispose();
   }
+}
+
+/**
+ * The cosine schedule of a config (undefined for ReduceLROnPlateau, which follows the validation
+ * metric): decay from lr to lr/10 over the epochs after the warm-up, with a linear warm-up from
+ * lr/10 over `warmup` epochs in front (with plateau, the run warms up the same way inline).
+ */
+export function closedFormSchedule(c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup'>): LRSchedule | undefined {
+  if ((c.schedule ?? 'plateau') !== 'cosine') return undefined;
+  const warm = c.warmup ?? 0;
+  const cosine = new CosineAnnealingLR(c.lr, Math.max(1, c.epochs - warm), c.lr / 10);
+  return warm ? new LinearWarmup(cosine, warm, 0.1) : cosine;
 }

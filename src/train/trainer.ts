@@ -58,8 +58,15 @@ export interface StepInfo {
   imagesPerSecond: number;
 }
 
+/** A second stage that moves coarse points (src/train/refine.ts); `predict` applies it when set. */
+export interface PointRefiner {
+  refine(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }>;
+}
+
 export class LandmarkTrainer {
   private optim: AdamW | undefined;
+  /** Applied to the decoded points by `predict` / `evaluate` (a two-stage checkpoint sets it). */
+  refiner: PointRefiner | undefined;
   /** Step shapes whose pipelines are compiled (`batch:training`). */
   private readonly compiled = new Set<string>();
   private readonly opts: Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false };
@@ -184,30 +191,18 @@ export class LandmarkTrainer {
    * the first `keepHeatmaps` images (each K × size × size floats: keep few for large sets).
    */
   async predict(images: GreyImage[], batch = this.opts.batch, keepHeatmaps = Infinity): Promise<{ points: Point[][]; heatmaps: Float32Array[]; confidence: number[][] }> {
-    const e = this.engine;
     const points: Point[][] = [];
     const confidence: number[][] = [];
     const heatmaps: Float32Array[] = [];
     const k = this.model.config.classes;
+    const { size } = this.opts;
     for (let s = 0; s < images.length; s += batch) {
       const chunk = images.slice(s, s + batch);
-      const samples = chunk.map((img) => preprocess(img, undefined, { size: this.opts.size, mean: this.opts.mean, std: this.opts.std, heatmaps: false }));
+      const samples = chunk.map((img) => preprocess(img, undefined, { size, mean: this.opts.mean, std: this.opts.std, heatmaps: false }));
       const n = samples.length;
-      const { size } = this.opts;
       const input = new Float32Array(n * size * size);
       samples.forEach((smp, i) => input.set(smp.input, i * size * size));
-      await this.precompile(n, false);
-      const x = e.tensor(input, [n, 1, size, size], 'images');
-      const g = new Graph(e, { grad: false, training: false });
-      let hm: Float32Array;
-      try {
-        const logits = this.model.forward(g, g.input(x));
-        hm = await logits.value.read();
-        logits.release();
-      } finally {
-        g.dispose();
-        x.dispose();
-      }
+      const hm = await this.forward(input, n);
       const decoded = decodeBatch(hm, n, k, size, size, samples.map((smp) => smp.toOriginal), this.opts.decode);
       for (let i = 0; i < n; i++) {
         points.push(decoded[i]!.points);
@@ -215,7 +210,30 @@ export class LandmarkTrainer {
         if (s + i < keepHeatmaps) heatmaps.push(hm.slice(i * k * size * size, (i + 1) * k * size * size));
       }
     }
+    if (this.refiner) {
+      // the second stage: crops around the coarse points place each landmark precisely
+      const refined = await this.refiner.refine(images, points);
+      return { points: refined.points, heatmaps, confidence: refined.confidence };
+    }
     return { points, heatmaps, confidence };
+  }
+
+  /** The network's heatmaps (N, K, size, size) for N normalised inputs (N, 1, size, size), inference mode. */
+  async forward(input: Float32Array, n: number): Promise<Float32Array> {
+    const e = this.engine;
+    const { size } = this.opts;
+    await this.precompile(n, false);
+    const x = e.tensor(input, [n, 1, size, size], 'images');
+    const g = new Graph(e, { grad: false, training: false });
+    try {
+      const logits = this.model.forward(g, g.input(x));
+      const hm = await logits.value.read();
+      logits.release();
+      return hm;
+    } finally {
+      g.dispose();
+      x.dispose();
+    }
   }
 
   /**

@@ -12,9 +12,10 @@ import { CHECKPOINT_LAST, CheckpointError, loadCheckpoint, type Checkpoint } fro
 import { checkWritableDir } from '../../node/out_dir';
 import { folderStore } from '../../node/store';
 import { findImagenetWeights, prepareDataSpec, resolveInit } from '../../node/train_io';
-import { flagOf, TRAIN_DEFAULTS, withDefaults, type TrainConfig } from '../../train/config';
+import { flagOf, REFINE_DEFAULTS, TRAIN_DEFAULTS, withDefaults, type TrainConfig } from '../../train/config';
 import { round } from '../../train/format';
 import { selectIds, type PreparedData } from '../../train/prepare';
+import { refineCacheSize, runRefineTraining } from '../../train/refine';
 import { runTraining, type TrainResult } from '../../train/run';
 import type { StepInfo } from '../../train/trainer';
 import { UsageError, type Command } from '../command';
@@ -33,6 +34,12 @@ export const TRAIN_OPTIONS = defineOptions({
   out: { type: 'string', value: 'DIR', defaultText: TRAIN_DEFAULTS.out, description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json', check: checks.writableDir() },
   resume: { type: 'boolean', description: 'continue the interrupted run in --out from its checkpoint-last, with its settings' },
   ...RECIPE_OPTIONS,
+  schedule: { type: 'string', value: 'plateau|cosine', defaultText: 'plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), or cosine decay to lr/10 over --epochs', check: checks.oneOf(['plateau', 'cosine']) },
+  warmup: { type: 'string', value: 'N', defaultText: '0', description: 'epochs of linear learning-rate warm-up from lr/10', check: checks.int(0) },
+  stage: { type: 'string', value: 'coarse|refine', defaultText: 'coarse', description: 'coarse: the whole-image network; refine: a second network on crops around the coarse points (needs --coarse); its checkpoints hold both stages', check: checks.oneOf(['coarse', 'refine']) },
+  coarse: { type: 'string', value: 'CKPT', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },
+  crop: { type: 'string', value: 'F', defaultText: String(REFINE_DEFAULTS.crop), description: "with --stage refine: crop side as a fraction of the image's longer side (0.14 of a 240 mm cephalogram is 34 mm); --size is the crop's side in pixels", check: checks.number({ above: 0, max: 1 }) },
+  crops: { type: 'string', value: 'N', defaultText: 'every landmark', description: 'with --stage refine: crops per training image and epoch', check: checks.int(1) },
 });
 
 /** Settings a resumed run keeps from its checkpoint (changing them would change the run). */
@@ -42,7 +49,20 @@ const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
   data: true, split: true, init: true, weights: true, resetHead: true, size: true, batch: true, accum: true, epochs: true, lr: true,
   weightDecay: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
   augment: true, strict: true, widths: true, decoder: true, decode: true, limit: true,
+  schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true,
 };
+
+/** The options of this command beyond the shared recipe's (src/cli/recipe.ts), as config fields. */
+function stageFromFlags(v: Record<string, unknown>): Partial<TrainConfig> {
+  const c: Partial<TrainConfig> = {};
+  if (typeof v.schedule === 'string') c.schedule = v.schedule as TrainConfig['schedule'];
+  if (typeof v.warmup === 'string') c.warmup = Number(v.warmup);
+  if (typeof v.stage === 'string') c.stage = v.stage as TrainConfig['stage'];
+  if (typeof v.coarse === 'string') c.coarse = v.coarse;
+  if (typeof v.crop === 'string') c.crop = Number(v.crop);
+  if (typeof v.crops === 'string') c.crops = Number(v.crops);
+  return c;
+}
 
 /** What tests and the study hand a run besides the flags. */
 export interface TrainHooks {
@@ -56,9 +76,10 @@ export interface TrainHooks {
 
 export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise<TrainResult> {
   const { values } = parseOptions(TRAIN_OPTIONS, argv);
-  const explicit = configFromFlags(values);
+  const explicit = { ...configFromFlags(values), ...stageFromFlags(values) };
   let config: TrainConfig;
   let resume: Checkpoint | undefined;
+  if (values.resume && explicit.stage === 'refine') throw new UsageError('--resume continues coarse runs only; start the refinement run again (it is short)');
   if (values.resume) {
     const out = explicit.out ?? TRAIN_DEFAULTS.out;
     const last = join(out, CHECKPOINT_LAST);
@@ -76,7 +97,7 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
     config = withDefaults({ ...keep, ...explicit, out, data: saved.data, init: saved.init });
   } else {
     if (!explicit.data) throw new UsageError('--data SPEC is required (e.g. --data isbi2015:/data/ISBI2015, --data synthetic:hand?n=64)');
-    config = withDefaults({ ...explicit, data: explicit.data, init: explicit.init ?? 'imagenet' });
+    config = withDefaults({ ...explicit, data: explicit.data, init: explicit.init ?? (explicit.stage === 'refine' ? 'scratch' : 'imagenet') });
     if (existsSync(join(config.out, CHECKPOINT_LAST)) && !hooks.quiet) {
       log(`note: ${join(config.out, CHECKPOINT_LAST)} exists and will be overwritten; use --resume to continue that run`);
     }
@@ -85,12 +106,16 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
   // (the run folder too when --out was not given: its default was never checked by the option table).
   if (!explicit.out) checkWritableDir(config.out, '--out', `${config.out} (the default --out)`);
   if (!hooks.data) checkSpec(config.data, 'data');
-  if (!resume && config.init === 'imagenet') findImagenetWeights(config.weights);
+  const refine = config.stage === 'refine';
+  if (!resume && !refine && config.init === 'imagenet') findImagenetWeights(config.weights);
+  if (refine && explicit.init !== undefined && explicit.init !== 'scratch') throw new UsageError('--stage refine trains the refinement network from scratch; --init applies to the coarse stage');
+  const coarse = refine ? await loadCheckpoint(config.coarse!) : undefined;
+  if (coarse?.refine) log(`note: ${config.coarse} already holds a refinement stage; it is replaced`);
   return withEngine(values.software, async (engine) => {
     log(`osteo train — device: ${engine.adapter.description || engine.adapter.architecture} (${engine.adapter.fallback ? 'software fallback' : 'GPU'})`);
     let data = hooks.data;
     if (!data) {
-      data = prepareDataSpec(config.data, { size: config.size, strict: config.strict, ...(config.split ? { split: config.split } : {}), ...(config.limit !== undefined ? { limit: config.limit } : {}), ...(hooks.quiet ? {} : { log }) });
+      data = prepareDataSpec(config.data, { size: refine ? refineCacheSize(config) : config.size, strict: config.strict, ...(config.split ? { split: config.split } : {}), ...(config.limit !== undefined ? { limit: config.limit } : {}), ...(hooks.quiet ? {} : { log }) });
       // ISBI 2015 and other sets with a 'train' split train on it unless told otherwise.
       if (!config.split && data.splits?.train) {
         log(`data has a 'train' split (${Object.keys(data.splits).join(', ')}): training on it; pass --split to choose`);
@@ -100,6 +125,7 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
     }
     const printer = await trainPrinter({ ...(hooks.quiet ? { quiet: true } : {}), ...(hooks.onStep ? { onStep: hooks.onStep } : {}) });
     try {
+      if (coarse) return await runRefineTraining(engine, config, { data, store: folderStore(config.out), coarse, onProgress: (p) => printer.onProgress(p) });
       return await runTraining(engine, config, {
         data, store: folderStore(config.out), onProgress: (p) => printer.onProgress(p), ...(resume ? { resume } : { init: await resolveInit(config) }),
       });
@@ -118,6 +144,7 @@ export const trainCommand: Command = {
   examples: [
     { command: 'osteo train --data isbi2015:/data/ISBI2015 --out runs/isbi', what: "fine-tune from ImageNet on ISBI 2015's training split with the paper's recipe (needs osteo weights fetch first)" },
     { command: "osteo train --data 'synthetic:hand?n=64&size=128' --init scratch --size 64 --epochs 5 --out runs/try", what: 'a small run from scratch on generated hand X-rays: no files, no weights needed' },
+    { command: 'osteo train --data isbi2015:/data/ISBI2015 --stage refine --coarse runs/isbi/checkpoint-best.safetensors --init scratch --size 64 --out runs/isbi-refine', what: 'train the refinement stage on crops around the coarse points; its checkpoints hold both stages (predict / eval use them as one model)' },
     { command: 'osteo train --resume --out runs/isbi', what: 'continue that run after an interruption (only the unfinished epoch is lost)' },
   ],
   async run(argv) {

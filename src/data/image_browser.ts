@@ -1,8 +1,11 @@
 /**
  * Browser image decoding: any format the browser decodes (PNG, JPEG, BMP, WebP…) through
  * createImageBitmap + OffscreenCanvas, to the same grey image as the Node decoder (Rec. 601 luma
- * of 8-bit RGB; 16-bit PNGs arrive as 8-bit here, since canvases are 8-bit).
+ * of 8-bit RGB; 16-bit PNGs arrive as 8-bit here, since canvases are 8-bit). DICOM, TIFF and
+ * MetaImage, which browsers do not decode, are sniffed by their magic numbers and decoded by the
+ * host-neutral decoders of src/data, loaded on first use (a dynamic import).
  */
+import { SNIFF_BYTES, sniffFormat } from './formats';
 import { checkImageSize } from './image_limits';
 import { DataError, type GreyImage } from './types';
 
@@ -13,9 +16,18 @@ function pngHeaderSize(b: Uint8Array): { width: number; height: number } | undef
   return { width: dv.getUint32(16), height: dv.getUint32(20) };
 }
 
-/** Decodes PNG / JPEG / BMP / WebP bytes or a Blob to grey pixels in the browser (size-checked before decoding). */
+/**
+ * Decodes PNG / JPEG / BMP / WebP (by the browser) or DICOM / TIFF / MetaImage (by osteo's
+ * decoders, with the file's pixel spacing) bytes or a Blob to grey pixels (size-checked before decoding).
+ */
 export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array, name = 'image'): Promise<GreyImage> {
-  const head = source instanceof Blob ? new Uint8Array(await source.slice(0, 24).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.subarray(0, 24) : source.slice(0, 24));
+  const head = source instanceof Blob ? new Uint8Array(await source.slice(0, SNIFF_BYTES).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.subarray(0, SNIFF_BYTES) : source.slice(0, SNIFF_BYTES));
+  const format = sniffFormat(head);
+  if (format === 'dicom' || format === 'tiff' || format === 'metaimage') {
+    const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source instanceof Uint8Array ? source : new Uint8Array(source);
+    const { decodeMedical } = await import('./decode_medical');
+    return decodeMedical(bytes, name, format);
+  }
   const png = pngHeaderSize(head);
   if (png) checkImageSize(png.width, png.height, name, 'PNG');
   const blob = source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? source.slice() : source]);

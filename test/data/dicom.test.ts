@@ -139,3 +139,14 @@ describe('DICOM refusals: a DataError naming the file and the problem', () => {
   it('absurd dimensions are refused before allocating', () => refuses(writeDicom({ width: 65535, height: 65535, pixels: [0], noPixels: true }), /past the limit of 100 megapixels; refused before decoding/));
   it('more than 16 bits stored', () => refuses(writeDicom(base({ bitsStored: 20 })), /BitsStored 20/));
 });
+
+describe('browser decoding (decodeImageBrowser sniffs DICOM and decodes it without the browser\'s codecs, so it runs in Node too)', () => {
+  it('a DICOM Blob decodes to the same pixels and spacing as in Node', async () => {
+    const { decodeImageBrowser } = await import('../../src/data/image_browser');
+    const bytes = writeDicom(base({ pixels: ramp12, bitsStored: 12, photometric: 'MONOCHROME1', pixelSpacing: [0.1, 0.1], transferSyntax: TS.deflate }));
+    const img = await decodeImageBrowser(new Blob([bytes.slice()]), 'scan.dcm');
+    expect(Array.from(img.data)).toEqual(ramp12.map((v) => 4095 - v));
+    expect(img.spacing).toEqual({ x: 0.1, y: 0.1, source: 'PixelSpacing' });
+    await expect(decodeImageBrowser(bytes.subarray(0, 400), 'cut.dcm')).rejects.toThrow(/cut\.dcm: (truncated|corrupt)/);
+  });
+});

@@ -1,0 +1,20 @@
+/** What the page says for each failure: library errors sorted into the cases the page handles. */
+import { expect, test } from 'vitest';
+import { explain } from '../../src/app/errors';
+import { PointsFileError } from '../../src/app/points_io';
+import { CheckpointError, DataError, NoAdapterError } from '../../src/api/common';
+import { DeviceLostError, GpuError } from '../../src/gpu/errors';
+
+test('each failure gets its kind, a message and advice', () => {
+  const noGpu = explain(new NoAdapterError('navigator.gpu is missing: this browser has no WebGPU'));
+  expect(noGpu.kind).toBe('no-webgpu');
+  expect(noGpu.message).toMatch(/^WebGPU is not available/);
+  expect(noGpu.advice).toMatch(/Chrome.*Firefox.*Safari/);
+  expect(explain(new NoAdapterError('navigator.gpu.requestAdapter() returned null')).kind).toBe('adapter');
+  expect(explain(new DeviceLostError('GPU device lost (unknown)'), { what: 'a.png' })).toMatchObject({ kind: 'device-lost', message: expect.stringMatching(/^a\.png: the GPU device was lost/) });
+  expect(explain(new GpuError('out of memory while allocating 4 GiB')).advice).toMatch(/smaller input size/);
+  expect(explain(new CheckpointError('m.safetensors: bad header')).kind).toBe('checkpoint');
+  expect(explain(new DataError('x.png', undefined, 'cannot decode image: bad')).kind).toBe('image');
+  expect(explain(new PointsFileError('p.json: a.png has 2 landmarks, the model predicts 19')).kind).toBe('points');
+  expect(explain('weird').message).toBe('weird');
+});

@@ -1,0 +1,101 @@
+/**
+ * `osteo serve`: the static server of the web app (files with their MIME types, nothing outside
+ * the app folder, config.json naming the default model, the model's bytes), its option checks
+ * before anything listens, and a clean stop on SIGINT of the built CLI.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { startAppServer } from '../../src/cli/commands/serve';
+import { runCli } from '../../src/cli/run';
+import { createEngine, createModel } from '../../src/node/api';
+
+const ROOT = resolve(__dirname, '../..');
+let dir: string;
+let checkpoint: Uint8Array;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'osteo-serve-'));
+  mkdirSync(join(dir, 'app'));
+  writeFileSync(join(dir, 'app/index.html'), '<!doctype html><title>t</title>');
+  writeFileSync(join(dir, 'app/app.js'), 'console.log(1)');
+  writeFileSync(join(dir, 'app/app.css'), 'body{}');
+  writeFileSync(join(dir, 'secret.txt'), 'outside');
+  writeFileSync(join(dir, 'broken.safetensors'), 'not a checkpoint');
+  const engine = await createEngine();
+  try {
+    const m = createModel(engine, { landmarks: 3, size: 32, widths: [4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], decoderChannels: [8, 8, 4, 4, 4] });
+    checkpoint = await m.save();
+    m.dispose();
+  } finally {
+    engine.destroy();
+  }
+  writeFileSync(join(dir, 'my model.safetensors'), checkpoint);
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('osteo serve', () => {
+  test('serves the app with MIME types, config.json with the default model, the model bytes, and nothing outside the folder', async () => {
+    const { server, url } = await startAppServer({ root: join(dir, 'app'), port: 0, host: '127.0.0.1', model: join(dir, 'my model.safetensors') });
+    try {
+      const get = (p: string) => fetch(new URL(p, url));
+      const index = await get('/');
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+      expect((await get('/app.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect((await get('/app.css')).headers.get('content-type')).toMatch(/^text\/css/);
+      const config = await (await get('/config.json')).json();
+      expect(config).toEqual({ model: 'model/my%20model.safetensors' });
+      const model = new Uint8Array(await (await get(config.model)).arrayBuffer());
+      expect(model).toEqual(checkpoint);
+      expect((await get('/nope.js')).status).toBe(404);
+      expect((await get('/%2e%2e/secret.txt')).status).toBe(404); // the URL parser resolves it to /secret.txt inside the app
+      expect((await get('/..%2fsecret.txt')).status).toBe(403);
+      expect((await fetch(new URL('/', url), { method: 'POST' })).status).toBe(405);
+    } finally {
+      server.close();
+    }
+    const bare = await startAppServer({ root: join(dir, 'app'), port: 0, host: '127.0.0.1' });
+    try {
+      expect(await (await fetch(new URL('/config.json', bare.url))).json()).toEqual({ model: null });
+    } finally {
+      bare.server.close();
+    }
+  });
+
+  test('bad options are usage errors naming the option, before anything listens', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await runCli(['serve', '--port', '70000', '--dir', join(dir, 'app')])).toBe(2);
+      expect(err.mock.calls.flat().join('\n')).toMatch(/--port must be at most 65535/);
+      expect(await runCli(['serve', '--model', join(dir, 'missing.safetensors'), '--dir', join(dir, 'app')])).toBe(2);
+      expect(err.mock.calls.flat().join('\n')).toMatch(/--model .*missing\.safetensors: no such file/);
+      expect(await runCli(['serve', '--model', join(dir, 'broken.safetensors'), '--dir', join(dir, 'app')])).toBe(2);
+      expect(err.mock.calls.flat().join('\n')).toMatch(/--model .*broken\.safetensors/);
+      expect(await runCli(['serve', '--dir', dir])).toBe(2);
+      expect(err.mock.calls.flat().join('\n')).toMatch(/no index\.html there/);
+    } finally {
+      err.mockRestore();
+    }
+  });
+
+  test('the built CLI serves dist/app with the model and stops cleanly on SIGINT', async () => {
+    const cli = join(ROOT, 'dist/osteo.mjs');
+    expect(existsSync(cli) && existsSync(join(ROOT, 'dist/app/index.html')), 'npm run build first').toBe(true);
+    const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--model', join(dir, 'my model.safetensors')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const url = await new Promise<string>((ok, fail) => {
+      child.stdout.on('data', (b: Buffer) => { out += b; const m = /http:\/\/\S+\//.exec(out); if (m) ok(m[0]); });
+      child.on('exit', () => fail(new Error(`serve exited: ${out}`)));
+    });
+    const html = await (await fetch(url)).text();
+    expect(html).toContain('id="model-input"');
+    expect(await (await fetch(new URL('/config.json', url))).json()).toEqual({ model: 'model/my%20model.safetensors' });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+});

@@ -135,6 +135,7 @@ export async function runReport(engine: Engine, o: ReportOptions): Promise<Repor
     ...(shift?.signals.shifted ? { shifted: { reasons: shift.signals.reasons } } : {}),
     ...(learningCurve?.collection ? { collection: learningCurve.collection } : {}),
     ...(operational ? { fallback: operational.fallback } : {}),
+    baseline: { model: ev.overall.mre, baseline: clinical.baseline.evaluation.overall.mre, unit: ev.unit },
   });
   if (operational?.fallback) notes.push('This device is a software adapter (SwiftShader on the CPU): the operational numbers say nothing about a GPU; run the report on the deployment machine.');
   if (o.baseline.kind === 'leave-one-out') notes.push('No training annotations were given for the mean-shape baseline; it is computed leave-one-out over the evaluated images.');

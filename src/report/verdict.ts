@@ -49,14 +49,16 @@ const list = (v: readonly ThresholdCheck[]): string => v.map((c) => c.text).join
 const int = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
 
 /** Makes the decision from the threshold checks and, when given, the shift and the learning curve. */
-export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { reasons: string[] }; collection?: CollectionEstimate; fallback?: boolean } = {}): Verdict {
+export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { reasons: string[] }; collection?: CollectionEstimate; fallback?: boolean; baseline?: { model: number; baseline: number; unit: string } } = {}): Verdict {
   const met = checks.filter((c) => c.status === 'met');
   const missed = checks.filter((c) => c.status === 'missed');
   const na = checks.filter((c) => c.status === 'not assessable');
   const clinicalMissed = missed.filter((c) => c.kind === 'clinical');
   const opMissed = missed.filter((c) => c.kind === 'operational');
   const base = { met: met.map((c) => c.text), missed: missed.map((c) => c.text), notAssessable: na.map((c) => c.text) };
-  const opNote = opMissed.length ? ` Also too slow here (${list(opMissed)}${ctx.fallback ? ', on a software adapter: measure on the deployment GPU' : ''}).` : '';
+  const b = ctx.baseline;
+  const baseNote = b && b.model >= b.baseline ? ` The model is no better than the mean-shape baseline (MRE ${fmt(b.model, 2)} vs ${fmt(b.baseline, 2)} ${b.unit}): it has not learnt from the images yet — train longer or check the data first.` : '';
+  const opNote = baseNote + (opMissed.length ? ` Also too slow here (${list(opMissed)}${ctx.fallback ? ', on a software adapter: measure on the deployment GPU' : ''}).` : '');
   if (!checks.length || met.length + missed.length === 0) {
     return { ...base, decision: 'set-thresholds', sentence: `No threshold could be checked${na.length ? ` (${na.map((c) => `${c.text}: ${c.detail}`).join('; ')})` : ''}: set thresholds in this data's units before deciding.` };
   }

@@ -43,7 +43,7 @@ test('the report opens offline in Chromium with its verdict visible in the first
     const el = document.querySelector('#verdict .decision') as HTMLElement;
     const box = document.querySelector('#verdict')!.getBoundingClientRect();
     const hit = document.elementFromPoint(box.left + 20, box.top + 15);
-    const imgs = [...document.images].map((i) => ({ complete: i.complete, w: i.naturalWidth }));
+    const imgs = Array.from(document.images).map((i) => ({ complete: i.complete, w: i.naturalWidth }));
     return { text: el.innerText, top: box.top, bottom: box.bottom, left: box.left, right: box.right, onTop: !!hit?.closest('#verdict'), bg: getComputedStyle(document.querySelector('#verdict')!).backgroundColor, imgs };
   });
   expect(v.text).toBe(`Verdict: ${r.doc.verdict.sentence}`);

@@ -9,9 +9,10 @@ import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS, type LoadedWeights } from '../we
 import { CheckpointError } from '../train/checkpoint';
 import { ConfigError, type TrainConfig } from '../train/config';
 import { MissingWeightsError, type InitSource } from '../train/init';
-import { prepareData, type PreparedData } from '../train/prepare';
+import type { PreparedData } from '../train/prepare';
 import { loadCheckpoint } from './checkpoint';
-import { loadItemImage, readDataset } from './data_readers';
+import { readDataset } from './data_readers';
+import { prepareDataFast } from './decode_prepare';
 import { readWeightsFile } from './weights_io';
 
 /** Where ImageNet VGG19 weights are looked for, in order (what `osteo weights fetch|convert` write). */
@@ -85,5 +86,9 @@ export interface PrepareSpecOptions {
 /** Reads a data spec, decodes every image once and keeps a pre-resized working copy. */
 export function prepareDataSpec(spec: string, opts: PrepareSpecOptions): PreparedData {
   const ds = readDataset(spec, { ...(opts.strict ? { strict: true } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
-  return prepareData(spec, ds, { size: opts.size, ...(opts.strict ? { strict: true } : {}), ...(opts.split ? { split: opts.split } : {}), ...(opts.log ? { log: opts.log } : {}) }, loadItemImage);
+  // decoded and resized in worker threads, working copies cached on disk (src/node/decode_prepare.ts)
+  const data = prepareDataFast(spec, ds, { size: opts.size, ...(opts.strict ? { strict: true } : {}), ...(opts.split ? { split: opts.split } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  const s = data.loadStats;
+  if (opts.log && s.decoded + s.cached > 0) opts.log(`  images: ${s.decoded} decoded by ${s.workers} worker(s), ${s.cached} from the cache, ${s.fallback} by the JS decoders`);
+  return data;
 }

@@ -4,7 +4,7 @@
  * the timing uses (read + decode each file, as a deployment would), and learning-curve files.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { GreyImage, Point } from '../data/types';
+import type { GreyImage, LandmarkItem, Point } from '../data/types';
 import { meanShape } from '../landmarks/baseline';
 import type { LearningCurveDoc } from '../report/learning_curve';
 import { ConfigError } from '../train/config';
@@ -14,13 +14,16 @@ import { readDataset } from './data_readers';
 
 /** Mean relative landmark positions over the items of `spec` whose ids are in `ids` (every item when absent). */
 export function meanShapeFromSpec(spec: string, ids?: ReadonlySet<string>): { shape: Point[]; images: number } {
-  const ds = readDataset(spec);
-  const items = ds.items.filter((it) => !ids || ids.has(it.id));
+  return meanShapeOfItems(readDataset(spec).items.filter((it) => !ids || ids.has(it.id)), spec);
+}
+
+/** Mean relative landmark positions over annotated items (sizes from their headers or in-memory images). */
+export function meanShapeOfItems(items: readonly LandmarkItem[], what: string): { shape: Point[]; images: number } {
   const sized = items.flatMap((it) => {
     const w = it.width ?? it.image?.width, h = it.height ?? it.image?.height;
     return w && h ? [{ width: w, height: h, points: it.points }] : [];
   });
-  if (!sized.length) throw new ConfigError(`${spec}: no annotated items for the mean-shape baseline`);
+  if (!sized.length) throw new ConfigError(`${what}: no annotated items for the mean-shape baseline`);
   return { shape: meanShape(sized), images: sized.length };
 }
 

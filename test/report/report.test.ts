@@ -84,6 +84,14 @@ describe('osteo report', () => {
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   });
 
+  test('--range evaluates a slice in id order; the annotations outside it give the mean-shape baseline', async () => {
+    const r = await reportMain(['--model', ckpt, '--data', 'synthetic:hand?n=8&size=64&seed=9', '--range', '3:6', '--no-timing', '--worst', '1', '--out', tmp('report-range')]);
+    expect(r.doc.clinical.perImage.map((p) => p.id)).toEqual(['hand-0002', 'hand-0003', 'hand-0004', 'hand-0005']);
+    expect(r.doc.clinical.baseline.describe).toBe('mean of the 4 annotated images outside --range 3:6');
+    expect(r.doc.operational).toBeNull();
+    expect(r.doc.thresholds.filter((t) => t.kind === 'operational').every((t) => t.status === 'not assessable')).toBe(true);
+  });
+
   test('only operational thresholds missed: not more data but a faster device', async () => {
     const r = await reportMain(['--model', ckpt, '--data', TEST_DATA, '--thresholds', 'mre<=10000mm,p50<=0.001ms', '--out', tmp('report-slow'), ...FAST]);
     expect(r.doc.verdict.decision).toBe('speed-up');

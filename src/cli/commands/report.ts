@@ -4,13 +4,15 @@
  * annotated images pay off. Flag parsing, data and file access; writes OUT/report.{html,json,md}.
  */
 import { resolve } from 'node:path';
-import { fileImageLoader, meanShapeFromSpec, readLearningCurve } from '../../node/report_io';
+import type { LandmarkItem } from '../../data/types';
+import { loadItemImage, readDataset } from '../../node/data_readers';
+import { fileImageLoader, meanShapeOfItems, readLearningCurve } from '../../node/report_io';
 import { prepareDataSpec } from '../../node/train_io';
 import { writeFileAtomic } from '../../node/weights_io';
 import type { BaselineSource } from '../../report/clinical';
 import { runReport, type ReportResult } from '../../report/report';
 import { DEFAULT_THRESHOLDS, METRIC_KEYS, parseThresholds, ThresholdError, type Threshold } from '../../report/thresholds';
-import { selectData, type PreparedData } from '../../train/prepare';
+import { prepareData, type PreparedData } from '../../train/prepare';
 import { UsageError, type Command } from '../command';
 import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
@@ -51,27 +53,38 @@ function thresholdsOf(v: string): Threshold[] {
   }
 }
 
-/** The evaluated images (the --range of the split) and where the baseline's mean shape comes from. */
-function pickData(all: PreparedData, spec: string, v: { split?: string; range?: string; 'baseline-split'?: string }): { data: PreparedData; baseline: BaselineSource } {
-  let data = all;
-  let outside: Set<string> | undefined;
+/**
+ * The evaluated images (--split, then its --range) decoded, and where the baseline's mean shape
+ * comes from; images outside the range are never decoded (their annotations and header sizes suffice).
+ */
+function loadData(spec: string, v: { split?: string; range?: string; 'baseline-split'?: string }, o: { size: number; strict: boolean; limit?: number }): { data: PreparedData; baseline: BaselineSource } {
+  const ds = readDataset(spec, { ...(o.strict ? { strict: true } : {}), ...(o.limit ? { limit: o.limit } : {}) });
+  const inSplit = (name: string, flag: string): Set<string> => {
+    const ids = ds.splits?.[name];
+    if (!ids) throw new UsageError(`${flag} ${name}: data ${spec} has no such split${ds.splits ? ` (it has ${Object.keys(ds.splits).join(', ')})` : ''}`);
+    return new Set(ids);
+  };
+  let items = ds.items;
+  if (v.split) {
+    const ids = inSplit(v.split, '--split');
+    items = items.filter((it) => ids.has(it.id));
+  }
+  let rest: LandmarkItem[] = [];
   if (v.range) {
     const [a, b] = v.range.split(':').map(Number) as [number, number];
-    if (a > all.set.images.length) throw new UsageError(`--range ${v.range}: the data has ${all.set.images.length} images`);
-    const idx = Array.from({ length: Math.min(b, all.set.images.length) - a + 1 }, (_, i) => a - 1 + i);
-    data = selectData(all, idx);
-    const chosen = new Set(data.set.ids);
-    outside = new Set(all.set.ids.filter((id) => !chosen.has(id)));
+    if (a > items.length) throw new UsageError(`--range ${v.range}: the data has ${items.length} items${v.split ? ` in split ${v.split}` : ''}`);
+    rest = [...items.slice(0, a - 1), ...items.slice(b)];
+    items = items.slice(a - 1, b);
   }
-  const bs = v['baseline-split'] ?? (all.splits?.train && v.split && v.split !== 'train' ? 'train' : undefined);
+  const data = prepareData(spec, { ...ds, items }, { size: o.size, strict: o.strict, log }, loadItemImage);
+  const bs = v['baseline-split'] ?? (ds.splits?.train && v.split && v.split !== 'train' ? 'train' : undefined);
   if (bs) {
-    const ids = all.splits?.[bs];
-    if (!ids) throw new UsageError(`--baseline-split ${bs}: data ${spec} has no such split${all.splits ? ` (it has ${Object.keys(all.splits).join(', ')})` : ''}`);
-    const m = meanShapeFromSpec(spec, new Set(ids));
+    const ids = inSplit(bs, '--baseline-split');
+    const m = meanShapeOfItems(ds.items.filter((it) => ids.has(it.id)), spec);
     return { data, baseline: { kind: 'shape', shape: m.shape, describe: `mean of the ${m.images} annotated images of split '${bs}'` } };
   }
-  if (outside?.size) {
-    const m = meanShapeFromSpec(spec, outside);
+  if (rest.length) {
+    const m = meanShapeOfItems(rest, spec);
     return { data, baseline: { kind: 'shape', shape: m.shape, describe: `mean of the ${m.images} annotated images outside --range ${v.range}` } };
   }
   return { data, baseline: { kind: 'leave-one-out' } };
@@ -90,9 +103,9 @@ export async function reportMain(argv: string[]): Promise<ReportResult & { files
     const p = await loadPredictorFile(engine, values.model!, { batch: Number(values.batch) });
     try {
       const size = p.ck.train.size;
-      const prep = (spec: string, split?: string) => prepareDataSpec(spec, { size, strict: !!values.strict, ...(split ? { split } : {}), ...(limit ? { limit } : {}), log });
-      const { data, baseline } = pickData(prep(values.data!, values.split), values.data!, values);
-      const reference = values.reference ? prep(values.reference, values['reference-split']) : undefined;
+      const strict = !!values.strict;
+      const { data, baseline } = loadData(values.data!, values, { size, strict, ...(limit ? { limit } : {}) });
+      const reference = values.reference ? prepareDataSpec(values.reference, { size, strict, ...(values['reference-split'] ? { split: values['reference-split'] } : {}), ...(limit ? { limit } : {}), log }) : undefined;
       const names = data.landmarkNames ?? p.ck.train.landmarkNames;
       const minutes = num(values['minutes-per-image']), cost = num(values['cost-per-hour']);
       const r = await runReport(engine, {

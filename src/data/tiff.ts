@@ -96,6 +96,7 @@ export function readTiffInfo(b: Uint8Array, name: string): TiffInfo {
   const compression = one(259, 'Compression', 1);
   const predictor = one(317, 'Predictor', 1);
   const sampleFormat = one(339, 'SampleFormat', 1);
+  if (!READ_COMPRESSIONS.has(compression)) throw new DataError(name, undefined, `unsupported TIFF compression ${compression}${COMPRESSION[compression] ? ` (${COMPRESSION[compression]})` : ''}: none, LZW, deflate and PackBits are read`);
   if (!bitsAll.every((x) => x === bits) || (bits !== 8 && bits !== 16)) {
     throw new DataError(name, undefined, `unsupported TIFF bit depth ${bitsAll.join(',')} (8 or 16 bits per sample are read${bits > 16 ? '; more than 16 bits is beyond an X-ray' : ''})`);
   }
@@ -105,7 +106,6 @@ export function readTiffInfo(b: Uint8Array, name: string): TiffInfo {
   const rgb = photometric === 2 && (samples === 3 || samples === 4) && bits === 8;
   if (!grey && !palette && !rgb) throw new DataError(name, undefined, `unsupported TIFF: photometric interpretation ${photometric} with ${samples} samples of ${bits} bits (grey, palette or 8-bit RGB are read)`);
   if (samples > 1 && one(284, 'PlanarConfiguration', 1) !== 1) throw new DataError(name, undefined, 'unsupported TIFF: planar (separate) colour planes');
-  if (!READ_COMPRESSIONS.has(compression)) throw new DataError(name, undefined, `unsupported TIFF compression ${compression}${COMPRESSION[compression] ? ` (${COMPRESSION[compression]})` : ''}: none, LZW, deflate and PackBits are read`);
   if (predictor !== 1 && predictor !== 2) throw new DataError(name, undefined, `unsupported TIFF predictor ${predictor} (floating-point prediction)`);
   const tiled = tags.has(322);
   const tileWidth = tiled ? one(322, 'TileWidth') : width;

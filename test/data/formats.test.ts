@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type TiffOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/data/formats';
 import { decodeMetaImage } from '../../src/data/metaimage';
@@ -25,7 +25,7 @@ async function tiff(values: number[], depth: 8 | 16, opts: Record<string, unknow
   const raw = depth === 16 ? Uint16Array.from(values) : Uint8Array.from(values);
   let img = sharp(raw, { raw: { width: W, height: H, channels: 1 } });
   if (depth === 16) img = img.toColourspace('grey16');
-  return new Uint8Array(await img.tiff(opts as sharp.TiffOptions).toBuffer());
+  return new Uint8Array(await img.tiff(opts as TiffOptions).toBuffer());
 }
 
 /** Sets an inline SHORT tag of a little-endian TIFF's first IFD; false when the tag is absent. */

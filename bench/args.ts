@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { BenchOverrides, Suite } from './run';
 
 export const BENCH_USAGE =
-  'osteo bench [--suite kernels|model|inference|all] [--host node|chromium|both] [--size N] [--batch N] [--reps N] [--train-size N] [--train-batch N] [--filter REGEX] [--json FILE] [--report FILE.html] [--md FILE]';
+  'osteo bench [--suite kernels|model|inference|all|decode] [--data SPEC (decode)] [--host node|chromium|both] [--size N] [--batch N] [--reps N] [--train-size N] [--train-batch N] [--filter REGEX] [--json FILE] [--report FILE.html] [--md FILE]';
 
 export interface BenchArgs {
   overrides: BenchOverrides;

@@ -11,7 +11,8 @@ const REPORT = `${PER_HOST}, and FILE.ext with both hosts in one report, the who
 
 /** Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions. */
 const OPTIONS = defineOptions({
-  suite: { type: 'string', value: 'kernels|model|inference|all', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, inference only (with the ONNX runtimes), or all', check: checks.oneOf(['kernels', 'model', 'inference', 'all']) },
+  suite: { type: 'string', value: 'kernels|model|inference|all|decode', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, inference only (with the ONNX runtimes), all of those; or decode: time to load --data for training (JS decoders vs worker pool, first and cached run)', check: checks.oneOf(['kernels', 'model', 'inference', 'all', 'decode']) },
+  data: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'the data set --suite decode loads (e.g. isbi2015:/data/ISBI)', check: checks.dataSpec() },
   host: { type: 'string', value: 'node|chromium|both', default: 'node', description: 'run in Node (Dawn) and/or headless Chromium (adds tfjs-webgl and tfjs-wasm columns)', check: checks.oneOf(['node', 'chromium', 'both']) },
   size: { type: 'string', value: 'N', defaultText: 'GPU: 256 for kernels, 512 for inference; CPU fallback: 32', description: 'input size whose layer shapes the kernel suite times; also the inference size', check: SIZE },
   batch: { type: 'string', value: 'N', defaultText: '1', description: 'batch of the kernel suite', check: checks.int(1) },
@@ -57,9 +58,18 @@ export const benchCommand: Command = {
     { command: 'osteo bench --suite model', what: 'whole-model inference and training step, osteo vs tfjs-webgpu, in Node' },
     { command: 'osteo bench --host both --filter conv --json results.json --report results.html', what: 'the conv kernel rows in Node and in headless Chromium, written as JSON and HTML per host' },
     { command: 'osteo bench --suite inference --host both --report inference.html', what: 'whole-model inference against tfjs, onnxruntime-node (Node) and onnxruntime-web webgpu / wasm (Chromium)' },
+    { command: 'osteo bench --suite decode --data isbi2015:/data/ISBI --json decode.json --md decode.md', what: 'seconds until the data set is ready for training: JS decoders, worker pool, worker pool from the cache' },
   ],
   async run(argv) {
-    parseOptions(OPTIONS, argv); // every flag checked here, before the benchmark is bundled and a GPU acquired
+    const { values } = parseOptions(OPTIONS, argv); // every flag checked here, before the benchmark is bundled and a GPU acquired
+    if (values.suite === 'decode') {
+      // no GPU and no tfjs: bench/decode.ts runs here
+      if (!values.data) throw new UsageError('--suite decode needs --data SPEC (the data set to load)');
+      const { decodeBenchMain } = await import('../../../bench/decode');
+      decodeBenchMain({ data: values.data, ...(values.size ? { size: Number(values.size) } : {}), ...(values.json ? { json: values.json } : {}), ...(values.md ? { md: values.md } : {}), log: (s) => console.error(s) });
+      return 0;
+    }
+    if (values.data) throw new UsageError('--data is an option of --suite decode');
     const root = repoRoot();
     if (!root) throw new Error('osteo bench runs from a source checkout: it needs bench/ and the tfjs dev dependencies (npm install in the repo)');
     const { build } = await import('esbuild');

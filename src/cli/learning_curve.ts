@@ -16,7 +16,7 @@ import { log, trainPrinter } from './progress';
 import { checkInit, configFromFlags, type Flags } from './recipe';
 
 export const LEARNING_CURVE_OPTIONS = defineOptions({
-  data: { type: 'string', value: 'SPEC', description: "learning-curve: the annotated images (the training split's images are subsampled; the test split stays fixed); see data specs below", check: checks.dataSpec() },
+  data: { type: 'string', value: 'SPEC', defaultText: 'none (required by learning-curve)', description: "learning-curve: the annotated images (the training split's images are subsampled; the test split stays fixed); see data specs below", check: checks.dataSpec() },
   fractions: { type: 'string', value: 'F[,F]', defaultText: '0.1,0.25,0.5,1', description: 'learning-curve: fractions of the training images, each in (0, 1]; nested subsets', check: (v, f) => { for (const x of v.split(',')) if (!(Number(x) > 0 && Number(x) <= 1)) throw new UsageError(`--${f}: '${x}' is not a fraction in (0, 1]`); } },
   repeats: { type: 'string', value: 'N', defaultText: '3', description: 'learning-curve: runs per fraction (repeat r: its own subset order and training seed r)', check: checks.int(1) },
   init: { type: 'string', value: 'imagenet|scratch|CKPT', defaultText: 'imagenet', description: 'learning-curve: the initialisation of every run (the prototype is ImageNet-initialised)', check: checkInit },

@@ -34,7 +34,7 @@ const EVAL_OPTIONS = defineOptions({
   strict: { type: 'boolean', description: 'stop at the first bad item of the data instead of skipping and counting it' },
   limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'evaluate at most N items (sorted by id)', check: checks.int(1) },
   batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch', check: checks.int(1) },
-  reference: { type: 'string', value: 'SPEC', description: 'annotated test images from the training site: the same metrics on both, their difference (bootstrap interval) and image-level shift signals', check: checks.dataSpec() },
+  reference: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'annotated test images from the training site: the same metrics on both, their difference (bootstrap interval) and image-level shift signals', check: checks.dataSpec() },
   'reference-split': { type: 'string', value: 'NAME', defaultText: 'every image', description: 'use only this split of --reference' },
   software: SOFTWARE_OPTION,
 });

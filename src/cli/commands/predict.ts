@@ -143,7 +143,10 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
         if (truth) {
           // the labels' spacing, else the image file's own
           const mm = job.item?.mmPerPixel ?? (image.spacing ? mmPerPixelOf(image.spacing) : undefined);
-          const errs = radialErrors(pts, truth, mm);
+          // the file's spacing per axis (an anisotropic PixelSpacing is not one number)
+          const sp = image.spacing;
+          const perAxis = sp && sp.x !== sp.y && mm === mmPerPixelOf(sp);
+          const errs = perAxis ? pts.map((p, i) => Math.hypot((p[0] - truth[i]![0]) * sp.x, (p[1] - truth[i]![1]) * sp.y)) : radialErrors(pts, truth, mm);
           rec.truth = roundPoints(truth);
           rec.errors = errs.map((e) => round(e, 3));
           rec.mre = round(errs.reduce((a, b) => a + b, 0) / errs.length, 3);

@@ -21,10 +21,13 @@ function legend(items: readonly { label: string; colour: string; kind?: 'box' | 
       ? `<line x1="${cx}" y1="${y - 4}" x2="${cx + 16}" y2="${y - 4}" stroke="${it.colour}" stroke-width="2"${it.kind === 'dash' ? ' stroke-dasharray="5 3"' : ''}/>`
       : `<rect x="${cx}" y="${y - 10}" width="12" height="12" fill="${it.colour}"/>`;
     const s = `<g class="legend-item">${mark}<text x="${cx + 20}" y="${y}">${esc(it.label)}</text></g>`;
-    cx += 30 + it.label.length * 6.6;
+    cx += 34 + it.label.length * 7.2;
     return s;
   }).join('');
 }
+
+/** A tick label: no trailing zeros (0, 2.5, 40). */
+const tickText = (t: number): string => String(Number(t.toPrecision(4)));
 
 /** A "nice" upper axis bound and its ticks. */
 function ticks(max: number, count = 5): number[] {
@@ -44,7 +47,7 @@ export function perLandmarkChart(rows: readonly { name: string; mre: number; std
   const tk = ticks(max);
   const X = (v: number) => left + ((right - left) * v) / tk[tk.length - 1]!;
   const out = [svgOpen('chart-landmarks', h, `Radial error per landmark (${unit}): model vs mean-shape baseline`), legend([{ label: 'model MRE (whisker: ± SD)', colour: COLOURS.model }, { label: 'mean-shape baseline MRE', colour: COLOURS.baseline }], left, 38)];
-  for (const t of tk) out.push(`<line x1="${X(t)}" y1="${top - 4}" x2="${X(t)}" y2="${h - 44}" stroke="#ddd"/><text x="${X(t)}" y="${h - 30}" text-anchor="middle">${fmt(t, t < 10 ? 1 : 0)}</text>`);
+  for (const t of tk) out.push(`<line x1="${X(t)}" y1="${top - 4}" x2="${X(t)}" y2="${h - 44}" stroke="#ddd"/><text x="${X(t)}" y="${h - 30}" text-anchor="middle">${tickText(t)}</text>`);
   out.push(`<text x="${(left + right) / 2}" y="${h - 10}" text-anchor="middle">mean radial error (${unit})</text>`);
   rows.forEach((r, i) => {
     const y = top + i * rowH;
@@ -85,7 +88,7 @@ export function throughputChart(perBatch: readonly { batch: number; imagesPerSec
   const Y = (v: number) => bottom - ((bottom - top) * v) / tk[tk.length - 1]!;
   const gw = (right - left) / Math.max(1, perBatch.length);
   const out = [svgOpen('chart-throughput', h, 'Throughput on this device (images/s) by batch size'), legend([{ label: 'images/s', colour: COLOURS.model }, ...(goal !== undefined ? [{ label: 'threshold', colour: COLOURS.target, kind: 'dash' as const }] : [])], left + 10, 40)];
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t, t < 10 ? 1 : 0)}</text>`);
+  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${tickText(t)}</text>`);
   out.push(`<text transform="translate(22,${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">images / s</text>`, `<text x="${(left + right) / 2}" y="${h - 12}" text-anchor="middle">batch size</text>`);
   perBatch.forEach((p, i) => {
     const cx = left + gw * (i + 0.5);
@@ -118,8 +121,8 @@ export function learningCurveSvg(d: Pick<LearningCurveDoc, 'rows' | 'bySize' | '
   const out = [svgOpen('chart-learning-curve', h, d.title), legend([
     { label: 'runs', colour: '#000' }, { label: 'mean ± SD', colour: COLOURS.model }, { label: 'fit a·n^(−b) + c', colour: COLOURS.model, kind: 'line' }, { label: '95% band', colour: '#b9d3ea' }, { label: 'target', colour: COLOURS.target, kind: 'dash' },
   ], left + 10, 40)];
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t, t < 10 ? 1 : 0)}</text>`);
-  for (let e = Math.ceil(Math.log10(nLo)); e <= Math.floor(Math.log10(nHi)); e++) {
+  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${tickText(t)}</text>`);
+  for (let e = Math.floor(Math.log10(nLo)); e <= Math.floor(Math.log10(nHi)); e++) {
     for (const m of [1, 2, 5]) {
       const n = m * 10 ** e;
       if (n < nLo || n > nHi) continue;
@@ -140,5 +143,22 @@ export function learningCurveSvg(d: Pick<LearningCurveDoc, 'rows' | 'bySize' | '
     out.push(`<line x1="${X(s.n)}" y1="${Y(s.mre - s.sd)}" x2="${X(s.n)}" y2="${Y(s.mre + s.sd)}" stroke="${COLOURS.model}" stroke-width="2"/><rect class="mean" x="${X(s.n) - 5}" y="${Y(s.mre) - 5}" width="10" height="10" fill="${COLOURS.model}"><title>n ${s.n}: ${fmt(s.mre)} ± ${fmt(s.sd)} ${d.unit} (${s.runs} runs)</title></rect>`);
   }
   out.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`, '</svg>');
+  return out.join('\n');
+}
+
+/** The two sets' pooled intensity histograms (each image min-max scaled), as outlines. */
+export function histogramChart(reference: readonly number[], target: readonly number[], labels: [string, string]): string {
+  const left = 70, right = W - 30, top = 50, bottom = 260, h = 310;
+  const max = Math.max(1e-9, ...reference, ...target) * 1.1;
+  const tk = ticks(max * 100);
+  const X = (i: number) => left + ((right - left) * i) / reference.length;
+  const Y = (v: number) => bottom - ((bottom - top) * v * 100) / tk[tk.length - 1]!;
+  const step = (v: readonly number[]) => v.map((p, i) => `${X(i).toFixed(1)},${Y(p).toFixed(1)} ${X(i + 1).toFixed(1)},${Y(p).toFixed(1)}`).join(' ');
+  const out = [svgOpen('chart-histograms', h, 'Intensity histograms (each image min-max scaled to [0, 1], pooled)'), legend([{ label: labels[0], colour: COLOURS.reference, kind: 'line' }, { label: labels[1], colour: COLOURS.missed, kind: 'line' }], left + 10, 40)];
+  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t / 100)}" x2="${right}" y2="${Y(t / 100)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t / 100) + 4}" text-anchor="end">${tickText(t)}%</text>`);
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) out.push(`<text x="${X(v * reference.length)}" y="${bottom + 16}" text-anchor="middle">${v}</text>`);
+  out.push(`<text transform="translate(20,${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">share of pixels</text>`, `<text x="${(left + right) / 2}" y="${h - 12}" text-anchor="middle">intensity</text>`);
+  out.push(`<polyline fill="none" stroke="${COLOURS.reference}" stroke-width="2" points="${step(reference)}"/>`, `<polyline fill="none" stroke="${COLOURS.missed}" stroke-width="2" points="${step(target)}"/>`);
+  out.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#333"/>`, '</svg>');
   return out.join('\n');
 }

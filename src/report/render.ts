@@ -6,7 +6,7 @@
  * data URIs), so it opens offline and can be mailed.
  */
 import { fmt } from '../train/format';
-import { esc, learningCurveSvg, perLandmarkChart, sdrChart, throughputChart } from './charts';
+import { esc, histogramChart, perLandmarkChart, sdrChart, throughputChart } from './charts';
 import type { ReportDoc } from './document';
 import { formatValue } from './thresholds';
 
@@ -108,6 +108,7 @@ export function renderMarkdown(d: ReportDoc): string {
 function mdHtml(lines: string[]): string {
   const out: string[] = [];
   const inline = (s: string) => esc(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`(.+?)`/g, '<code>$1</code>');
+
   for (let i = 0; i < lines.length;) {
     const l = lines[i]!;
     if (l.startsWith('|')) {
@@ -137,7 +138,7 @@ export function renderHtml(d: ReportDoc, extra: { overlays: { id: string; mre: n
   const chips = d.thresholds.map((t) => `<span class="chip ${t.status === 'met' ? 'met' : t.status === 'missed' ? 'missed' : 'na'}">${esc(t.text)}: ${esc(STATUS_MARK[t.status])}${t.measured !== null ? ` (${esc(formatValue(t.key, t.measured, t.unit))})` : ''}</span>`).join(' ');
   const body: string[] = [
     `<h1>${esc(d.title)}</h1>`,
-    `<section id="verdict" class="verdict" style="background:${bg}"><p class="decision">Verdict: ${esc(d.verdict.sentence)}</p><p class="chips">${chips}</p></section>`,
+    `<section id="verdict" class="verdict" style="background:${bg}"><p class="decision">Verdict: ${esc(d.verdict.sentence).replace(/`(.+?)`/g, '<code>$1</code>')}</p><p class="chips">${chips}</p></section>`,
     `<p class="meta">Model ${esc(d.model.path)} — ${d.model.landmarks} landmarks, ${d.model.size}×${d.model.size} input, ${d.model.parameters.toLocaleString('en')} parameters, decode ${esc(d.model.decode)}. Data ${esc(d.data.spec)}${d.data.split ? `, split ${esc(d.data.split)}` : ''}: ${d.data.images} images, errors in ${u}. Generated ${esc(d.generated)}.</p>`,
   ];
   const goals = d.thresholds.filter((t) => t.key.startsWith('sdr')).map((t) => ({ radius: t.key.slice(3), percent: t.value * 100 }));
@@ -156,6 +157,7 @@ export function renderHtml(d: ReportDoc, extra: { overlays: { id: string; mre: n
       body.push(throughputChart(d.operational.throughput.perBatch, goal));
     }
     if (s.id === 'learning-curve' && extra.learningCurveSvg) body.push(extra.learningCurveSvg);
+    if (s.id === 'shift' && d.shift) body.push(histogramChart(d.shift.signals.intensity.reference, d.shift.signals.intensity.target, [`reference: ${d.shift.reference}`, `this data: ${d.data.spec}`]));
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -82,6 +82,9 @@ export interface ShiftSignals {
     /** Permutation p-value (one-sided). */
     p: number;
     permutations: number;
+    /** The pooled histograms (64 bins over [0, 1]), reference and this set. */
+    reference: number[];
+    target: number[];
   };
   /** Mean noise σ (new − reference), in units of the intensity range. */
   noise: Interval & { reference: number; target: number };
@@ -100,7 +103,8 @@ export function shiftSignals(reference: readonly GreyImage[], target: readonly G
   if (!reference.length || !target.length) throw new RangeError('shiftSignals: both image sets need images');
   const seed = opts.seed ?? 1;
   const hr = reference.map(intensityHistogram), ht = target.map(intensityHistogram);
-  const distance = wasserstein1(pooled(hr), pooled(ht));
+  const pr = pooled(hr), pt = pooled(ht);
+  const distance = wasserstein1(pr, pt);
   const all = [...hr, ...ht];
   const perms = opts.permutations ?? 500;
   const rng = makeRng(seed);
@@ -119,7 +123,7 @@ export function shiftSignals(reference: readonly GreyImage[], target: readonly G
   const noise = { ...bootstrapMeanDiff(nt, nr, { seed: seed + 1 }), reference: mean(nr), target: mean(nt) };
   const out: ShiftSignals = {
     referenceImages: reference.length, images: target.length,
-    intensity: { distance, chance: chanceSum / perms, p: (1 + atLeast) / (1 + perms), permutations: perms },
+    intensity: { distance, chance: chanceSum / perms, p: (1 + atLeast) / (1 + perms), permutations: perms, reference: [...pr].map((v) => Number(v.toFixed(5))), target: [...pt].map((v) => Number(v.toFixed(5))) },
     noise, shifted: false, reasons: [],
   };
   if (opts.confidence) {

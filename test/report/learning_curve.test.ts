@@ -55,7 +55,7 @@ describe('osteo experiment learning-curve', () => {
     expect(svg).toContain('class="target"');
     expect(svg.match(/class="run"/g)).toHaveLength(6);
     expect(readFileSync(r.files.markdown, 'utf8')).toMatch(/\| 8 \| 2 \|/);
-  });
+  }, 900_000);
 
   test('a killed study continues: finished runs are kept, not trained again', async () => {
     const engine = await nodeEngine();
@@ -79,7 +79,7 @@ describe('osteo experiment learning-curve', () => {
     const r = await runLearningCurve(engine, opts);
     expect(logs.filter((l) => l.includes('reusing finished run'))).toHaveLength(2);
     expect(r.doc.rows.map((x) => x.n)).toEqual([3, 4, 8]);
-  });
+  }, 600_000);
 });
 
 describe('osteo report --learning-curve', () => {
@@ -113,5 +113,5 @@ describe('osteo report --learning-curve', () => {
     const below = await reportMain([...args, '--thresholds', 'mre<=1.0mm']);
     expect(below.doc.verdict.decision).toBe('data-will-not-help');
     expect(below.doc.verdict.sentence).toMatch(/levels off at 1\.20 mm/);
-  });
+  }, 600_000);
 });

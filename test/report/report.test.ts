@@ -21,7 +21,7 @@ beforeAll(async () => {
   const out = tmp('report-train');
   await trainMain(['--data', 'synthetic:hand?n=8&size=64', '--init', 'scratch', '--size', '32', '--batch', '2', '--accum', '1', '--lr', '3e-3', '--epochs', '1', ...NARROW, '--out', out], { quiet: true });
   ckpt = join(out, CHECKPOINT_BEST);
-});
+}, 600_000);
 
 describe('osteo report', () => {
   test('thresholds met: deploy; report.json, report.md and a self-contained report.html with the verdict first', async () => {
@@ -67,7 +67,7 @@ describe('osteo report', () => {
     expect(html).toContain('id="chart-sdr"');
     expect(html).toContain('id="chart-throughput"');
     expect(r.files.html).toBe(join(out, 'report.html'));
-  });
+  }, 300_000);
 
   test('thresholds missed: the verdict names them and says what to do next; px thresholds on mm data are not assessable', async () => {
     const out = tmp('report-missed');
@@ -82,7 +82,7 @@ describe('osteo report', () => {
     expect(r.doc.thresholds.find((t) => t.key === 'sdr2')!.value).toBeCloseTo(0.99);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| mre<=0\.01mm \| clinical \| .* \| ✘ missed \|/);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
-  });
+  }, 300_000);
 
   test('--range evaluates a slice in id order; the annotations outside it give the mean-shape baseline', async () => {
     const r = await reportMain(['--model', ckpt, '--data', 'synthetic:hand?n=8&size=64&seed=9', '--range', '3:6', '--no-timing', '--worst', '1', '--out', tmp('report-range')]);
@@ -90,13 +90,13 @@ describe('osteo report', () => {
     expect(r.doc.clinical.baseline.describe).toBe('mean of the 4 annotated images outside --range 3:6');
     expect(r.doc.operational).toBeNull();
     expect(r.doc.thresholds.filter((t) => t.kind === 'operational').every((t) => t.status === 'not assessable')).toBe(true);
-  });
+  }, 300_000);
 
   test('only operational thresholds missed: not more data but a faster device', async () => {
     const r = await reportMain(['--model', ckpt, '--data', TEST_DATA, '--thresholds', 'mre<=10000mm,p50<=0.001ms', '--out', tmp('report-slow'), ...FAST]);
     expect(r.doc.verdict.decision).toBe('speed-up');
     expect(r.doc.verdict.sentence).toMatch(/too slow on this device \(p50<=0\.001ms\)/);
-  });
+  }, 300_000);
 
   test('bad thresholds are usage errors that list the valid keys or units, before any GPU work', async () => {
     await expect(reportMain(['--model', ckpt, '--data', TEST_DATA, '--thresholds', 'mre<=2mm,latency<=3ms'])).rejects.toThrow(/unknown key 'latency'; valid keys: mre, median, sdr2, sdr2\.5, sdr3, sdr4, p50, p95, first, ips, memory/);

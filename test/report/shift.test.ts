@@ -82,5 +82,6 @@ describe('site shift', () => {
     expect(r.doc.verdict.sentence).toMatch(/the data looks shifted from the training site \(intensity histograms differ/);
     expect(r.doc.shift!.signals.intensity.distance).toBeGreaterThan(0);
     expect(r.markdown).toMatch(/## Site shift: this data vs synthetic:hand/);
-  });
+    expect(r.html).toContain('id="chart-histograms"');
+  }, 600_000);
 });

@@ -9,8 +9,8 @@
  * - spacing: PixelSpacing, else ImagerPixelSpacing (÷ EstimatedRadiographicMagnificationFactor
  *   when present) with a calibration note;
  * - transfer syntaxes: implicit / explicit little endian, explicit big endian, deflate (fflate,
- *   bounded), RLE lossless (own PackBits decoder), JPEG baseline 8-bit (jpeg-js, loaded on first
- *   use). Other encapsulated syntaxes are refused by name;
+ *   bounded), RLE lossless (own PackBits decoder), JPEG baseline 8-bit (jpeg-js), JPEG lossless
+ *   (jpeg-lossless-decoder-js, pure JS). Other encapsulated syntaxes are refused by name;
  * - multi-frame: the first frame, with a note.
  *
  * Every problem is a DataError naming the file; sizes are checked before pixels are allocated.
@@ -20,6 +20,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import { Inflate } from 'fflate';
 // jpeg-js's decoder alone, without its encoder (useTArray keeps it off Node's Buffer).
 import jpegDecoder from 'jpeg-js/lib/decoder.js';
+import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { checkImageSize, maxImagePixels } from './image_limits';
 import { DataError, type GreyImage, type PixelSpacing } from './types';
 
@@ -46,7 +47,8 @@ export const TRANSFER_SYNTAXES: Record<string, string> = {
 };
 const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99']);
 /** Syntaxes decoded here (the rest are refused with their name). */
-export const DECODED_SYNTAXES = new Set([...NATIVE, '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.50']);
+const JPEG_LOSSLESS = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
+export const DECODED_SYNTAXES = new Set([...NATIVE, '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.50', ...JPEG_LOSSLESS]);
 
 /** The header facts of a DICOM image, without its pixels. */
 export interface DicomInfo {
@@ -206,6 +208,7 @@ export function decodeDicom(bytes: Uint8Array, name: string): GreyImage {
   let raw: Uint8Array | Uint16Array | Int16Array;
   if (NATIVE.has(ts)) raw = nativeFrame(ds, el, info, name);
   else if (ts === '1.2.840.10008.1.2.5') raw = rleFrame(encapsulatedFrame(ds, el, info, name), info, name);
+  else if (JPEG_LOSSLESS.has(ts)) raw = jpegLosslessFrame(encapsulatedFrame(ds, el, info, name), info, name);
   else raw = jpegBaselineFrame(encapsulatedFrame(ds, el, info, name), info, name);
   if (raw.length < n) throw new DataError(name, undefined, `truncated DICOM: ${raw.length} pixels decoded, ${info.width}x${info.height} needs ${n}`);
   return toGrey(raw, info);
@@ -292,6 +295,45 @@ function jpegBaselineFrame(frame: Uint8Array, info: DicomInfo, name: string): Ui
   // jpeg-js returns 3 channels (R = G = B for a grey JPEG)
   for (let i = 0; i < n; i++) out[i] = img.data[3 * i]!;
   return out;
+}
+
+/**
+ * JPEG lossless (process 14, any predictor; SV1 is predictor 1) with jpeg-lossless-decoder-js.
+ * Its frame header is checked against the DICOM header first, so the decoder allocates for the
+ * size already checked.
+ */
+function jpegLosslessFrame(frame: Uint8Array, info: DicomInfo, name: string): Uint8Array | Uint16Array {
+  const sof = losslessFrameHeader(frame);
+  if (!sof) throw new DataError(name, undefined, 'corrupt DICOM JPEG lossless frame: no SOF3 frame header');
+  if (sof.width !== info.width || sof.height !== info.height || sof.components !== 1 || sof.precision > 16 || sof.precision < 2) {
+    throw new DataError(name, undefined, `corrupt DICOM: JPEG lossless frame is ${sof.width}x${sof.height}, ${sof.components} component(s) of ${sof.precision} bits; the header says ${info.width}x${info.height} grey`);
+  }
+  let out: Uint8Array | Uint16Array;
+  try {
+    const copy = frame.slice(); // the decoder reads through a DataView over the whole buffer
+    out = new LosslessDecoder().decode(copy.buffer, 0, copy.length, info.bitsAllocated / 8);
+  } catch (e) {
+    throw new DataError(name, undefined, `corrupt DICOM JPEG lossless frame: ${(e as Error).message}`);
+  }
+  const n = info.width * info.height;
+  if (!out || out.length < n) throw new DataError(name, undefined, `truncated DICOM JPEG lossless frame: ${out?.length ?? 0} of ${n} pixels`);
+  return out;
+}
+
+/** The SOF3 (lossless, Huffman) frame header of a JPEG stream, or undefined. */
+function losslessFrameHeader(b: Uint8Array): { precision: number; height: number; width: number; components: number } | undefined {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const m = b[i + 1]!;
+    if (m === 0xff) { i++; continue; }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    if (m === 0xc3) return { precision: b[i + 4]!, height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
+    if (m === 0xda || len < 2) return undefined;
+    i += 2 + len;
+  }
+  return undefined;
 }
 
 /** Raw stored values → modality values (mask, sign, rescale), MONOCHROME1 inverted. */

@@ -18,7 +18,7 @@ const base = (o: Partial<DicomSpec> = {}): DicomSpec => ({ width: W, height: H, 
 const swap16 = (v: number[]): number[] => v.map((x) => ((x & 0xff) << 8) | (x >> 8));
 
 describe('DICOM Part 10', () => {
-  for (const [label, ts] of [['implicit VR LE', TS.implicit], ['explicit VR LE', TS.explicit], ['deflated explicit LE', TS.deflate], ['RLE lossless', TS.rle]] as const) {
+  for (const [label, ts] of [['implicit VR LE', TS.implicit], ['explicit VR LE', TS.explicit], ['deflated explicit LE', TS.deflate], ['RLE lossless', TS.rle], ['JPEG lossless SV1', TS.jpegLossless]] as const) {
     it(`${label}: 16-bit MONOCHROME2 decodes to the stored values`, () => {
       const img = decodeDicom(writeDicom(base({ transferSyntax: ts })), `x-${label}.dcm`);
       expect([img.width, img.height, img.bitDepth]).toEqual([W, H, 16]);
@@ -41,6 +41,11 @@ describe('DICOM Part 10', () => {
     const img = decodeDicom(writeDicom({ width: 16, height: 16, pixels: smooth, bitsAllocated: 8, transferSyntax: TS.jpegBaseline }), 'j.dcm');
     const worst = Math.max(...Array.from(img.data, (v, i) => Math.abs(v - smooth[i]!)));
     expect(worst).toBeLessThanOrEqual(4);
+  });
+
+  it('JPEG lossless SV1, 12 bits in 16, MONOCHROME1, signed-free: exact', () => {
+    const img = decodeDicom(writeDicom(base({ transferSyntax: TS.jpegLossless, pixels: ramp12, bitsStored: 12, photometric: 'MONOCHROME1' })), 'jl.dcm');
+    expect(Array.from(img.data)).toEqual(ramp12.map((v) => 4095 - v));
   });
 
   it('12 bits stored in 16 (HighBit 11): bits above are masked off', () => {

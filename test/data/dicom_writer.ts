@@ -14,6 +14,7 @@ export const TS = {
   deflate: '1.2.840.10008.1.2.1.99',
   rle: '1.2.840.10008.1.2.5',
   jpegBaseline: '1.2.840.10008.1.2.4.50',
+  jpegLossless: '1.2.840.10008.1.2.4.70',
   jpeg2000: '1.2.840.10008.1.2.4.90',
 } as const;
 
@@ -70,6 +71,41 @@ export function rleEncode(values: ArrayLike<number>, bitsAllocated: 8 | 16): Uin
   return out;
 }
 
+/**
+ * JPEG lossless (ITU T.81 process 14), first-order prediction (selection value 1, as the DICOM
+ * SV1 syntax), one Huffman table giving every difference category a 5-bit code: a minimal
+ * encoder written from the standard, independent of the decoder under test.
+ */
+export function jpegLosslessEncode(v: ArrayLike<number>, w: number, h: number, precision: number): Uint8Array {
+  const out: number[] = [0xff, 0xd8];
+  const seg = (marker: number, body: number[]) => out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body);
+  const bits = new Array(16).fill(0);
+  bits[4] = 17; // 17 symbols (categories 0..16) of length 5: canonical codes 0..16
+  seg(0xc4, [0x00, ...bits, ...Array.from({ length: 17 }, (_, i) => i)]);
+  seg(0xc3, [precision, h >> 8, h & 255, w >> 8, w & 255, 1, 1, 0x11, 0]);
+  seg(0xda, [1, 1, 0x00, 1, 0, 0]);
+  let acc = 0, n = 0;
+  const put = (code: number, len: number) => {
+    for (let k = len - 1; k >= 0; k--) {
+      acc = (acc << 1) | ((code >> k) & 1);
+      if (++n === 8) { out.push(acc); if (acc === 0xff) out.push(0); acc = 0; n = 0; }
+    }
+  };
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x;
+    // first sample: 2^(P-1); first row: left neighbour; first column: the one above (T.81 H.1.2.1)
+    const pred = x === 0 && y === 0 ? 1 << (precision - 1) : y === 0 ? v[i - 1]! : x === 0 ? v[i - w]! : v[i - 1]!;
+    let d = (v[i]! - pred) & 0xffff;
+    if (d >= 0x8000) d -= 0x10000;
+    const cat = d === 0 ? 0 : d === -32768 ? 16 : Math.floor(Math.log2(Math.abs(d))) + 1;
+    put(cat, 5);
+    if (cat > 0 && cat < 16) put(d > 0 ? d : d + (1 << cat) - 1, cat);
+  }
+  if (n > 0) put((1 << (8 - n)) - 1, 8 - n);
+  out.push(0xff, 0xd9);
+  return Uint8Array.from(out);
+}
+
 /** A DICOM Part 10 file's bytes. */
 export function writeDicom(s: DicomSpec): Uint8Array {
   const bitsAllocated = s.bitsAllocated ?? 16;
@@ -83,7 +119,8 @@ export function writeDicom(s: DicomSpec): Uint8Array {
     const rgba = new Uint8Array(4 * s.width * s.height);
     for (let i = 0; i < s.width * s.height; i++) { rgba.fill(native[i]!, 4 * i, 4 * i + 3); rgba[4 * i + 3] = 255; }
     pixelData = [new Uint8Array(jpeg.encode({ data: rgba, width: s.width, height: s.height }, 100).data).slice().buffer];
-  } else if (ts === TS.jpeg2000) pixelData = [new Uint8Array([0xff, 0x4f, 0xff, 0x51, 0, 0]).buffer];
+  } else if (ts === TS.jpegLossless) pixelData = [jpegLosslessEncode(native.subarray(0, s.width * s.height), s.width, s.height, s.bitsStored ?? bitsAllocated).slice().buffer];
+  else if (ts === TS.jpeg2000) pixelData = [new Uint8Array([0xff, 0x4f, 0xff, 0x51, 0, 0]).buffer];
   else pixelData = [native.slice().buffer];
   const meta = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,

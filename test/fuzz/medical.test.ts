@@ -24,6 +24,8 @@ const DICOMS = [
   writeDicom({ width: 6, height: 5, pixels: ramp(30, 65536), transferSyntax: TS.rle }),
   writeDicom({ width: 8, height: 8, pixels: ramp(64, 256), bitsAllocated: 8, transferSyntax: TS.jpegBaseline }),
   writeDicom({ width: 3, height: 3, pixels: ramp(18, 65536), frames: 2 }),
+  writeDicom({ width: 9, height: 5, pixels: ramp(45, 65536), transferSyntax: TS.jpegLossless }),
+  writeDicom({ width: 6, height: 6, pixels: ramp(36, 256), bitsAllocated: 8, transferSyntax: TS.jpegLossless }),
 ];
 const TIFFS = await Promise.all([
   { compression: 'none' }, { compression: 'lzw', predictor: 'horizontal' }, { compression: 'deflate' }, { compression: 'packbits' },

@@ -112,6 +112,8 @@ export interface RefineSettings {
   targetScale: number;
   normalization: Normalisation;
   decode: DecodeMethod;
+  /** A refined point whose heatmap peak is below this keeps its coarse position (chosen on validation; absent: always refine). */
+  minConfidence?: number;
   /** The coarse stage's validation errors the crops were sampled with (MRE in `unit`, RMS per axis relative to the longer side). */
   coarseError?: { mre: number; unit: 'mm' | 'px'; sigmaRel: number; n: number };
   /** Free-form run settings, for provenance. */
@@ -183,6 +185,7 @@ const RefineSchema = v.object({
   targetScale: positive,
   normalization: v.object({ name: v.string(), mean: finite, std: v.pipe(v.number(), v.finite(), v.gtValue(0, 'must be > 0 (inputs are divided by it)')) }),
   decode: v.picklist(['argmax', 'blob']),
+  minConfidence: v.optional(v.pipe(v.number(), v.finite())),
   coarseError: v.optional(v.object({ mre: v.number(), unit: v.picklist(['mm', 'px']), sigmaRel: v.pipe(v.number(), v.finite(), v.minValue(0)), n: nonNegInt })),
   run: v.optional(v.record(v.string(), v.unknown())),
 });

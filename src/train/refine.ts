@@ -72,7 +72,17 @@ export class Refiner implements PointRefiner {
     return centers.map((c) => source.crop(c, undefined, { size: s.size, mean: s.normalization.mean, std: s.normalization.std, heatmaps: false }));
   }
 
+  /**
+   * Refined points; where the refined peak is below `settings.minConfidence` (a crop whose
+   * landmark the refiner does not find) the coarse point stays.
+   */
   async refine(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }> {
+    const raw = await this.refineAll(images, coarse);
+    return { points: keepConfident(raw, coarse, this.settings.minConfidence), confidence: raw.confidence };
+  }
+
+  /** Refined points of every crop, whatever its peak. */
+  async refineAll(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }> {
     const size = this.settings.size;
     const k = this.model.config.classes;
     const plane = size * size;
@@ -105,6 +115,28 @@ export class Refiner implements PointRefiner {
   dispose(): void {
     this.trainer.dispose();
   }
+}
+
+/** Refined points where their peak reaches `min`, coarse points elsewhere. */
+export function keepConfident(raw: { points: Point[][]; confidence: number[][] }, coarse: Point[][], min: number | undefined): Point[][] {
+  if (min === undefined) return raw.points;
+  return raw.points.map((pts, i) => pts.map((p, j) => (raw.confidence[i]![j]! >= min ? p : coarse[i]![j]!)));
+}
+
+/**
+ * The confidence threshold (a refined peak below it keeps the coarse point) with the lowest MRE
+ * on a validation set, among "always refine", deciles of the refined peaks and "never refine".
+ */
+export function chooseMinConfidence(set: LandmarkSet, raw: { points: Point[][]; confidence: number[][] }, coarse: Point[][]): { min: number | undefined; mre: number; mreAll: number } {
+  const peaks = raw.confidence.flat().sort((a, b) => a - b);
+  const candidates: (number | undefined)[] = [undefined, ...[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((q) => peaks[Math.floor(q * (peaks.length - 1))]!), Infinity];
+  const mreAll = evaluateOn(set, raw.points).overall.mre;
+  let best = { min: undefined as number | undefined, mre: mreAll, mreAll };
+  for (const m of candidates.slice(1)) {
+    const mre = evaluateOn(set, keepConfident(raw, coarse, m)).overall.mre;
+    if (mre < best.mre) best = { min: m, mre, mreAll };
+  }
+  return best;
 }
 
 /** The refiner of a two-stage checkpoint (undefined for a one-stage one); dispose it and its model. */
@@ -205,7 +237,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   try {
     initializeUnetPP(model, c.seed);
     const norm = { ...DEFAULT_NORMALISATION };
-    const settings: Omit<RefineSettings, 'model'> = {
+    const settings: Omit<RefineSettings, 'model'> & { minConfidence?: number } = {
       size: c.size, crop, sigma: c.sigma, loss: c.loss, targetScale: c.targetScale, normalization: norm, decode: c.decode,
       coarseError: { mre: coarseEval.overall.mre, unit: coarseEval.unit, sigmaRel, n: offsets.length },
       run: { ...c, k: data.k },
@@ -281,8 +313,15 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
         if (!Number.isFinite(trainLoss)) throw new OsteoError(`training diverged in epoch ${epoch + 1} (loss ${trainLoss}); lower --lr (now ${lrNow})`);
         let valMre = trainLoss, valStd = 0;
         let valSdrPercent: Record<string, number> = {};
+        let note = '';
         if (val.images.length) {
-          const ev = evaluateOn(val, (await refiner.refine(val.images, valCoarse)).points);
+          const raw = await refiner.refineAll(val.images, valCoarse);
+          const pick = chooseMinConfidence(val, raw, valCoarse);
+          // the threshold this epoch's weights are saved with (Infinity: this refiner never helps yet)
+          if (pick.min === undefined) delete settings.minConfidence;
+          else settings.minConfidence = Number.isFinite(pick.min) ? pick.min : Number.MAX_VALUE;
+          note = `, every crop refined ${fmt(pick.mreAll)}${pick.min === undefined ? '' : `, peaks < ${Number.isFinite(pick.min) ? pick.min.toPrecision(3) : '∞'} keep the coarse point`}`;
+          const ev = evaluateOn(val, keepConfident(raw, valCoarse, settings.minConfidence));
           valMre = ev.overall.mre;
           valStd = ev.overall.std;
           valSdrPercent = statsJson(ev.overall, ev.unit, ev.thresholds).sdrPercent;
@@ -305,7 +344,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
         await writeMetrics();
         progress({ kind: 'epoch-end', record: rec });
         say(`epoch ${epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE (coarse + refine) ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a'}` +
-          ` (coarse alone ${fmt(coarseEval.overall.mre)}), lr ${lrNow.toExponential(2)}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
+          ` (coarse alone ${fmt(coarseEval.overall.mre)}${note}), lr ${lrNow.toExponential(2)}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
       }
     } finally {
       coarseTrain.model.dispose();
@@ -319,6 +358,39 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   } finally {
     refiner?.dispose();
     trainer?.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * One two-stage checkpoint from a coarse checkpoint and the refinement stage of another (e.g. a
+ * refinement trained around an earlier coarse epoch, paired with the finished coarse run): the
+ * confidence threshold is chosen again on `val` for this pair. Returns the bytes and the
+ * validation MRE of the coarse stage, of refining every crop, and of the pair.
+ */
+export async function pairStages(engine: Engine, coarse: Checkpoint, refined: Checkpoint, val: LandmarkSet): Promise<{ bytes: Uint8Array; coarseMre: number; mreAll: number; mre: number; minConfidence: number | undefined }> {
+  if (!refined.refine) throw new OsteoError(`${refined.path} holds no refinement stage`);
+  if (refined.refine.settings.model.classes !== coarse.model.classes) throw new OsteoError(`${refined.path} refines K=${refined.refine.settings.model.classes} landmarks, ${coarse.path} predicts K=${coarse.model.classes}`);
+  const pts = await coarsePoints(engine, coarse, val);
+  const coarseMre = evaluateOn(val, pts).overall.mre;
+  const model = modelFromCheckpoint(engine, coarse);
+  const rmodel = refineModelFromCheckpoint(engine, refined)!;
+  const { model: _m, minConfidence: _c, ...settings } = refined.refine.settings;
+  const refiner = new Refiner(engine, rmodel, settings);
+  try {
+    const raw = await refiner.refineAll(val.images, pts);
+    const pick = chooseMinConfidence(val, raw, pts);
+    const min = pick.min === undefined ? undefined : Number.isFinite(pick.min) ? pick.min : Number.MAX_VALUE;
+    const { run: _r, ...train } = coarse.train;
+    const bytes = await checkpointBytes(model, {
+      train: { ...train, run: { ...(coarse.train.run ?? {}), pairedWith: refined.path } },
+      state: { ...coarse.state, optimizer: undefined } as TrainingState,
+      refine: { model: rmodel, settings: { ...settings, ...(min !== undefined ? { minConfidence: min } : {}) } },
+    });
+    return { bytes, coarseMre, mreAll: pick.mreAll, mre: pick.mre, minConfidence: min };
+  } finally {
+    refiner.dispose();
+    rmodel.dispose();
     model.dispose();
   }
 }

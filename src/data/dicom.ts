@@ -173,7 +173,7 @@ export function dicomSpacing(ds: DataSet): PixelSpacing | undefined {
 }
 
 /** Checks that the pixel format is one a grey X-ray decoder handles; throws a DataError naming the problem. */
-function checkPixelFormat(info: DicomInfo, name: string): void {
+export function checkPixelFormat(info: DicomInfo, name: string): void {
   const { photometric, samplesPerPixel, bitsAllocated, bitsStored, highBit } = info;
   if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') {
     throw new DataError(name, undefined, `unsupported DICOM photometric interpretation ${photometric || '(none)'}: only grey MONOCHROME1 / MONOCHROME2 X-rays are read`);
@@ -193,16 +193,31 @@ export function readDicomInfo(bytes: Uint8Array, name: string): DicomInfo {
   return dicomInfo(parseDicomBytes(bytes, name, true), name);
 }
 
-/** Decodes a DICOM Part 10 file to grey pixels (first frame). */
-export function decodeDicom(bytes: Uint8Array, name: string): GreyImage {
+/** Syntaxes decoded by a WASM codec loaded on first use (src/data/dicom_codecs.ts, asynchronous). */
+export const WASM_SYNTAXES: Record<string, 'jpegls' | 'j2k'> = {
+  '1.2.840.10008.1.2.4.80': 'jpegls', '1.2.840.10008.1.2.4.81': 'jpegls',
+  '1.2.840.10008.1.2.4.90': 'j2k', '1.2.840.10008.1.2.4.91': 'j2k',
+};
+
+/** A parsed DICOM image whose pixel format has been checked: the data set, its pixel data element and the facts. */
+export function dicomImageParts(bytes: Uint8Array, name: string): { ds: DataSet; el: Element; info: DicomInfo } {
   const ds = parseDicomBytes(bytes, name);
   const info = dicomInfo(ds, name);
   checkPixelFormat(info, name);
   const el = ds.elements.x7fe00010;
   if (!el) throw new DataError(name, undefined, 'DICOM without pixel data (7FE0,0010): not an image');
+  return { ds, el, info };
+}
+
+/** Decodes a DICOM Part 10 file to grey pixels (first frame). JPEG-LS and JPEG 2000 need decodeDicomAsync. */
+export function decodeDicom(bytes: Uint8Array, name: string): GreyImage {
+  const { ds, el, info } = dicomImageParts(bytes, name);
   const ts = info.transferSyntax;
+  if (WASM_SYNTAXES[ts]) {
+    throw new DataError(name, undefined, `DICOM transfer syntax ${syntaxName(ts)} needs a WASM codec, which loads asynchronously: osteo predict, the library's predict and the browser read it; this synchronous reader (training data sets) does not`);
+  }
   if (!DECODED_SYNTAXES.has(ts)) {
-    throw new DataError(name, undefined, `unsupported DICOM transfer syntax ${syntaxName(ts)}; read: ${[...DECODED_SYNTAXES].map((u) => TRANSFER_SYNTAXES[u]).join(', ')}`);
+    throw new DataError(name, undefined, `unsupported DICOM transfer syntax ${syntaxName(ts)}; read: ${[...DECODED_SYNTAXES, ...Object.keys(WASM_SYNTAXES)].map((u) => TRANSFER_SYNTAXES[u]).join(', ')}`);
   }
   const n = info.width * info.height;
   let raw: Uint8Array | Uint16Array | Int16Array;
@@ -233,7 +248,7 @@ function nativeFrame(ds: DataSet, el: Element, info: DicomInfo, name: string): U
 }
 
 /** The first frame's compressed bytes (fragments of an encapsulated pixel data element). */
-function encapsulatedFrame(ds: DataSet, el: Element, info: DicomInfo, name: string): Uint8Array {
+export function encapsulatedFrame(ds: DataSet, el: Element, info: DicomInfo, name: string): Uint8Array {
   const frags = el.fragments;
   if (!el.encapsulatedPixelData || !frags || frags.length === 0) throw new DataError(name, undefined, `corrupt DICOM: ${syntaxName(info.transferSyntax)} without encapsulated fragments`);
   try {
@@ -337,7 +352,7 @@ function losslessFrameHeader(b: Uint8Array): { precision: number; height: number
 }
 
 /** Raw stored values → modality values (mask, sign, rescale), MONOCHROME1 inverted. */
-function toGrey(raw: Uint8Array | Uint16Array | Int16Array, info: DicomInfo): GreyImage {
+export function toGrey(raw: Uint8Array | Uint16Array | Int16Array, info: DicomInfo): GreyImage {
   const n = info.width * info.height;
   const { bitsStored, highBit, signed, slope, intercept } = info;
   const shift = highBit + 1 - bitsStored;

@@ -16,7 +16,7 @@ import type { Engine, EngineOptions } from '../gpu/engine';
 import { ApiError, createModel as createCore, LandmarkModel, modelFromBytes, train as trainCore, type ModelOptions, type Trained, type TrainOptions, type TrainRecipe } from '../api/model';
 import type { GreyPixels } from '../data/pixels';
 import { acquireNodeEngine } from './acquire_node';
-import { decodeImage, readImage } from './data_image';
+import { decodeImageAsync, readImageAsync } from './data_image';
 import { prepareDataSpec } from './train_io';
 import { TRAIN_DEFAULTS } from '../train/config';
 import type { InMemoryDataset } from '../train/prepare';
@@ -27,7 +27,7 @@ export { folderStore } from './store';
 export { readDataset } from './data_readers';
 export { readWeightsFile } from './weights_io';
 
-/** What `predict` takes in Node: an image file path (PNG, JPEG, BMP), its bytes, or grey pixels. */
+/** What `predict` takes in Node: an image file path (PNG, JPEG, BMP, DICOM, TIFF, MetaImage), its bytes, or grey pixels. */
 export type NodeImage = string | Uint8Array | GreyPixels;
 
 /** A model whose `predict` takes image paths, encoded bytes or grey pixels. */
@@ -35,8 +35,8 @@ export type NodeLandmarkModel = LandmarkModel<NodeImage>;
 
 /** Decodes a Node image input (a path or encoded bytes) to grey pixels. */
 export const decodeNodeImage = async (input: NodeImage, name: string): Promise<GreyImage> => {
-  if (typeof input === 'string') return readImage(input);
-  if (input instanceof Uint8Array) return decodeImage(input, name);
+  if (typeof input === 'string') return readImageAsync(input);
+  if (input instanceof Uint8Array) return decodeImageAsync(input, name);
   throw new ApiError(`${name}: expected a file path, encoded image bytes, or grey pixels { data, width, height }`);
 };
 

@@ -12,6 +12,7 @@ import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { decodeDicom, readDicomInfo } from '../data/dicom';
+import { decodeDicomAsync } from '../data/dicom_codecs';
 import { KNOWN_FORMATS, sniffFormat, type ImageFormat } from '../data/formats';
 import { checkImageSize } from '../data/image_limits';
 import { decodeMetaImage, metaImageDataFile, readMetaImageInfo } from '../data/metaimage';
@@ -50,6 +51,17 @@ export function readImage(path: string): GreyImage {
   const bytes = readBytes(path);
   if (sniffFormat(bytes) === 'metaimage') return decodeMetaImage(bytes, path, metaImageData(bytes, path));
   return decodeImage(bytes, path);
+}
+
+/** decodeImage, plus the DICOM syntaxes whose WASM codec loads asynchronously (JPEG-LS, JPEG 2000). */
+export async function decodeImageAsync(bytes: Uint8Array, name: string): Promise<GreyImage> {
+  return sniffFormat(bytes) === 'dicom' ? decodeDicomAsync(bytes, name) : decodeImage(bytes, name);
+}
+
+/** readImage, plus the DICOM syntaxes whose WASM codec loads asynchronously (JPEG-LS, JPEG 2000). */
+export async function readImageAsync(path: string): Promise<GreyImage> {
+  const bytes = readBytes(path);
+  return sniffFormat(bytes) === 'dicom' ? decodeDicomAsync(bytes, path) : readImage(path);
 }
 
 const luma = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;

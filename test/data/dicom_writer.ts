@@ -16,6 +16,7 @@ export const TS = {
   jpegBaseline: '1.2.840.10008.1.2.4.50',
   jpegLossless: '1.2.840.10008.1.2.4.70',
   jpeg2000: '1.2.840.10008.1.2.4.90',
+  jpegLS: '1.2.840.10008.1.2.4.80',
 } as const;
 
 export interface DicomSpec {
@@ -39,6 +40,8 @@ export interface DicomSpec {
   frames?: number;
   /** Leave PixelData out. */
   noPixels?: boolean;
+  /** The first frame already encoded in `transferSyntax` (JPEG-LS, JPEG 2000 from the codecs' own encoders). */
+  encapsulated?: Uint8Array;
 }
 
 /** PackBits-style RLE of one byte plane (DICOM PS3.5 G.3): literal runs only, enough for a test. */
@@ -114,7 +117,8 @@ export function writeDicom(s: DicomSpec): Uint8Array {
   const native = new (bitsAllocated === 8 ? Uint8Array : Uint16Array)(n);
   for (let i = 0; i < n; i++) native[i] = s.pixels[i % s.pixels.length]! & (bitsAllocated === 8 ? 0xff : 0xffff);
   let pixelData: ArrayBuffer[];
-  if (ts === TS.rle) pixelData = [rleEncode(native.subarray(0, s.width * s.height), bitsAllocated).slice().buffer];
+  if (s.encapsulated) pixelData = [s.encapsulated.slice().buffer];
+  else if (ts === TS.rle) pixelData = [rleEncode(native.subarray(0, s.width * s.height), bitsAllocated).slice().buffer];
   else if (ts === TS.jpegBaseline) {
     const rgba = new Uint8Array(4 * s.width * s.height);
     for (let i = 0; i < s.width * s.height; i++) { rgba.fill(native[i]!, 4 * i, 4 * i + 3); rgba[4 * i + 3] = 255; }
@@ -164,5 +168,18 @@ export function writeDicom(s: DicomSpec): Uint8Array {
   const out = new Uint8Array(start + deflated.length);
   out.set(bytes.subarray(0, start));
   out.set(deflated, start);
+  return out;
+}
+
+/** Encodes grey pixels with a codec's own WASM encoder (CharLS for JPEG-LS, OpenJPEG for JPEG 2000). */
+export async function codecEncode(kind: 'jpegls' | 'j2k', px: Uint8Array | Uint16Array, width: number, height: number, bits: number): Promise<Uint8Array> {
+  const spec = kind === 'jpegls' ? '@cornerstonejs/codec-charls/wasmjs' : '@cornerstonejs/codec-openjpeg/wasmjs';
+  const mod = (await import(spec)) as { default: () => Promise<Record<string, new () => { getDecodedBuffer(f: object): Uint8Array; encode(): void; getEncodedBuffer(): Uint8Array; delete(): void }>> };
+  const lib = await mod.default();
+  const enc = new lib[kind === 'jpegls' ? 'JpegLSEncoder' : 'J2KEncoder']!();
+  enc.getDecodedBuffer({ width, height, bitsPerSample: bits, componentCount: 1, isSigned: false }).set(new Uint8Array(px.buffer, px.byteOffset, px.byteLength));
+  enc.encode();
+  const out = enc.getEncodedBuffer().slice();
+  enc.delete();
   return out;
 }

@@ -10,7 +10,8 @@ import { describe, expect } from 'vitest';
 import { maxImagePixels } from '../../src/data/image_limits';
 import { DataError } from '../../src/data/types';
 import { decodeImage, imageSizeOf } from '../../src/node/data_image';
-import { TS, writeDicom } from '../data/dicom_writer';
+import { decodeDicomAsync } from '../../src/data/dicom_codecs';
+import { codecEncode, TS, writeDicom } from '../data/dicom_writer';
 import { expectDocumented, fuzz, mutated, reportTo, withMagic } from './harness';
 
 reportTo('medical');
@@ -26,6 +27,12 @@ const DICOMS = [
   writeDicom({ width: 3, height: 3, pixels: ramp(18, 65536), frames: 2 }),
   writeDicom({ width: 9, height: 5, pixels: ramp(45, 65536), transferSyntax: TS.jpegLossless }),
   writeDicom({ width: 6, height: 6, pixels: ramp(36, 256), bitsAllocated: 8, transferSyntax: TS.jpegLossless }),
+];
+const G = 32;
+const px12 = Uint16Array.from({ length: G * G }, (_, i) => (i * 37) % 4096);
+const WASM_DICOMS = [
+  writeDicom({ width: G, height: G, pixels: [0], bitsStored: 12, transferSyntax: TS.jpegLS, encapsulated: await codecEncode('jpegls', px12, G, G, 12) }),
+  writeDicom({ width: G, height: G, pixels: [0], bitsStored: 12, transferSyntax: TS.jpeg2000, encapsulated: await codecEncode('j2k', px12, G, G, 12) }),
 ];
 const TIFFS = await Promise.all([
   { compression: 'none' }, { compression: 'lzw', predictor: 'horizontal' }, { compression: 'deflate' }, { compression: 'packbits' },
@@ -66,6 +73,11 @@ const dicmPrefix = [...new Array(128).fill(0), 0x44, 0x49, 0x43, 0x4d];
 
 describe('fuzz: DICOM, TIFF, MetaImage decoders', () => {
   fuzz('DICOM, mutated', mutated(DICOMS), (b) => checkDecode(b, 'fuzz-input.dcm'), { quickRuns: 200 });
+  fuzz('DICOM JPEG-LS / JPEG 2000 (WASM codecs), mutated', mutated(WASM_DICOMS), async (b) => {
+    const r = await expectDocumented(() => decodeDicomAsync(b, 'fuzz-input.dcm'), [DataError], 'fuzz-input.dcm');
+    if ('error' in r) return r.error;
+    for (const v of r.value.data) if (!Number.isFinite(v)) expect.fail(`sample ${v} is not finite`);
+  }, { quickRuns: 100 });
   fuzz('DICOM, raw bytes after the preamble and DICM', withMagic(dicmPrefix, 512), (b) => checkDecode(b, 'fuzz-input.dcm'), { quickRuns: 60 });
   fuzz('TIFF, mutated', mutated(TIFFS), (b) => checkDecode(b, 'fuzz-input.tif'), { quickRuns: 150 });
   fuzz('TIFF, raw bytes after II*', withMagic([0x49, 0x49, 42, 0], 256), (b) => checkDecode(b, 'fuzz-input.tif'), { quickRuns: 60 });

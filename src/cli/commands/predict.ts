@@ -8,9 +8,9 @@ import { mkdirBounded } from '../../node/out_dir';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
-import { readImage } from '../../node/data_image';
+import { readImageAsync } from '../../node/data_image';
 import { writeHeatmapMontagePng, writeJsonAtomicSync, writeOverlayPng } from '../../node/data_png';
-import { loadItemImage, readDataset } from '../../node/data_readers';
+import { readDataset } from '../../node/data_readers';
 import { writeFileAtomic } from '../../node/weights_io';
 import { UsageError, type Command } from '../command';
 import { DATA_SPEC_SECTION } from '../help';
@@ -92,12 +92,12 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
     byId.set(it.id, it);
     byId.set(stem(it.imagePath), it);
   }
-  type Job = { name: string; id: string; load: () => GreyImage; item?: LandmarkItem };
+  type Job = { name: string; id: string; load: () => Promise<GreyImage>; item?: LandmarkItem };
   let jobs: Job[] = positionals.map((p) => {
     const item = byPath.get(resolve(p)) ?? byId.get(stem(p));
-    return { name: p, id: stem(p), load: () => readImage(p), ...(item ? { item } : {}) };
+    return { name: p, id: stem(p), load: () => readImageAsync(p), ...(item ? { item } : {}) };
   });
-  if (!jobs.length && ds) jobs = ds.items.map((it) => ({ name: it.imagePath, id: it.id, load: () => loadItemImage(it), item: it }));
+  if (!jobs.length && ds) jobs = ds.items.map((it) => ({ name: it.imagePath, id: it.id, load: async () => it.image ?? readImageAsync(it.imagePath), item: it }));
   if (limit) jobs = jobs.slice(0, limit);
 
   return withEngine(values.software, async (engine) => {
@@ -111,7 +111,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
       for (const job of jobs) {
         let image: GreyImage;
         try {
-          image = job.load();
+          image = await job.load();
         } catch (e) {
           if (!(e instanceof DataError) || values.strict) throw e;
           report.skipped.push({ image: job.name, error: e.message });

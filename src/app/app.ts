@@ -76,6 +76,11 @@ export class App {
     }
     await this.loadDefaultModel();
     await this.showCurrent();
+    // a device lost while idle (driver reset, GPU process crash) is reported before the next click fails
+    setInterval(() => {
+      const reason = this.session.engine?.lostReason;
+      if (reason && $('#recover').hidden) this.fail(new Error(`GPU device lost (${reason})`));
+    }, 1000);
   }
 
   private disableGpu(): void {
@@ -178,8 +183,9 @@ export class App {
         this.fail(e, f.name);
       }
     }
+    const notes: string[] = [];
     for (const f of points) {
-      try { await this.importPoints(f); } catch (e) { error = e; this.fail(e, f.name); }
+      try { notes.push(await this.importPoints(f)); } catch (e) { error = e; this.fail(e, f.name); }
     }
     if (first) this.state.select(this.state.images.findIndex((im) => im.id === first));
     this.renderStrip();
@@ -187,18 +193,21 @@ export class App {
       await this.showCurrent(false);
       return; // the error stays in #status
     }
-    await this.showCurrent();
+    await this.showCurrent(true, notes.join('; '));
   }
 
-  private async importPoints(f: File): Promise<void> {
+  /** Applies a points file to the open images of the same name (the rest wait for theirs); returns what it did. */
+  private async importPoints(f: File): Promise<string> {
     const file: PointsFile = parsePointsFile(await f.text(), f.name);
     if (this.session.info) checkLandmarkCount(file, this.session.info.landmarks, f.name);
     let applied = 0;
     for (const im of file.images) {
       const rec = this.state.images.find((r) => r.name === im.name);
-      if (rec) { this.state.importPoints(rec.id, im.points, im.corrected); applied++; } else this.pending.set(im.name, { points: im.points, corrected: im.corrected });
+      // imported points are labels the user brought: kept over predictions and trained on, like corrections
+      const corrected = im.points.map(() => true);
+      if (rec) { this.state.importPoints(rec.id, im.points, corrected); applied++; } else this.pending.set(im.name, { points: im.points, corrected });
     }
-    this.status(`imported ${f.name}: ${applied} image${applied === 1 ? '' : 's'} updated${this.pending.size ? `, ${this.pending.size} waiting for their image to be opened` : ''}`);
+    return `imported ${f.name}: ${applied} image${applied === 1 ? '' : 's'} updated${this.pending.size ? `, ${this.pending.size} waiting for their image to be opened` : ''}`;
   }
 
   private exportPoints(format: 'json' | 'csv'): void {
@@ -274,13 +283,14 @@ export class App {
   }
 
   /** Shows the current image and its markers; predicts when the model has not seen it yet. */
-  async showCurrent(predict = true): Promise<void> {
+  async showCurrent(predict = true, note = ''): Promise<void> {
+    const lead = note ? `${note}; ` : '';
     const token = ++this.showToken;
     const im = this.state.current;
     if (!im) {
       this.viewer.clear();
       this.renderList();
-      if (predict) this.status(this.session.info ? 'no image: drop X-rays here or use "Open X-rays"' : 'no model: open a checkpoint or train a demo model');
+      if (predict) this.status(lead + (this.session.info ? 'no image: drop X-rays here or use "Open X-rays"' : 'no model: open a checkpoint or train a demo model'));
       return;
     }
     try {
@@ -310,7 +320,7 @@ export class App {
         this.drawHeatmap();
       }
       const fixed = im.corrected.filter(Boolean).length;
-      this.status(`${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`);
+      this.status(`${lead}${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`);
     } catch (e) {
       this.fail(e, im.name);
     }
@@ -353,7 +363,7 @@ export class App {
       const trained = await this.trainPanel.run({ engine, model, dataset }, (s) => this.status(s));
       if (!trained) { await this.showCurrent(); return; }
       const name = model ? `${(this.session.info?.name ?? 'model').replace(/(-finetuned)?\.safetensors$/i, '')}-finetuned.safetensors` : 'demo-hand.safetensors';
-      const info = await this.session.adopt(trained, name);
+      const info = await this.session.adopt(trained.model, trained.bytes, name);
       if (model) model.dispose();
       const bytes = this.session.bytes!;
       await this.store?.saveModel({ name, bytes }).catch(() => undefined);

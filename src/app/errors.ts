@@ -26,7 +26,8 @@ const text = (e: unknown): string => (e instanceof Error ? e.message : String(e)
 export function explain(e: unknown, context: { what?: string } = {}): Explained {
   const msg = text(e) || 'failed without a message';
   const n = name(e);
-  const what = context.what ? `${context.what}: ` : '';
+  // library messages usually start with the file already: no "a.png: a.png: …"
+  const what = context.what && !msg.includes(context.what) ? `${context.what}: ` : '';
   if (n === 'NoAdapterError') {
     const missing = /navigator\.gpu is missing/.test(msg);
     return {

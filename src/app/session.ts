@@ -89,9 +89,8 @@ export class Session {
     });
   }
 
-  /** Uses a model trained in the page. */
-  async adopt(model: BrowserLandmarkModel, name: string): Promise<ModelInfo> {
-    const bytes = await model.save();
+  /** Uses a model trained in the page (bytes: its checkpoint). */
+  async adopt(model: BrowserLandmarkModel, bytes: Uint8Array, name: string): Promise<ModelInfo> {
     return this.run(async () => {
       this.model?.dispose();
       this.model = model;

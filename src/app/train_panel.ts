@@ -3,7 +3,8 @@
  * the user corrected (optionally plus the built-in synthetic set), or a small demo model from
  * scratch on the synthetic set when no checkpoint is open. Epochs and learning-rate controls, a
  * live chart of the training loss per step and the validation MRE per epoch, a stop button that
- * keeps what the finished epochs learnt. The caller adopts the model and downloads its checkpoint.
+ * keeps what the finished epochs learnt. The caller adopts the model and downloads its checkpoint
+ * (the run's own, with its training record).
  */
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, loadModel, MemoryStore, synthesize, train, type BrowserLandmarkModel, type Engine, type InMemoryDataset, type TrainProgress } from '../browser';
 import { LossChart } from './chart';
@@ -57,7 +58,7 @@ export class TrainPanel {
    * Trains; resolves to the trained model (the best epoch's; after a stop, the last finished
    * epoch's), or undefined when stopped before an epoch finished.
    */
-  async run(req: TrainRequest, onStatus: (s: string) => void): Promise<BrowserLandmarkModel | undefined> {
+  async run(req: TrainRequest, onStatus: (s: string) => void): Promise<{ model: BrowserLandmarkModel; bytes: Uint8Array } | undefined> {
     const epochs = Math.max(1, Math.min(1000, Math.round(Number(this.epochsInput.value) || 1)));
     const lr = Number(this.lrInput.value);
     if (!(lr > 0 && lr < 1)) throw new RangeError(`learning rate must be between 0 and 1, got ${this.lrInput.value}`);
@@ -94,13 +95,14 @@ export class TrainPanel {
       const { model } = await train(req.engine, { images, points, ...(names ? { landmarkNames: names } : {}), name: 'page images' },
         { size, epochs, lr, batch, accum: 1, valSplit, ...(req.model ? { loss: req.model.trainSettings.loss } : { widths: DEMO_WIDTHS, decoder: DEMO_DECODER, loss: 'softmax_ce' as const }) },
         { ...(req.model ? { init: req.model } : {}), store, onProgress, signal: this.controller.signal });
-      return model;
+      // the run's own checkpoint keeps its record (data, settings, epochs, validation history)
+      return { model, bytes: (await store.read(CHECKPOINT_BEST)) ?? (await model.save()) };
     } catch (e) {
       if (!this.controller.signal.aborted) throw e;
       // stopped: the best (or last) finished epoch, if one finished
       const bytes = (await store.read(CHECKPOINT_BEST)) ?? (await store.read(CHECKPOINT_LAST));
       this.say(bytes ? 'stopped: keeping the last finished epoch' : 'stopped before an epoch finished: model unchanged');
-      return bytes ? loadModel(req.engine, bytes) : undefined;
+      return bytes ? { model: await loadModel(req.engine, bytes), bytes } : undefined;
     } finally {
       this.controller = undefined;
       this.stopButton.disabled = true;

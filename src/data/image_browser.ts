@@ -1,12 +1,13 @@
 /**
  * Browser image decoding: any format the browser decodes (PNG, JPEG, BMP, WebP…) through
  * createImageBitmap + OffscreenCanvas, to the same grey image as the Node decoder (Rec. 601 luma
- * of 8-bit RGB; 16-bit PNGs arrive as 8-bit here, since canvases are 8-bit). DICOM, TIFF and
+ * of 8-bit RGB; non-interlaced 16-bit PNGs are decoded here, since canvases are 8-bit). DICOM, TIFF and
  * MetaImage, which browsers do not decode, are sniffed by their magic numbers and decoded by the
  * host-neutral decoders of src/data, loaded on first use (a dynamic import).
  */
 import { SNIFF_BYTES, sniffFormat } from './formats';
 import { checkImageSize } from './image_limits';
+import { decodePng16, isPng16 } from './png16';
 import { DataError, type GreyImage } from './types';
 
 /** A PNG's size from its IHDR (the browser decodes the rest): checked before the browser decodes. */
@@ -27,6 +28,11 @@ export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array
     const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source instanceof Uint8Array ? source : new Uint8Array(source);
     const { decodeMedical } = await import('./decode_medical');
     return decodeMedical(bytes, name, format);
+  }
+  if (isPng16(head)) {
+    // a canvas would keep only the high byte of each sample
+    const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source instanceof Uint8Array ? source : new Uint8Array(source);
+    return decodePng16(bytes, name);
   }
   const png = pngHeaderSize(head);
   if (png) checkImageSize(png.width, png.height, name, 'PNG');

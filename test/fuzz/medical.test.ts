@@ -11,6 +11,8 @@ import { maxImagePixels } from '../../src/data/image_limits';
 import { DataError } from '../../src/data/types';
 import { decodeImage, imageSizeOf } from '../../src/node/data_image';
 import { decodeDicomAsync } from '../../src/data/dicom_codecs';
+import { decodePng16 } from '../../src/data/png16';
+import { encodePngRaw } from '../data/encoders';
 import { codecEncode, TS, writeDicom } from '../data/dicom_writer';
 import { expectDocumented, fuzz, mutated, reportTo, withMagic } from './harness';
 
@@ -78,6 +80,15 @@ describe('fuzz: DICOM, TIFF, MetaImage decoders', () => {
     if ('error' in r) return r.error;
     for (const v of r.value.data) if (!Number.isFinite(v)) expect.fail(`sample ${v} is not finite`);
   }, { quickRuns: 100 });
+  fuzz('16-bit PNG (browser decoder), mutated', mutated([0, 2, 4, 6].map((ct) => new Uint8Array(encodePngRaw(7, 5, ramp(7 * 5 * ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[ct]!, 65536), ct as 0 | 2 | 4 | 6, 16)))), (b) => {
+    const name = 'fuzz-input.png';
+    let img;
+    try { img = decodePng16(b, name); } catch (e) {
+      if (!(e instanceof DataError) || !e.message.startsWith(name)) throw e;
+      return e;
+    }
+    for (const v of img.data) if (!(v >= 0 && v <= 65535)) expect.fail(`sample ${v} outside 0..65535`);
+  }, { quickRuns: 150 });
   fuzz('DICOM, raw bytes after the preamble and DICM', withMagic(dicmPrefix, 512), (b) => checkDecode(b, 'fuzz-input.dcm'), { quickRuns: 60 });
   fuzz('TIFF, mutated', mutated(TIFFS), (b) => checkDecode(b, 'fuzz-input.tif'), { quickRuns: 150 });
   fuzz('TIFF, raw bytes after II*', withMagic([0x49, 0x49, 42, 0], 256), (b) => checkDecode(b, 'fuzz-input.tif'), { quickRuns: 60 });

@@ -199,6 +199,9 @@ export const WASM_SYNTAXES: Record<string, 'jpegls' | 'j2k'> = {
   '1.2.840.10008.1.2.4.90': 'j2k', '1.2.840.10008.1.2.4.91': 'j2k',
 };
 
+/** A file in a syntax whose codec this synchronous decoder cannot load (JPEG-LS, JPEG 2000). */
+export class DicomCodecNeeded extends DataError {}
+
 /** A parsed DICOM image whose pixel format has been checked: the data set, its pixel data element and the facts. */
 export function dicomImageParts(bytes: Uint8Array, name: string): { ds: DataSet; el: Element; info: DicomInfo } {
   const ds = parseDicomBytes(bytes, name);
@@ -214,7 +217,7 @@ export function decodeDicom(bytes: Uint8Array, name: string): GreyImage {
   const { ds, el, info } = dicomImageParts(bytes, name);
   const ts = info.transferSyntax;
   if (WASM_SYNTAXES[ts]) {
-    throw new DataError(name, undefined, `DICOM transfer syntax ${syntaxName(ts)} needs a WASM codec, which loads asynchronously: osteo predict, the library's predict and the browser read it; this synchronous reader (training data sets) does not`);
+    throw new DicomCodecNeeded(name, undefined, `DICOM transfer syntax ${syntaxName(ts)} needs a WASM codec, which loads asynchronously (decodeDicomAsync; in Node the readers do it in a worker)`);
   }
   if (!DECODED_SYNTAXES.has(ts)) {
     throw new DataError(name, undefined, `unsupported DICOM transfer syntax ${syntaxName(ts)}; read: ${[...DECODED_SYNTAXES, ...Object.keys(WASM_SYNTAXES)].map((u) => TRANSFER_SYNTAXES[u]).join(', ')}`);

@@ -11,13 +11,14 @@ import { dirname, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { decodeDicom, readDicomInfo } from '../data/dicom';
+import { decodeDicom, DicomCodecNeeded, readDicomInfo } from '../data/dicom';
 import { decodeDicomAsync } from '../data/dicom_codecs';
 import { KNOWN_FORMATS, sniffFormat, type ImageFormat } from '../data/formats';
 import { checkImageSize } from '../data/image_limits';
 import { decodeMetaImage, metaImageDataFile, readMetaImageInfo } from '../data/metaimage';
 import { decodeTiff, readTiffInfo } from '../data/tiff';
 import { DataError, type GreyImage, type PixelSpacing } from '../data/types';
+import { decodeDicomWasmSync } from './decode_codec_sync';
 
 export { sniffFormat, type ImageFormat };
 
@@ -28,10 +29,20 @@ export function decodeImage(bytes: Uint8Array, name: string): GreyImage {
     case 'png': return decodePng(bytes, name);
     case 'jpeg': return decodeJpeg(bytes, name);
     case 'bmp': return decodeBmp(bytes, name);
-    case 'dicom': return decodeDicom(bytes, name);
+    case 'dicom': return decodeDicomNode(bytes, name);
     case 'tiff': return decodeTiff(bytes, name);
     case 'metaimage': return decodeMetaImage(bytes, name);
     default: throw unknownFormat(bytes, name);
+  }
+}
+
+/** DICOM in any syntax osteo reads: JPEG-LS / JPEG 2000 frames go through the codec worker. */
+function decodeDicomNode(bytes: Uint8Array, name: string): GreyImage {
+  try {
+    return decodeDicom(bytes, name);
+  } catch (e) {
+    if (e instanceof DicomCodecNeeded) return decodeDicomWasmSync(bytes, name);
+    throw e;
   }
 }
 

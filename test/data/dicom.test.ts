@@ -138,7 +138,7 @@ describe('DICOM refusals: a DataError naming the file and the problem', () => {
   it('no pixel data', () => refuses(writeDicom(base({ noPixels: true })), /without pixel data/));
   it('RGB', () => refuses(writeDicom(base({ photometric: 'RGB', samplesPerPixel: 3 })), /photometric interpretation RGB/));
   it('YBR_FULL_422', () => refuses(writeDicom(base({ photometric: 'YBR_FULL_422', samplesPerPixel: 3 })), /photometric interpretation YBR_FULL_422/));
-  it('JPEG 2000 in the synchronous reader: named, pointing to the async one', () => refuses(writeDicom(base({ transferSyntax: TS.jpeg2000 })), /transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90 \(JPEG 2000 lossless\) needs a WASM codec/));
+  it('JPEG 2000 in the host-neutral synchronous decoder: named, pointing to the async one', () => refuses(writeDicom(base({ transferSyntax: TS.jpeg2000 })), /transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90 \(JPEG 2000 lossless\) needs a WASM codec/));
   it('a syntax osteo does not read (HTJ2K)', () => refuses(writeDicom(base({ transferSyntax: '1.2.840.10008.1.2.4.201' })), /unsupported DICOM transfer syntax 1\.2\.840\.10008\.1\.2\.4\.201 \(HTJ2K lossless\)/));
   it('truncated pixel data', () => { const b = writeDicom(base()); refuses(b.subarray(0, b.length - 10), /truncated|corrupt/); });
   it('truncated header', () => refuses(writeDicom(base()).subarray(0, 200), /truncated|corrupt/));
@@ -170,9 +170,11 @@ describe('DICOM with WASM codecs, loaded on first use (decodeDicomAsync)', () =>
       expect(img.spacing?.x).toBe(0.1);
       const b12 = writeDicom({ width: G, height: G, pixels: Array.from(px12), bitsStored: 12, photometric: 'MONOCHROME1', transferSyntax: ts, encapsulated: await codecEncode(kind, px12, G, G, 12) });
       expect(Array.from((await decodeDicomAsync(b12, 'c12.dcm')).data)).toEqual(Array.from(px12, (v) => 4095 - v));
-      // the Node entry's async reader and the browser decoder take it too
+      // the Node entry's async reader, Node's synchronous reader (codec worker) and the browser decoder take it too
       const { decodeImageAsync } = await import('../../src/node/data_image');
       expect((await decodeImageAsync(b16, 'n.dcm')).width).toBe(G);
+      expect(Array.from(decodeImage(b12, 's12.dcm').data)).toEqual(Array.from(px12, (v) => 4095 - v));
+      expect(() => decodeImage(writeDicom({ width: G, height: G, pixels: [0], transferSyntax: ts, encapsulated: new Uint8Array([0xff, 0x4f, 1, 2, 3]) }), 'junk.dcm')).toThrow(/^junk\.dcm: /);
       const { decodeImageBrowser } = await import('../../src/data/image_browser');
       expect((await decodeImageBrowser(new Blob([b16.slice()]), 'b.dcm')).height).toBe(G);
     });

@@ -80,6 +80,7 @@ describe('fuzz: DICOM, TIFF, MetaImage decoders', () => {
     if ('error' in r) return r.error;
     for (const v of r.value.data) if (!Number.isFinite(v)) expect.fail(`sample ${v} is not finite`);
   }, { quickRuns: 100 });
+  fuzz('DICOM JPEG-LS / JPEG 2000, mutated, through Node\'s synchronous reader (codec worker)', mutated(WASM_DICOMS), (b) => checkDecode(b, 'fuzz-input.dcm'), { quickRuns: 60 });
   fuzz('16-bit PNG (browser decoder), mutated', mutated([0, 2, 4, 6].map((ct) => new Uint8Array(encodePngRaw(7, 5, ramp(7 * 5 * ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[ct]!, 65536), ct as 0 | 2 | 4 | 6, 16)))), (b) => {
     const name = 'fuzz-input.png';
     let img;

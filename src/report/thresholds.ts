@@ -120,9 +120,10 @@ const OP_TEXT: Record<Comparison, string> = { '<=': '≤', '<': '<', '>=': '≥'
 export function formatValue(key: MetricKey, v: number, unit = ''): string {
   if (key.startsWith('sdr')) return `${(v * 100).toFixed(1)}%`;
   if (key === 'mre' || key === 'median') return `${v.toFixed(2)} ${unit}`;
-  if (key === 'ips') return `${v.toPrecision(3)} images/s`;
+  const num = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  if (key === 'ips') return `${num(v)} images/s`;
   if (key === 'memory') return v >= 2 ** 30 ? `${(v / 2 ** 30).toFixed(2)} GiB` : `${(v / 2 ** 20).toFixed(1)} MiB`;
-  return `${v.toPrecision(3)} ms`;
+  return `${num(v)} ms`;
 }
 
 /** Checks every threshold against the measurements. */

@@ -68,10 +68,26 @@ function writeCache(file, h, data) {
     fs.renameSync(tmp, file);
   } catch { try { fs.unlinkSync(tmp); } catch {} }
 }
+function minmax(out) {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < out.length; i++) { const v = out[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+  const r = hi > lo ? 1 / (hi - lo) : 0;
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, (out[i] - lo) * r));
+}
+async function resizeOnly(job) {
+  // pixels decoded on the main thread (DICOM, TIFF…), min-max scaled to 16 bits there
+  const W = job.width, H = job.height, s = job.target / Math.max(W, H);
+  const w = Math.max(1, Math.round(W * s)), h = Math.max(1, Math.round(H * s));
+  const { data } = await sharp(job.data, { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').resize(w, h, { fit: 'fill', kernel: 'linear' }).raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+  const out = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4).slice(0, w * h);
+  minmax(out);
+  reply({ id: job.id, cached: false, width: w, height: h, srcWidth: W, srcHeight: H, data: out }, [out.buffer]);
+}
 port.on('message', async (job) => {
   const id = job.id;
   try {
     if (!sharp) return reply({ id, fallback: 'sharp is not available: ' + loadError });
+    if (job.kind === 'resize') return await resizeOnly(job);
     const bytes = fs.readFileSync(job.path);
     const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
     const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
@@ -93,10 +109,7 @@ port.on('message', async (job) => {
     const out = new Float32Array(w * h);
     // Rec. 601 luma for colour, as the JS decoders
     for (let i = 0; i < out.length; i++) out[i] = c >= 3 ? 0.299 * src[c * i] + 0.587 * src[c * i + 1] + 0.114 * src[c * i + 2] : src[c * i];
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < out.length; i++) { const v = out[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
-    const r = hi > lo ? 1 / (hi - lo) : 0;
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, (out[i] - lo) * r));
+    minmax(out);
     if (file) writeCache(file, { width: w, height: h, srcWidth: W, srcHeight: H }, out);
     reply({ id, cached: false, width: w, height: h, srcWidth: W, srcHeight: H, data: out }, [out.buffer]);
   } catch (e) {
@@ -175,6 +188,25 @@ export class DecodePool {
       if (left <= 0) return { id, fallback: `no reply from the decode worker in ${timeoutMs / 1000} s` };
       Atomics.wait(this.signal, 0, seen, Math.min(left, 1000));
     }
+  }
+
+  /**
+   * Resizes an image decoded here to the working copy in a worker (libvips, as the decode path),
+   * waiting for it: min-max scaled to 16 bits for the transfer. A fallback reply when the pool
+   * has no sharp.
+   */
+  resizeSync(id: number, image: { width: number; height: number; data: Float32Array }): WorkerReply {
+    if (this.noSharp || this.workers.length === 0) return { id, fallback: 'sharp is not installed' };
+    let lo = Infinity, hi = -Infinity;
+    for (const v of image.data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    const r = hi > lo ? 65535 / (hi - lo) : 0;
+    const q = new Uint16Array(image.data.length);
+    for (let i = 0; i < q.length; i++) q[i] = Math.round((image.data[i]! - lo) * r);
+    let k = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.busy < this.workers[k]!.busy) k = i;
+    this.workers[k]!.busy++;
+    this.workers[k]!.port.postMessage({ id, kind: 'resize', width: image.width, height: image.height, data: q, target: this.target }, [q.buffer]);
+    return this.take(id);
   }
 
   /** Drops a reply nobody will take (an item the training set left out). */

@@ -33,12 +33,17 @@ export interface FastLoadStats {
   cached: number;
   fallback: number;
   fallbackReasons: Record<string, number>;
+  /** Of the fallbacks: decoded here, resized to the working copy in a worker. */
+  resizedOnly: number;
 }
+
+/** Job ids of resize-only jobs, apart from the decode jobs' (0..n-1). */
+const RESIZE_IDS = 1 << 30;
 
 /** prepareData over `ds` with the worker pool and the disk cache (same result shape, same errors). */
 export function prepareDataFast(spec: string, ds: LandmarkDataset, opts: PrepareOptions, fast: FastLoadOptions = {}): PreparedData & { loadStats: FastLoadStats } {
   const workers = fast.workers ?? decodeWorkerCount();
-  const stats: FastLoadStats = { workers, decoded: 0, cached: 0, fallback: 0, fallbackReasons: {} };
+  const stats: FastLoadStats = { workers, decoded: 0, cached: 0, fallback: 0, fallbackReasons: {}, resizedOnly: 0 };
   const fileLoader = (it: LandmarkItem): GreyImage => (it.image ? carriedImage(it) : readImage(it.imagePath));
   // the items prepareData will ask for, in its order (the split filter is its own)
   const keep = opts.split && ds.splits?.[opts.split] ? new Set(ds.splits[opts.split]) : undefined;
@@ -67,7 +72,17 @@ export function prepareDataFast(spec: string, ds: LandmarkDataset, opts: Prepare
       stats.fallbackReasons[key] = (stats.fallbackReasons[key] ?? 0) + 1;
       return fileLoader(it);
     };
-    if ('fallback' in r) return fallback(r.fallback);
+    if ('fallback' in r) {
+      const img = fallback(r.fallback);
+      // decoded here (DICOM, TIFF, MetaImage, BMP): the resize still goes to a worker (libvips)
+      if (r.fallback !== 'not a JPEG or PNG' || Math.max(img.width, img.height) <= target) return img;
+      const small = pool.resizeSync(RESIZE_IDS + i, img);
+      if ('fallback' in small) return img;
+      stats.resizedOnly++;
+      const fit = fitTransform(small.srcWidth, small.srcHeight, small.width, small.height, 'stretch');
+      fixes.set(it.id, { points: mapPoints(fit, it.points), toOriginal: mat3d.inverse(fit) as Affine });
+      return { width: small.width, height: small.height, data: small.data, bitDepth: img.bitDepth };
+    }
     // the header the reader checked the points against must be the file the worker decoded
     if ((it.width !== undefined && it.width !== r.srcWidth) || (it.height !== undefined && it.height !== r.srcHeight)) return fallback('size differs from the header');
     if (r.cached) stats.cached++; else stats.decoded++;

@@ -16,6 +16,7 @@ import { pruneDecodeCache } from '../../src/node/decode_cache';
 import { prepareDataFast } from '../../src/node/decode_prepare';
 import { prepareData } from '../../src/train/prepare';
 import { encodePngRaw } from './encoders';
+import { writeDicom } from './dicom_writer';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -29,20 +30,21 @@ function picture(w: number, h: number, spot: Point): Uint8Array {
   return px;
 }
 
-function dataset(dir: string, n: number, opts: { jpeg?: boolean; broken?: number } = {}): LandmarkDataset {
+function dataset(dir: string, n: number, opts: { jpeg?: boolean; dicom?: boolean; broken?: number } = {}): LandmarkDataset {
   const items: LandmarkItem[] = [];
   for (let i = 0; i < n; i++) {
     const w = 500 + 37 * i, h = 420 + 11 * i;
     const spot: Point = [100 + 13 * i, 200 + 7 * i];
     const px = picture(w, h, spot);
     let bytes: Uint8Array;
-    if (opts.jpeg) {
+    if (opts.dicom) bytes = writeDicom({ width: w, height: h, pixels: Array.from(px, (v) => v * 16), bitsStored: 12, photometric: 'MONOCHROME1' });
+    else if (opts.jpeg) {
       const rgba = new Uint8Array(4 * w * h);
       for (let k = 0; k < w * h; k++) { rgba.fill(px[k]!, 4 * k, 4 * k + 3); rgba[4 * k + 3] = 255; }
       bytes = jpeg.encode({ data: rgba, width: w, height: h }, 95).data;
     } else bytes = encodePngRaw(w, h, px, 0, 8);
     if (opts.broken === i) bytes = bytes.subarray(0, Math.floor(bytes.length / 2));
-    const path = join(dir, `${i}.${opts.jpeg ? 'jpg' : 'png'}`);
+    const path = join(dir, `${i}.${opts.dicom ? 'dcm' : opts.jpeg ? 'jpg' : 'png'}`);
     writeFileSync(path, bytes);
     items.push({ id: String(i), imagePath: path, points: [spot, [w - 1, h - 1]], width: w, height: h, mmPerPixel: 0.1 });
   }
@@ -78,6 +80,21 @@ describe('fast loader (worker threads + sharp + cache)', () => {
       }
     });
   }
+
+  it('DICOM: decoded on this thread, resized in a worker; same geometry as the JS path', () => {
+    const ds = dataset(tmp('osteo-fast-'), 3, { dicom: true });
+    const slow = prepareData('t', ds, { size: SIZE }, (it) => readImage(it.imagePath));
+    const fast = prepareDataFast('t', ds, { size: SIZE }, { workers: 2, cacheDir: null });
+    expect(fast.loadStats).toMatchObject({ decoded: 0, fallback: 3, resizedOnly: 3 });
+    for (let i = 0; i < 3; i++) {
+      const a = slow.set.images[i]!, b = fast.set.images[i]!;
+      expect([b.width, b.height]).toEqual([a.width, a.height]);
+      fast.set.points[i]!.forEach((p, k) => { expect(p[0]).toBeCloseTo(slow.set.points[i]![k]![0], 9); expect(p[1]).toBeCloseTo(slow.set.points[i]![k]![1], 9); });
+      let diff = 0;
+      for (let j = 0; j < a.data.length; j++) diff += Math.abs(a.data[j]! - b.data[j]!);
+      expect(diff / a.data.length).toBeLessThan(0.03);
+    }
+  });
 
   it('a second run reads every working copy from the cache; a corrupt entry is decoded again and rewritten', () => {
     const dir = tmp('osteo-fast-'), cacheDir = tmp('osteo-cache-');

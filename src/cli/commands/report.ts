@@ -109,10 +109,10 @@ export async function reportMain(argv: string[]): Promise<ReportResult & { files
       const names = data.landmarkNames ?? p.ck.train.landmarkNames;
       const minutes = num(values['minutes-per-image']), cost = num(values['cost-per-hour']);
       const r = await runReport(engine, {
-        predictor: p, modelName: resolve(values.model!), data, baseline, thresholds, worst: Number(values.worst), log,
+        predictor: p, modelName: values.model!, data, baseline, thresholds, worst: Number(values.worst), log,
         ...(values.split ? { split: values.split } : {}), ...(names ? { names } : {}), ...(reference ? { reference } : {}),
         operational: values['no-timing'] ? null : { count: data.set.images.length, load: fileImageLoader(data), runs: Number(values['timing-runs']), ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}) },
-        ...(lcDoc ? { learningCurve: { doc: lcDoc, file: resolve(lcFile!), ...(minutes !== undefined ? { minutesPerImage: minutes } : {}), ...(cost !== undefined ? { costPerHour: cost } : {}) } } : {}),
+        ...(lcDoc ? { learningCurve: { doc: lcDoc, file: lcFile!, ...(minutes !== undefined ? { minutesPerImage: minutes } : {}), ...(cost !== undefined ? { costPerHour: cost } : {}) } } : {}),
       });
       const out = resolve(values.out);
       const files = { html: `${out}/report.html`, json: `${out}/report.json`, markdown: `${out}/report.md` };

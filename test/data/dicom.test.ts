@@ -82,6 +82,15 @@ describe('DICOM Part 10', () => {
     expect(m2.window).toEqual({ center: 1000, width: 400 });
   });
 
+  it('the display window clamps a copy for drawing (values outside the window saturate)', async () => {
+    const { windowed } = await import('../../src/data/window');
+    const img = decodeDicom(writeDicom({ width: 5, height: 1, pixels: [0, 900, 1000, 1100, 4000], bitsStored: 12, window: [1000, 201] }), 'w.dcm');
+    expect(Array.from(windowed(img).data)).toEqual([899.5, 900, 1000, 1099.5, 1099.5]);
+    expect(Array.from(img.data)).toEqual([0, 900, 1000, 1100, 4000]); // the decoded image is untouched
+    const plain = decodeDicom(writeDicom({ width: 2, height: 1, pixels: [0, 1] }), 'p.dcm');
+    expect(windowed(plain)).toBe(plain);
+  });
+
   it('PixelSpacing (row\\column = y\\x) is the spacing', () => {
     const img = decodeDicom(writeDicom(base({ pixelSpacing: [0.15, 0.1] })), 'ps.dcm');
     expect(img.spacing).toEqual({ x: 0.1, y: 0.15, source: 'PixelSpacing' });

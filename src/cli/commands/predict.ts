@@ -8,6 +8,7 @@ import { mkdirBounded } from '../../node/out_dir';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
+import { windowed } from '../../data/window';
 import { readImageAsync } from '../../node/data_image';
 import { writeHeatmapMontagePng, writeJsonAtomicSync, writeOverlayPng } from '../../node/data_png';
 import { readDataset } from '../../node/data_readers';
@@ -127,7 +128,8 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
         const montage = inOut(`${name}.heatmaps.png`);
         const truth: Point[] | undefined = job.item?.points;
         const names = p.ck.train.landmarkNames;
-        const drawn = writeOverlayPng(overlay, image, pts, truth, { title: job.id });
+        // shown through the file's display window (DICOM VOI), as a viewer shows it
+        const drawn = writeOverlayPng(overlay, windowed(image), pts, truth, { title: job.id });
         writeHeatmapMontagePng(montage, r.heatmaps[0]!, k, size, size, names ? { names } : {});
         const rec: PredictionRecord = {
           image: job.name, id: job.id, width: image.width, height: image.height, points: roundPoints(pts),

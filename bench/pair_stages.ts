@@ -31,7 +31,10 @@ const split = splitTrainVal(data.set.images.length, run.valSplit, run.seed);
 const val = subset(data.set, split.val);
 const train = subset(data.set, split.train);
 const engine = await acquireNodeEngine();
-const paired = await pairStages(engine, coarse, refined, val);
+// ISBI 2015 landmark names for a model trained on a generic copy of the data (19 landmarks)
+const { readDataset } = await import('../src/node/data_readers');
+const names = coarse.model.classes === 19 ? readDataset('isbi2015:/work/shared/data/isbi2015-ceph-train', { limit: 1 }).landmarkNames : undefined;
+const paired = await pairStages(engine, coarse, refined, val, names ? { landmarkNames: names } : {});
 writeFileSync(`${out}.safetensors`, paired.bytes);
 
 // the pair through the inference path (predictor = what osteo predict / eval use), with timings

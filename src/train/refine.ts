@@ -368,7 +368,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
  * confidence threshold is chosen again on `val` for this pair. Returns the bytes and the
  * validation MRE of the coarse stage, of refining every crop, and of the pair.
  */
-export async function pairStages(engine: Engine, coarse: Checkpoint, refined: Checkpoint, val: LandmarkSet): Promise<{ bytes: Uint8Array; coarseMre: number; mreAll: number; mre: number; minConfidence: number | undefined }> {
+export async function pairStages(engine: Engine, coarse: Checkpoint, refined: Checkpoint, val: LandmarkSet, extra: { landmarkNames?: string[] } = {}): Promise<{ bytes: Uint8Array; coarseMre: number; mreAll: number; mre: number; minConfidence: number | undefined }> {
   if (!refined.refine) throw new OsteoError(`${refined.path} holds no refinement stage`);
   if (refined.refine.settings.model.classes !== coarse.model.classes) throw new OsteoError(`${refined.path} refines K=${refined.refine.settings.model.classes} landmarks, ${coarse.path} predicts K=${coarse.model.classes}`);
   const pts = await coarsePoints(engine, coarse, val);
@@ -383,7 +383,7 @@ export async function pairStages(engine: Engine, coarse: Checkpoint, refined: Ch
     const min = pick.min === undefined ? undefined : Number.isFinite(pick.min) ? pick.min : Number.MAX_VALUE;
     const { run: _r, ...train } = coarse.train;
     const bytes = await checkpointBytes(model, {
-      train: { ...train, run: { ...(coarse.train.run ?? {}), pairedWith: refined.path } },
+      train: { ...train, ...(extra.landmarkNames && !train.landmarkNames ? { landmarkNames: extra.landmarkNames } : {}), run: { ...(coarse.train.run ?? {}), pairedWith: refined.path } },
       state: { ...coarse.state, optimizer: undefined } as TrainingState,
       refine: { model: rmodel, settings: { ...settings, ...(min !== undefined ? { minConfidence: min } : {}) } },
     });

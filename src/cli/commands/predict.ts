@@ -5,6 +5,7 @@
  * montage PNG per image. Without IMAGE arguments, every image of --data is predicted.
  */
 import { mkdirBounded } from '../../node/out_dir';
+import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
@@ -58,8 +59,11 @@ export interface PredictReport {
 
 const stem = (p: string): string => basename(p, extname(p));
 
+/** The shipped two-stage cephalometric model (weights/README.md), used when --model is not given. */
+export const DEFAULT_CEPH_MODEL = 'weights/osteo-isbi2015-ceph.safetensors';
+
 const PREDICT_OPTIONS = defineOptions({
-  model: { type: 'string', value: 'CKPT', required: true, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors)', check: checks.exists('file') },
+  model: { type: 'string', value: 'CKPT', defaultText: `${DEFAULT_CEPH_MODEL} when present`, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors; a two-stage file refines every point)', check: checks.exists('file') },
   out: { type: 'string', value: 'DIR', default: 'runs/predict', description: 'output folder: predictions.json, NAME.overlay.png and NAME.heatmaps.png per image', check: checks.writableDir() },
   data: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'ground truth for the images (matched by path or file name; overlays then show error vectors); without IMAGE arguments, predict every image of the set', check: checks.dataSpec() },
   decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
@@ -71,7 +75,8 @@ const PREDICT_OPTIONS = defineOptions({
 export async function predictMain(argv: string[]): Promise<PredictReport> {
   // every option, the model, the data spec and the image files are checked before a GPU is acquired
   const { values, positionals } = parseOptions(PREDICT_OPTIONS, argv, { positionals: true });
-  if (!values.model) throw new UsageError('--model CKPT is required');
+  const modelPath = values.model ?? (existsSync(DEFAULT_CEPH_MODEL) ? DEFAULT_CEPH_MODEL : undefined);
+  if (!modelPath) throw new UsageError(`--model CKPT is required (${DEFAULT_CEPH_MODEL}, the default cephalometric model, is not here)`);
   if (!positionals.length && !values.data) throw new UsageError('give one or more IMAGE files (or --data SPEC to predict a data set)');
   for (const p of positionals) requireExisting(p, 'IMAGE');
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
@@ -102,12 +107,12 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
   if (limit) jobs = jobs.slice(0, limit);
 
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, values.model!, values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {});
+    const p = await loadPredictorFile(engine, modelPath, values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {});
     try {
       if (ds) checkK(p.ck, ds.k, values.data!);
       const k = p.ck.model.classes;
       const size = p.ck.train.size;
-      const report: PredictReport = { model: resolve(values.model!), size, k, landmarkNames: p.ck.train.landmarkNames ?? null, outsidePoints: 0, images: [], skipped: [] };
+      const report: PredictReport = { model: resolve(modelPath), size, k, landmarkNames: p.ck.train.landmarkNames ?? null, outsidePoints: 0, images: [], skipped: [] };
       const used = new Set<string>();
       for (const job of jobs) {
         let image: GreyImage;

@@ -199,6 +199,7 @@ function summariseCurve(a: { o: LearningCurveOptions; data: PreparedData; rows: 
     fit = { ...b.fit, method: b.method, reps: b.reps, seed: b.seed };
     samples = b.samples;
     a.notes.push(`Fit MRE(n) = a·n^(−b) + c by least squares (a, b, c ≥ 0): a = ${fmt(b.fit.a)}, b = ${fmt(b.fit.b)}, c = ${fmt(b.fit.c)} ${a.data.unit}, RMS residual ${fmt(b.fit.rmse)}; uncertainty from ${b.samples.length} bootstrap refits over the ${b.method}.`);
+    if (b.fit.b >= 2.99 || b.fit.b <= 0.011) a.notes.push(`The exponent b = ${fmt(b.fit.b)} sits at the edge of its range [0.01, 3]: the measured sizes barely constrain the curve's shape (measure more sizes or repeats); the asymptote c is the better-determined part.`);
     if (o.targetMre !== undefined) {
       prediction = predictTarget(b, o.targetMre);
       collection = collectionEstimate(prediction, { unit: a.data.unit, currentImages: a.poolImages, minutesPerImage: o.minutesPerImage, ...(o.costPerHour !== undefined ? { costPerHour: o.costPerHour } : {}), asymptote: b.fit.c });

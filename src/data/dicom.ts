@@ -10,7 +10,9 @@
  *   when present) with a calibration note;
  * - transfer syntaxes: implicit / explicit little endian, explicit big endian, deflate (fflate,
  *   bounded), RLE lossless (own PackBits decoder), JPEG baseline 8-bit (jpeg-js), JPEG lossless
- *   (jpeg-lossless-decoder-js, pure JS). Other encapsulated syntaxes are refused by name;
+ *   (jpeg-lossless-decoder-js, pure JS). JPEG-LS and JPEG 2000 need a WASM codec that loads
+ *   asynchronously: src/data/dicom_codecs.ts (decodeDicomAsync), and in Node's synchronous
+ *   readers src/node/decode_codec_sync.ts. Other syntaxes are refused by name;
  * - multi-frame: the first frame, with a note.
  *
  * Every problem is a DataError naming the file; sizes are checked before pixels are allocated.

@@ -3,7 +3,8 @@
  * createImageBitmap + OffscreenCanvas, to the same grey image as the Node decoder (Rec. 601 luma
  * of 8-bit RGB; non-interlaced 16-bit PNGs are decoded here, since canvases are 8-bit). DICOM, TIFF and
  * MetaImage, which browsers do not decode, are sniffed by their magic numbers and decoded by the
- * host-neutral decoders of src/data, loaded on first use (a dynamic import).
+ * host-neutral decoders of src/data, loaded on first use (a dynamic import), in a module worker
+ * when the library was loaded from its own file.
  */
 import { SNIFF_BYTES, sniffFormat } from './formats';
 import { checkImageSize } from './image_limits';
@@ -24,15 +25,14 @@ function pngHeaderSize(b: Uint8Array): { width: number; height: number } | undef
 export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array, name = 'image'): Promise<GreyImage> {
   const head = source instanceof Blob ? new Uint8Array(await source.slice(0, SNIFF_BYTES).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.subarray(0, SNIFF_BYTES) : source.slice(0, SNIFF_BYTES));
   const format = sniffFormat(head);
-  if (format === 'dicom' || format === 'tiff' || format === 'metaimage') {
+  const own = format === 'dicom' || format === 'tiff' || format === 'metaimage';
+  if (own || isPng16(head)) {
     const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source instanceof Uint8Array ? source : new Uint8Array(source);
+    const off = await decodeInWorker(bytes, name);
+    if (off) return off;
+    if (!own) return decodePng16(bytes, name); // a canvas would keep only the high byte of each sample
     const { decodeMedical } = await import('./decode_medical');
     return decodeMedical(bytes, name, format);
-  }
-  if (isPng16(head)) {
-    // a canvas would keep only the high byte of each sample
-    const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source instanceof Uint8Array ? source : new Uint8Array(source);
-    return decodePng16(bytes, name);
   }
   const png = pngHeaderSize(head);
   if (png) checkImageSize(png.width, png.height, name, 'PNG');
@@ -54,6 +54,59 @@ export async function decodeImageBrowser(source: Blob | ArrayBuffer | Uint8Array
   const data = new Float32Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = 0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!;
   return { width, height, data, bitDepth: 8 };
+}
+
+// ------------------------------------------------------------------------------ decode worker
+
+type WorkerReply = { id: number; img?: GreyImage; error?: { message: string; dataError: boolean } };
+let worker: Worker | null | undefined;
+let nextId = 0;
+const pending = new Map<number, (r: WorkerReply | undefined) => void>();
+
+/**
+ * One module worker per page that runs this same decoder off the main thread, made only when this
+ * code was loaded from its own file (dist/osteo.browser.js: the worker imports it by URL). Inside
+ * a bundle of its own (the web app's), in a worker, or where module workers fail, it is null and
+ * the decoding stays on the calling thread.
+ */
+function decodeWorker(): Worker | null {
+  if (worker !== undefined) return worker;
+  worker = null;
+  try {
+    const url = import.meta.url;
+    if (typeof Worker === 'undefined' || typeof document === 'undefined' || !/\/osteo\.browser\.js([?#].*)?$/.test(url)) return null;
+    const src = `import { decodeImageBrowser } from ${JSON.stringify(url)};
+self.onmessage = async (e) => {
+  const { id, bytes, name } = e.data;
+  try { const img = await decodeImageBrowser(bytes, name); self.postMessage({ id, img }, [img.data.buffer]); }
+  catch (err) { self.postMessage({ id, error: { message: String((err && err.message) || err), dataError: !!err && err.name !== 'TypeError' && 'file' in err } }); }
+};`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+    w.onmessage = (e: MessageEvent<WorkerReply>) => { pending.get(e.data.id)?.(e.data); pending.delete(e.data.id); };
+    // a worker that cannot start (CSP, no module workers): everything pending decodes here instead
+    w.onerror = () => { worker = null; for (const done of pending.values()) done(undefined); pending.clear(); };
+    worker = w;
+  } catch {
+    worker = null;
+  }
+  return worker;
+}
+
+/** The image decoded in the worker, or undefined when there is none (the caller decodes). */
+async function decodeInWorker(bytes: Uint8Array, name: string): Promise<GreyImage | undefined> {
+  const w = decodeWorker();
+  if (!w) return undefined;
+  const id = nextId++;
+  const r = await new Promise<WorkerReply | undefined>((resolve) => {
+    pending.set(id, resolve);
+    w.postMessage({ id, bytes, name });
+  });
+  if (!r) return undefined;
+  if (r.error) {
+    const m = r.error.message;
+    throw r.error.dataError ? new DataError(name, undefined, m.startsWith(`${name}: `) ? m.slice(name.length + 2) : m) : new Error(m);
+  }
+  return r.img;
 }
 
 /** Fetches an image URL and decodes it to grey pixels. */

@@ -19,7 +19,7 @@ let browser: Browser | undefined;
 let server: Server | undefined;
 afterAll(async () => { await browser?.close(); server?.close(); });
 
-declare global { interface Window { __decoded?: Record<string, { width: number; height: number; bitDepth: number; sum: number; first: number[]; spacing?: unknown } | { error: string }> } }
+declare global { interface Window { __decoded?: Record<string, { width: number; height: number; bitDepth: number; sum: number; first: number[]; spacing?: unknown } | { error: string } | number> } }
 
 test('DICOM, TIFF, MetaImage and 16-bit PNG decode in Chromium as in Node', async () => {
   const bundle = resolve(ROOT, 'dist/osteo.browser.js');
@@ -35,6 +35,10 @@ test('DICOM, TIFF, MetaImage and 16-bit PNG decode in Chromium as in Node', asyn
   };
   const names = Object.keys(files);
   const page = `import { decodeImageBrowser } from '/osteo.browser.js';
+// count the workers the decoder starts (it runs DICOM / TIFF / MetaImage / 16-bit PNG in one)
+let workers = 0, workerErrors = 0;
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker { constructor(...a) { super(...a); workers++; this.addEventListener('error', () => workerErrors++); } };
 const out = {};
 for (const n of ${JSON.stringify(names)}) {
   try {
@@ -43,6 +47,10 @@ for (const n of ${JSON.stringify(names)}) {
     out[n] = { width: img.width, height: img.height, bitDepth: img.bitDepth, sum, first: Array.from(img.data.slice(0, 5)), spacing: img.spacing };
   } catch (e) { out[n] = { error: String(e && e.stack || e) }; }
 }
+try { await decodeImageBrowser(new Blob([new Uint8Array(200)]), 'x.dcm'); out.unknown = { error: 'no error' }; } catch (e) { out.unknown = { error: e.name + ': ' + e.message }; }
+try { const b = new Uint8Array(await (await fetch('/deflate.dcm')).arrayBuffer()); await decodeImageBrowser(b.slice(0, 700), 'cut.dcm'); out.cut = { error: 'no error' }; } catch (e) { out.cut = { error: e.constructor.name + ': ' + e.message }; }
+out.workers = workers;
+out.workerErrors = workerErrors;
 window.__decoded = out;`;
   const served = await serveFiles({
     '/index.html': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>' },
@@ -59,6 +67,10 @@ window.__decoded = out;`;
   await tab.waitForFunction(() => window.__decoded !== undefined, { timeout: 120_000, polling: 250 });
   const got = await tab.evaluate(() => window.__decoded!);
   expect(errors).toEqual([]);
+  // one worker, reused; errors from it are DataErrors naming the file
+  expect((got as Record<string, unknown>).workers).toBe(1);
+  expect((got as Record<string, unknown>).workerErrors).toBe(0); // it started, so it did the decoding
+  expect((got.cut as { error: string }).error).toMatch(/^DataError: cut\.dcm: (truncated|corrupt)/);
   for (const n of names) {
     const node = decodeImage(files[n]!, n);
     let sum = 0; for (const v of node.data) sum += v;

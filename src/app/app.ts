@@ -8,6 +8,7 @@
  */
 import { synthesize, type GreyImage } from '../browser';
 import { $, download, escapeHtml, fileKind } from './dom';
+import { renderLandmarkList, renderStrip } from './lists';
 import { explain } from './errors';
 import { decodeFile, spacingOf, thumbnail, toDisplay } from './images';
 import { Persistence } from './persist';
@@ -229,6 +230,10 @@ export class App {
   private changed(): void {
     this.store?.saveState(() => this.state.snapshot());
     this.renderMarkers();
+    // a drag or an undo keeps the image ready: refresh the counts in the status line
+    const im = this.state.current;
+    const status = $('#status').textContent ?? '';
+    if (im && im.points.length && status.endsWith('· ready') && status.includes(`${im.name}: `)) this.status(status.slice(0, status.lastIndexOf(`${im.name}: `)) + this.readyText(im));
     this.renderButtons();
   }
 
@@ -246,30 +251,11 @@ export class App {
   }
 
   private renderList(): void {
-    const im = this.state.current;
-    const names = this.session.info?.landmarkNames ?? [];
-    const levels = confidenceLevels(im?.confidence ?? []);
-    const row = (k: number) => `<li data-k="${k}" class="conf-${levels[k] ?? 'none'}${k === this.selectedLandmark ? ' selected' : ''}">${k + 1}. ${escapeHtml(names[k] ?? '')} ` +
-      `<small>(${im!.points[k]![0].toFixed(1)}, ${im!.points[k]![1].toFixed(1)})${im!.corrected[k] ? ' ✎ corrected' : ''}${im!.confidence[k] !== undefined ? ` peak ${im!.confidence[k]!.toFixed(3)}` : ''}</small></li>`;
-    const ks = im ? im.points.map((_, k) => k) : [];
-    const low = ks.filter((k) => levels[k] === 'low');
-    $('#low-confidence').innerHTML = low.length ? `<b>Low confidence (${low.length}):</b><ul>${low.map(row).join('')}</ul>` : im?.confidence.length ? 'No low-confidence landmarks.' : '';
-    $('#landmark-list').innerHTML = ks.map(row).join('');
-    for (const li of Array.from(document.querySelectorAll<HTMLElement>('#landmark-list li, #low-confidence li'))) li.addEventListener('click', () => this.viewer.onSelect(Number(li.dataset.k)));
+    renderLandmarkList(this.state.current, this.session.info?.landmarkNames ?? [], this.selectedLandmark, (k) => this.viewer.onSelect(k));
   }
 
   private renderStrip(): void {
-    const strip = $('#strip');
-    strip.innerHTML = '';
-    this.state.images.forEach((im, i) => {
-      const b = document.createElement('button');
-      b.className = `thumb${i === this.state.selected ? ' selected' : ''}${im.corrected.some(Boolean) ? ' has-corrections' : ''}`;
-      b.title = im.name;
-      const t = this.thumbs.get(im.id);
-      b.innerHTML = `${t ? `<img src="${t}" alt="">` : '<span class="placeholder"></span>'}<span>${escapeHtml(im.name)}</span>`;
-      b.addEventListener('click', () => { this.state.select(i); this.renderStrip(); void this.showCurrent(); });
-      strip.append(b);
-    });
+    renderStrip(this.state.images, this.state.selected, this.thumbs, (i) => { this.state.select(i); this.renderStrip(); void this.showCurrent(); });
   }
 
   private async pixels(im: ImageRecord): Promise<GreyImage> {
@@ -319,11 +305,16 @@ export class App {
         this.state.setPrediction(im.id, t.prediction.points, t.prediction.confidence);
         this.drawHeatmap();
       }
-      const fixed = im.corrected.filter(Boolean).length;
-      this.status(`${lead}${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`);
+      this.status(lead + this.readyText(im));
     } catch (e) {
       this.fail(e, im.name);
     }
+  }
+
+  /** The status line of an image whose markers are drawn. */
+  private readyText(im: ImageRecord): string {
+    const fixed = im.corrected.filter(Boolean).length;
+    return `${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`;
   }
 
   private drawHeatmap(): void {
@@ -333,7 +324,7 @@ export class App {
     $('#toggle-heatmap').classList.toggle('on', this.heatmapOn);
     if (!h || k >= (im?.points.length ?? 0)) return this.viewer.showHeatmap(undefined, 0);
     const n = h.size * h.size;
-    this.viewer.showHeatmap(h.data.subarray(k * n, (k + 1) * n), h.size);
+    this.viewer.showHeatmap(h.data.subarray(k * n, (k + 1) * n), h.size, this.session.model?.trainSettings.loss === 'softmax_ce');
   }
 
   private async recover(): Promise<void> {
@@ -358,7 +349,9 @@ export class App {
       const engine = await this.session.acquire();
       const labelled = model ? this.state.labelled().filter((im) => im.points.length === model.landmarks) : [];
       const images = await Promise.all(labelled.map((im) => this.pixels(im)));
-      const dataset = images.length ? { images, points: labelled.map((im) => im.points), landmarkNames: model!.landmarkNames } : undefined;
+      // errors in mm only when every image states its spacing (geometric mean of x and y, as the library's readers)
+      const mm = labelled.every((im) => im.spacing) ? labelled.map((im) => Math.sqrt(im.spacing!.x * im.spacing!.y)) : undefined;
+      const dataset = images.length ? { images, points: labelled.map((im) => im.points), landmarkNames: model!.landmarkNames, ...(mm ? { mmPerPixel: mm } : {}) } : undefined;
       this.status(model ? `fine-tuning on ${images.length} corrected image${images.length === 1 ? '' : 's'}` : 'training a demo model on synthetic hands');
       const trained = await this.trainPanel.run({ engine, model, dataset }, (s) => this.status(s));
       if (!trained) { await this.showCurrent(); return; }

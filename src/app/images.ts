@@ -13,18 +13,23 @@ export async function decodeFile(file: Blob, name: string): Promise<GreyImage> {
   return decodeImageBrowser(file, name);
 }
 
-/** Pixel spacing in mm when the decoder found one (DICOM and the like); undefined otherwise. */
-export function spacingOf(image: GreyImage): number | undefined {
-  const o = image as GreyImage & { mmPerPixel?: number; pixelSpacing?: number | [number, number] };
-  const v = o.mmPerPixel ?? (Array.isArray(o.pixelSpacing) ? o.pixelSpacing[0] : o.pixelSpacing);
-  return typeof v === 'number' && v > 0 && Number.isFinite(v) ? v : undefined;
+/** Pixel spacing in mm when the decoder read one from the file (DICOM, MetaImage, TIFF); undefined otherwise. */
+export function spacingOf(image: GreyImage): { x: number; y: number } | undefined {
+  const s = image.spacing;
+  return s && s.x > 0 && s.y > 0 && Number.isFinite(s.x) && Number.isFinite(s.y) ? { x: s.x, y: s.y } : undefined;
 }
 
-/** Grey pixels → RGBA, the full range of the image stretched over 0–255 (a default window). */
+/**
+ * Grey pixels → RGBA: the file's own display window when it has one (DICOM VOI centre / width),
+ * else the image's full range stretched over 0–255.
+ */
 export async function toDisplay(image: GreyImage): Promise<ImageData> {
   const { data, width, height } = image;
   let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < data.length; i++) { const v = data[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+  if (image.window && image.window.width > 0) {
+    lo = image.window.center - image.window.width / 2;
+    hi = image.window.center + image.window.width / 2;
+  } else for (let i = 0; i < data.length; i++) { const v = data[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
   const scale = hi > lo ? 255 / (hi - lo) : 0;
   const out = new ImageData(width, height);
   const px = out.data;

@@ -4,7 +4,7 @@
  * continue work. Errors name the file and, for CSV, the line.
  *
  * JSON: { "model": name, "landmarkNames": [...], "images": [ { "name", "width", "height",
- *         "points": [[x, y], …], "corrected": [bool, …], "mmPerPixel"?, "pointsMm"? } ] }
+ *         "points": [[x, y], …], "corrected": [bool, …], "pixelSpacing"?: [x mm, y mm], "pointsMm"? } ] }
  * CSV:  image,width,height,landmark,name,x,y,corrected,x_mm,y_mm   (one row per landmark, 1-based)
  */
 import type { ImageRecord, XY } from './state';
@@ -12,7 +12,7 @@ import type { ImageRecord, XY } from './state';
 export interface PointsFile {
   model: string | null;
   landmarkNames: string[];
-  images: { name: string; width: number; height: number; points: XY[]; corrected: boolean[]; mmPerPixel?: number; pointsMm?: XY[] }[];
+  images: { name: string; width: number; height: number; points: XY[]; corrected: boolean[]; pixelSpacing?: XY; pointsMm?: XY[] }[];
 }
 
 /** A points file that cannot be read, or does not fit the model. */
@@ -35,7 +35,7 @@ export function toPointsFile(model: string | null, landmarkNames: string[], imag
       height: im.height,
       points: im.points.map(([x, y]) => [r3(x), r3(y)] as XY),
       corrected: [...im.corrected],
-      ...(im.mmPerPixel ? { mmPerPixel: im.mmPerPixel, pointsMm: im.points.map(([x, y]) => [r3(x * im.mmPerPixel!), r3(y * im.mmPerPixel!)] as XY) } : {}),
+      ...(im.spacing ? { pixelSpacing: [im.spacing.x, im.spacing.y] as XY, pointsMm: im.points.map(([x, y]) => [r3(x * im.spacing!.x), r3(y * im.spacing!.y)] as XY) } : {}),
     })),
   };
 }

@@ -15,8 +15,8 @@ export interface ImageRecord {
   name: string;
   width: number;
   height: number;
-  /** Pixel spacing in mm when the file gives one (DICOM); points are then also exported in mm. */
-  mmPerPixel?: number;
+  /** Pixel spacing in mm along x and y when the file states one (DICOM, MetaImage, TIFF); points are then also exported in mm. */
+  spacing?: { x: number; y: number };
   /** Current point per landmark (empty until predicted or imported). */
   points: XY[];
   /** Per landmark: moved by the user or imported (kept when predictions refresh). */
@@ -80,9 +80,9 @@ export class Annotations {
   }
 
   /** Adds an image (no points yet) and returns its record. */
-  add(name: string, width: number, height: number, mmPerPixel?: number): ImageRecord {
+  add(name: string, width: number, height: number, spacing?: { x: number; y: number }): ImageRecord {
     const id = uniqueId(name, new Set(this.images.map((im) => im.id)));
-    const rec: ImageRecord = { id, name, width, height, points: [], corrected: [], confidence: [], ...(mmPerPixel ? { mmPerPixel } : {}) };
+    const rec: ImageRecord = { id, name, width, height, points: [], corrected: [], confidence: [], ...(spacing ? { spacing: { x: spacing.x, y: spacing.y } } : {}) };
     this.images.push(rec);
     if (this.selected < 0) this.selected = 0;
     this.onChange();

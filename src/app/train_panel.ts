@@ -68,10 +68,13 @@ export class TrainPanel {
     const size = req.model?.size ?? 64;
     const images: InMemoryDataset['images'] = [...(req.dataset?.images ?? [])];
     const points: InMemoryDataset['points'] = [...(req.dataset?.points ?? [])];
+    // mm errors only when every image has a spacing (the synthetic ones do; the user's may not)
+    let mm: (number | undefined)[] | undefined = req.dataset ? req.dataset.mmPerPixel : [];
     if (useSynth && kind) {
       const s = synthesize({ kind, n: req.model ? 16 : 48, size: Math.max(64, size), seed: 7 });
       images.push(...s.images);
       points.push(...s.points);
+      mm = mm && s.mmPerPixel.every((v) => v !== undefined) ? [...mm, ...s.mmPerPixel] : undefined;
     }
     if (!images.length) throw new RangeError('nothing to train on: correct (drag) or import the points of at least one image, or tick "+ synthetic set"');
     const valSplit = images.length >= 8 ? 0.25 : 0;
@@ -92,7 +95,7 @@ export class TrainPanel {
       } else if (p.kind === 'log') this.say(p.message);
     };
     try {
-      const { model } = await train(req.engine, { images, points, ...(names ? { landmarkNames: names } : {}), name: 'page images' },
+      const { model } = await train(req.engine, { images, points, ...(names ? { landmarkNames: names } : {}), ...(mm && mm.length === images.length ? { mmPerPixel: mm } : {}), name: 'page images' },
         { size, epochs, lr, batch, accum: 1, valSplit, ...(req.model ? { loss: req.model.trainSettings.loss } : { widths: DEMO_WIDTHS, decoder: DEMO_DECODER, loss: 'softmax_ce' as const }) },
         { ...(req.model ? { init: req.model } : {}), store, onProgress, signal: this.controller.signal });
       // the run's own checkpoint keeps its record (data, settings, epochs, validation history)

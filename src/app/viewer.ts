@@ -71,6 +71,7 @@ export class Viewer {
     this.canvas.height = image.height;
     this.canvas.getContext('2d')!.putImageData(image, 0, 0);
     this.heat.hidden = true;
+    this.root.classList.add('has-image');
     this.fit();
   }
 
@@ -78,6 +79,7 @@ export class Viewer {
     this.width = this.height = 0;
     this.canvas.width = this.canvas.height = 0;
     this.heat.hidden = true;
+    this.root.classList.remove('has-image');
     this.setMarkers(undefined);
   }
 
@@ -95,22 +97,24 @@ export class Viewer {
    * Overlays one landmark's heatmap (size × size, model space) where the model saw it: the image
    * was fitted into the square keeping its aspect ratio, centred (the library's 'pad' fit).
    */
-  showHeatmap(heatmap: Float32Array | undefined, size: number): void {
+  showHeatmap(heatmap: Float32Array | undefined, size: number, logits = false): void {
     if (!heatmap || !this.width) {
       this.heat.hidden = true;
       return;
     }
     this.heat.width = this.heat.height = size;
-    let max = 0, min = Infinity;
-    for (const v of heatmap) { if (v > max) max = v; if (v < min) min = v; }
+    let max = -Infinity;
+    for (const v of heatmap) if (v > max) max = v;
+    // a softmax model's map is logits: its spatial softmax, scaled to peak 1, is what the model
+    // believes; a heatmap model's map is the Gaussian itself (negative values are noise)
+    const weight = (v: number) => (logits ? Math.exp(v - max) : max > 0 ? Math.max(0, v) / max : 0);
     const img = new ImageData(size, size);
-    const span = max - min || 1;
     for (let i = 0; i < heatmap.length; i++) {
-      const t = (heatmap[i]! - min) / span;
+      const t = weight(heatmap[i]!);
       img.data[4 * i] = 255;
-      img.data[4 * i + 1] = Math.round(200 * (1 - t));
+      img.data[4 * i + 1] = Math.round(220 * (1 - t));
       img.data[4 * i + 2] = 0;
-      img.data[4 * i + 3] = Math.round(200 * t);
+      img.data[4 * i + 3] = Math.round(230 * Math.sqrt(t));
     }
     this.heat.getContext('2d')!.putImageData(img, 0, 0);
     const s = Math.min(size / this.width, size / this.height);

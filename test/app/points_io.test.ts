@@ -5,7 +5,7 @@ import type { ImageRecord } from '../../src/app/state';
 
 const images: ImageRecord[] = [
   { id: 'a.png', name: 'a.png', width: 100, height: 80, points: [[10.12345, 20], [30, 40.5]], corrected: [true, false], confidence: [0.5, 0.4] },
-  { id: 'b,"odd".dcm', name: 'b,"odd".dcm', width: 50, height: 50, mmPerPixel: 0.1, points: [[1, 2], [3, 4]], corrected: [false, false], confidence: [] },
+  { id: 'b,"odd".dcm', name: 'b,"odd".dcm', width: 50, height: 50, spacing: { x: 0.1, y: 0.1 }, points: [[1, 2], [3, 4]], corrected: [false, false], confidence: [] },
   { id: 'c.png', name: 'c.png', width: 5, height: 5, points: [], corrected: [], confidence: [] },
 ];
 

@@ -13,7 +13,10 @@ import { OsteoError } from '../gpu/errors';
 /** A training setting that cannot be used; the message names the setting (as its CLI flag). */
 export class ConfigError extends OsteoError {}
 
-/** Heatmap loss: mean squared error, binary cross-entropy with logits, or spatial softmax cross-entropy. */
+/**
+ * Heatmap loss: mean squared error, binary cross-entropy with logits, or softmax cross-entropy
+ * per pixel over the landmark channels (`softmax_ce`: not a spatial softmax over each map).
+ */
 export type LossName = 'mse' | 'bce' | 'softmax_ce';
 
 /** Heatmap → point decoding: the peak with sub-pixel refinement, or the blob centroid. */

@@ -46,7 +46,8 @@ export interface DemoProfile {
  * seconds, and small batches matter more than throughput: on 2 cores the number of updates limits
  * what is learnt. Chosen by runs on this machine (bench/results/demo-recipe.json, validation MRE
  * against an 8.2 mm mean-shape baseline): MSE heatmaps (σ 4) were at 38.7 mm after 2 epochs;
- * the spatial softmax cross-entropy (σ 2) at 22.6; and with the last decoder blocks 16 channels
+ * the per-pixel softmax cross-entropy over the landmark channels (σ 2) at 22.6 (not a spatial
+ * softmax: see `softmaxCrossEntropy` in src/kernels/loss.ts); and with the last decoder blocks 16 channels
  * wide instead of 8 (8 channels must separate 37 landmark maps at full resolution) 6.2 mm after
  * 2 epochs and 3.5 after 8. A cosine decay keeps the late epochs from undoing the early ones.
  */

@@ -62,7 +62,7 @@ describe('a bad command line fails before any engine is acquired', () => {
     [['tune', '--reps', 'x'], /--reps must be a positive integer, got x/],
     [['demo', '--seed', 'soon'], /--seed must be a non-negative integer, got soon/],
     [['demo', '--epochs', '0'], /--epochs must be a positive integer, got 0/],
-    [['bench', '--suite', 'modle'], /--suite must be one of kernels, model, inference, all; got 'modle' \(did you mean 'model'\?\)/],
+    [['bench', '--suite', 'modle'], /--suite must be one of kernels, model, inference, all, decode; got 'modle' \(did you mean 'model'\?\)/],
     [['weights', 'convert', join(dir, 'absent.h5')], /SRC .*absent\.h5: no such file/],
     [['weights', 'fecth'], /unknown verb 'fecth' \(did you mean 'fetch'\?\)/],
     [['weights', 'fetch', '--channels', '2'], /--channels must be one of 1, 3; got '2'/],

@@ -37,7 +37,7 @@ export const TRAIN_OPTIONS = defineOptions({
   schedule: { type: 'string', value: 'plateau|cosine', defaultText: 'plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), or cosine decay to lr/10 over --epochs', check: checks.oneOf(['plateau', 'cosine']) },
   warmup: { type: 'string', value: 'N', defaultText: '0', description: 'epochs of linear learning-rate warm-up from lr/10', check: checks.int(0) },
   stage: { type: 'string', value: 'coarse|refine', defaultText: 'coarse', description: 'coarse: the whole-image network; refine: a second network on crops around the coarse points (needs --coarse); its checkpoints hold both stages', check: checks.oneOf(['coarse', 'refine']) },
-  coarse: { type: 'string', value: 'CKPT', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },
+  coarse: { type: 'string', value: 'CKPT', defaultText: 'none (required with --stage refine)', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },
   crop: { type: 'string', value: 'F', defaultText: String(REFINE_DEFAULTS.crop), description: "with --stage refine: crop side as a fraction of the image's longer side (0.14 of a 240 mm cephalogram is 34 mm); --size is the crop's side in pixels", check: checks.number({ above: 0, max: 1 }) },
   crops: { type: 'string', value: 'N', defaultText: 'every landmark', description: 'with --stage refine: crops per training image and epoch', check: checks.int(1) },
 });

@@ -19,6 +19,7 @@ import { synthesize } from '../../src/data/synthetic';
 import { createEngine, loadModel, train } from '../../src/node/api';
 import { chromiumFlags, findChromium, launchChromium, serveFiles } from '../../src/node/chromium';
 import { writeGreyPng } from '../../src/node/data_png';
+import { writeDicom } from '../data/dicom_writer';
 
 const ROOT = resolve(__dirname, '../..');
 const APP = join(ROOT, 'dist/app');
@@ -33,6 +34,7 @@ let page: Page;
 let dir: string;
 let downloads: string;
 let node: [number, number][];
+let nodeDicom: [number, number][];
 let url: string;
 const names = synthesize({ kind: 'hand', n: 1, size: 16, seed: 1 }).landmarkNames;
 
@@ -91,6 +93,10 @@ beforeAll(async () => {
   const hands = synthesize({ kind: 'hand', n: DOCS ? 64 : 6, size: 64, seed: 11 });
   const xray = synthesize({ kind: 'hand', n: 1, size: 256, seed: 5 }).images[0]!;
   writeGreyPng(join(dir, 'hand.png'), xray);
+  // the same X-ray as a 12-bit DICOM with a 0.2 mm pixel spacing (the library's decoder reads it in both hosts)
+  let lo = Infinity, hi = -Infinity;
+  for (const v of xray.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  writeFileSync(join(dir, 'hand.dcm'), writeDicom({ width: 256, height: 256, pixels: Array.from(xray.data, (v) => Math.round(((v - lo) / (hi - lo)) * 4095)), bitsAllocated: 16, bitsStored: 12, highBit: 11, pixelSpacing: [0.2, 0.2] }));
   writeFileSync(join(dir, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not a png at all'));
   writeFileSync(join(dir, 'broken.safetensors'), Buffer.from('{"not": "a checkpoint"}'));
   const engine = await createEngine();
@@ -101,6 +107,7 @@ beforeAll(async () => {
     model.dispose();
     const loaded = await loadModel(engine, join(dir, 'model.safetensors'));
     node = (await loaded.predict(join(dir, 'hand.png'))).points;
+    nodeDicom = (await loaded.predict(join(dir, 'hand.dcm'))).points;
     loaded.dispose();
   } finally {
     engine.destroy();
@@ -348,6 +355,28 @@ describe('the web app in Chromium', () => {
       await tab.close();
       plain.server.close();
     }
+  }, LONG);
+
+  test('a DICOM opens through the library\'s decoder: the same points as the Node API on that file, exported in mm from its pixel spacing', async () => {
+    // back to the Node API's checkpoint (the page holds the fine-tuned one now)
+    const modelInput = (await page.$('#model-input'))!;
+    await (modelInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'model.safetensors'));
+    await page.waitForFunction(() => /^model\.safetensors/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+    await ready();
+    const input = (await page.$('#image-input'))!;
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'hand.dcm'));
+    await page.waitForFunction(() => /^hand\.dcm: .*ready$/.test(document.querySelector('#status')?.textContent ?? '') || (document.querySelector('#status')?.textContent ?? '').startsWith('error:'), { timeout: LONG });
+    expect(await statusText()).toMatch(/^hand\.dcm: 37 landmarks/);
+    const m = await markers();
+    expect(Math.max(...m.map((x) => Math.max(Math.abs(x.x - nodeDicom[x.k]![0]), Math.abs(x.y - nodeDicom[x.k]![1]))))).toBeLessThanOrEqual(0.5);
+    const file = (await exportJson()) as unknown as { images: { name: string; points: [number, number][]; pixelSpacing?: number[]; pointsMm?: number[][] }[] };
+    const dcm = file.images.find((i) => i.name === 'hand.dcm')!;
+    expect(dcm.pixelSpacing).toEqual([0.2, 0.2]);
+    dcm.points.forEach(([x, y], k) => {
+      expect(dcm.pointsMm![k]![0]).toBeCloseTo(x * 0.2, 2);
+      expect(dcm.pointsMm![k]![1]).toBeCloseTo(y * 0.2, 2);
+    });
+    expect(file.images.find((i) => i.name === 'hand.png')!).not.toHaveProperty('pointsMm');
   }, LONG);
 
   test('a lost GPU device is reported; Recover GPU gets a new device, reloads the model and keeps the points', async () => {

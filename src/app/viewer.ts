@@ -97,7 +97,7 @@ export class Viewer {
    * Overlays one landmark's heatmap (size × size, model space) where the model saw it: the image
    * was fitted into the square keeping its aspect ratio, centred (the library's 'pad' fit).
    */
-  showHeatmap(heatmap: Float32Array | undefined, size: number, logits = false): void {
+  showHeatmap(heatmap: Float32Array | undefined, size: number): void {
     if (!heatmap || !this.width) {
       this.heat.hidden = true;
       return;
@@ -105,9 +105,8 @@ export class Viewer {
     this.heat.width = this.heat.height = size;
     let max = -Infinity;
     for (const v of heatmap) if (v > max) max = v;
-    // a softmax model's map is logits: its spatial softmax, scaled to peak 1, is what the model
-    // believes; a heatmap model's map is the Gaussian itself (negative values are noise)
-    const weight = (v: number) => (logits ? Math.exp(v - max) : max > 0 ? Math.max(0, v) / max : 0);
+    // a heatmap (or a probability map) scaled to peak 1; negative values are noise
+    const weight = (v: number) => (max > 0 ? Math.max(0, v) / max : 0);
     const img = new ImageData(size, size);
     for (let i = 0; i < heatmap.length; i++) {
       const t = weight(heatmap[i]!);

@@ -127,7 +127,7 @@ describe('ONNX export', () => {
     expect(md.input_name).toBe('image');
     expect(JSON.parse(md.input_shape!)).toEqual([1, 1, 32, 32]);
     expect(md.output_name).toBe('heatmaps');
-    expect(md.output).toContain('spatial softmax');
+    expect(md.output).toContain('softmax over the landmark channels at each pixel');
     expect(md.preprocessing).toContain('(x - 0.449) / 0.226');
     // every weight value is stored once, plus the 4 Resize scales
     const stored = m.graph!.initializer.reduce((s, t) => s + t.rawData.length / 4, 0);

@@ -6,7 +6,8 @@
  *
  *   npx vite-node --config vitest.config.ts bench/pair_stages.ts -- COARSE REFINED OUT [SPEC]
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ISBI2015_LANDMARKS } from '../src/data/datasets';
 import { meanShape, meanShapePrediction } from '../src/landmarks/baseline';
 import { evaluate } from '../src/landmarks/metrics';
 import { mapPoints } from '../src/landmarks/preprocess';
@@ -32,8 +33,7 @@ const val = subset(data.set, split.val);
 const train = subset(data.set, split.train);
 const engine = await acquireNodeEngine();
 // ISBI 2015 landmark names for a model trained on a generic copy of the data (19 landmarks)
-const { readDataset } = await import('../src/node/data_readers');
-const names = coarse.model.classes === 19 ? readDataset('isbi2015:/work/shared/data/isbi2015-ceph-train', { limit: 1 }).landmarkNames : undefined;
+const names = coarse.model.classes === 19 ? ISBI2015_LANDMARKS.slice() : undefined;
 const paired = await pairStages(engine, coarse, refined, val, names ? { landmarkNames: names } : {});
 writeFileSync(`${out}.safetensors`, paired.bytes);
 
@@ -54,7 +54,6 @@ const timed = async (bytes: Uint8Array, name: string) => {
     p.dispose();
   }
 };
-const { readFileSync } = await import('node:fs');
 const coarseOnly = await timed(new Uint8Array(readFileSync(coarsePath)), coarsePath);
 const pair = await timed(paired.bytes, `${out}.safetensors`);
 const shape = meanShape(train.images.map((im, i) => ({ width: im.width, height: im.height, points: train.points[i]! })));

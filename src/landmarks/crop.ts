@@ -13,7 +13,7 @@
 import { mat3d } from 'wgpu-matrix';
 import type { GreyImage, Point } from '../data/types';
 import { makeRng } from '../nn/random';
-import { downsampleArea, downsampleTransform, drawAugmentation, gaussianHeatmaps, mapPoints, minMaxNormalize, warpBilinear, type Affine, type AugmentOptions, type Sample } from './preprocess';
+import { downsampleArea, downsampleTransform, drawAugmentation, finishSample, minMaxNormalize, warpBilinear, type Affine, type AugmentOptions, type Sample } from './preprocess';
 
 /** Crop side in original pixels: `fraction` of the image's longer side. */
 export const cropSide = (image: { width: number; height: number }, fraction: number): number => fraction * Math.max(image.width, image.height);
@@ -87,24 +87,7 @@ export class CropSource {
       toModel = mat3d.multiply(aug.matrix, toModel) as Affine;
     }
     const warp = mat3d.multiply(toModel, mat3d.inverse(this.toCopy)) as Affine;
-    const input = warpBilinear(this.data, this.w, this.h, warp, size, size, 0);
-    if (aug) {
-      const rng = makeRng((opts.seed ?? 0) ^ 0x9e3779b9);
-      for (let i = 0; i < input.length; i++) {
-        let v = Math.pow(input[i]!, aug.gamma);
-        v = aug.contrast * (v - 0.5) + 0.5;
-        if (aug.noise > 0) v += aug.noise * rng.normal();
-        input[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-      }
-    }
-    const mean = opts.mean ?? 0, std = opts.std ?? 1;
-    if (mean !== 0 || std !== 1) for (let i = 0; i < input.length; i++) input[i] = (input[i]! - mean) / std;
-    const pts = points ? mapPoints(toModel, points) : [];
-    const visible = pts.map(([x, y]) => x >= 0 && x <= size - 1 && y >= 0 && y <= size - 1);
-    const heatmaps = points && opts.heatmaps !== false ? gaussianHeatmaps(pts, size, size, opts.sigma ?? 2, visible) : new Float32Array(0);
-    const s: Sample = { width: size, height: size, input, heatmaps, points: pts, visible, toModel, toOriginal: mat3d.inverse(toModel) as Affine };
-    if (aug) s.augmentation = aug;
-    return s;
+    return finishSample(warpBilinear(this.data, this.w, this.h, warp, size, size, 0), size, size, toModel, points, aug, { ...opts, sigma: opts.sigma ?? 2 });
   }
 }
 

@@ -223,7 +223,18 @@ export function preprocess(image: GreyImage, points: Point[] | undefined, opts: 
     src = ds.data; sw = ds.width; sh = ds.height;
     warpMap = mat3d.multiply(toModel, mat3d.inverse(downsampleTransform(f))) as Affine;
   }
-  const input = warpBilinear(src, sw, sh, warpMap, W, H, 0);
+  return finishSample(warpBilinear(src, sw, sh, warpMap, W, H, 0), W, H, toModel, points, aug, { ...opts, sigma: opts.sigma ?? 5 });
+}
+
+/**
+ * The last steps every sample shares (whole images here, crops in crop.ts): the drawn intensity
+ * augmentation (gamma, contrast, noise; clamped to [0, 1]), the input normalisation, the points
+ * and heatmap targets in model pixels, and the maps both ways.
+ */
+export function finishSample(
+  input: Float32Array, W: number, H: number, toModel: Affine, points: Point[] | undefined, aug: AugmentDraw | undefined,
+  opts: { seed?: number; mean?: number; std?: number; sigma: number; heatmaps?: boolean },
+): Sample {
   if (aug) {
     const rng = makeRng((opts.seed ?? 0) ^ 0x9e3779b9);
     for (let i = 0; i < input.length; i++) {
@@ -237,7 +248,7 @@ export function preprocess(image: GreyImage, points: Point[] | undefined, opts: 
   if (mean !== 0 || std !== 1) for (let i = 0; i < input.length; i++) input[i] = (input[i]! - mean) / std;
   const pts = points ? mapPoints(toModel, points) : [];
   const visible = pts.map(([x, y]) => x >= 0 && x <= W - 1 && y >= 0 && y <= H - 1);
-  const heatmaps = points && opts.heatmaps !== false ? gaussianHeatmaps(pts, W, H, opts.sigma ?? 5, visible) : new Float32Array(0);
+  const heatmaps = points && opts.heatmaps !== false ? gaussianHeatmaps(pts, W, H, opts.sigma, visible) : new Float32Array(0);
   const s: Sample = { width: W, height: H, input, heatmaps, points: pts, visible, toModel, toOriginal: mat3d.inverse(toModel) as Affine };
   if (aug) s.augmentation = aug;
   return s;

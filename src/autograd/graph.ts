@@ -15,6 +15,13 @@ import type { Engine } from '../gpu/engine';
 import { OsteoError, ShapeError, formatShape } from '../gpu/errors';
 import type { Tensor } from '../gpu/tensor';
 import { fill } from '../kernels/arith';
+
+/**
+ * Heatmap losses: mean squared error; binary cross-entropy with logits; `softmax_ce`, a softmax
+ * over the landmark channels at each pixel; `spatial_ce`, a softmax over each map's pixels.
+ */
+export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce';
+export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce'];
 import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules';
 
 export class AutogradError extends OsteoError {}
@@ -267,5 +274,19 @@ export class Graph {
   }
   softmaxCrossEntropy(pred: Var, target: Var): Var {
     return this.apply('softmaxCrossEntropy', [pred, target], {});
+  }
+
+  /** Softmax over each map's pixels, cross-entropy, mean over maps (see `spatialSoftmaxCrossEntropy` in kernels/loss). */
+  spatialSoftmaxCrossEntropy(pred: Var, target: Var): Var {
+    return this.apply('spatialSoftmaxCrossEntropy', [pred, target], {});
+  }
+  /** The heatmap loss by name (training, precompilation and tests pick it the same way). */
+  heatmapLoss(name: HeatmapLoss, pred: Var, target: Var): Var {
+    switch (name) {
+      case 'mse': return this.mseLoss(pred, target);
+      case 'bce': return this.bceWithLogitsLoss(pred, target);
+      case 'softmax_ce': return this.softmaxCrossEntropy(pred, target);
+      case 'spatial_ce': return this.spatialSoftmaxCrossEntropy(pred, target);
+    }
   }
 }

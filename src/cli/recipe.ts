@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { didYouMean } from '../data/suggest';
 import { IMAGENET_CANDIDATES } from '../node/train_io';
 import type { LossName, TrainConfig } from '../train/config';
-import { TRAIN_DEFAULTS } from '../train/config';
+import { HEATMAP_LOSSES, TRAIN_DEFAULTS } from '../train/config';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
 import { UsageError } from './command';
 import { checks, defineOptions, SOFTWARE_OPTION, type Check } from './options';
@@ -33,7 +33,7 @@ export const RECIPE_OPTIONS = defineOptions({
   lr: { type: 'string', value: 'LR', defaultText: '1e-5 (1e-4 with --init scratch)', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },
   'weight-decay': { type: 'string', value: 'WD', defaultText: String(D.weightDecay), description: 'AdamW weight decay', check: checks.number({ min: 0 }) },
   sigma: { type: 'string', value: 'PX', defaultText: '5 at --size 256, scaled with the size (at least 1.5)', description: 'σ of the Gaussian target heatmaps, in model pixels', check: checks.number({ above: 0 }) },
-  loss: { type: 'string', value: 'mse|bce|softmax_ce', defaultText: D.loss, description: 'heatmap loss (softmax_ce: softmax over the landmark maps at each pixel)', check: checks.oneOf(['mse', 'bce', 'softmax_ce']) },
+  loss: { type: 'string', value: 'mse|bce|softmax_ce|spatial_ce', defaultText: D.loss, description: 'heatmap loss (softmax_ce: softmax over the landmark maps at each pixel; spatial_ce: softmax over each map\'s pixels)', check: checks.oneOf([...HEATMAP_LOSSES]) },
   'target-scale': { type: 'string', value: 'X', defaultText: String(D.targetScale), description: 'multiplies the target heatmaps (MSE on small Gaussians learns faster with a larger peak)', check: checks.number({ above: 0 }) },
   'val-split': { type: 'string', value: 'F', defaultText: String(D.valSplit), description: 'fraction of the training items held out for validation, in [0, 1) (0: none; the metric is then the training loss)', check: checks.number({ min: 0, below: 1 }) },
   patience: { type: 'string', value: 'N', defaultText: String(D.patience), description: 'ReduceLROnPlateau: halve the learning rate after N epochs without a better validation MRE', check: checks.int(1) },

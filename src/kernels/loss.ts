@@ -101,24 +101,41 @@ const WG = 256;
 export function softmaxCrossEntropy(logits: Tensor, target: Tensor): Tensor {
   const [zb, tb] = check('softmaxCrossEntropy', logits, target);
   const [n, c, hw] = nc('softmaxCrossEntropy', logits);
+  return ceForward(logits, zb!, tb!, n * hw, hw, c, 'softmax_ce');
+}
+
+/**
+ * Spatial softmax cross-entropy: each map of [N, K, H, W] logits is one distribution over its
+ * H·W pixels (softmax per map, as in integral / softmax heatmap regression), cross-entropy
+ * against the target map, mean over the N·K maps: mean_maps(−Σ_p t_p·log softmax(z)_p) → [1].
+ * A map whose targets are all zero (landmark absent) adds nothing. NCHW is contiguous, so this is
+ * the channel softmax of the [N·K, H·W] view (one "pixel" per map, H·W "channels").
+ */
+export function spatialSoftmaxCrossEntropy(logits: Tensor, target: Tensor): Tensor {
+  const [zb, tb] = check('spatialSoftmaxCrossEntropy', logits, target);
+  const [n, k, hw] = nc('spatialSoftmaxCrossEntropy', logits);
+  return ceForward(logits, zb!, tb!, n * k, 1, hw, 'spatial_ce');
+}
+
+/** Σ over `rows` softmax rows of `c` entries spaced `hw` apart (see shaders/loss.wgsl ce_partial), / rows. */
+function ceForward(logits: Tensor, zb: GPUBufferBinding, tb: GPUBufferBinding, rows: number, hw: number, c: number, label: string): Tensor {
   const e = logits.engine;
-  const npix = n * hw;
   let span = WG * 4;
-  if (Math.ceil(npix / span) > 1024) span = Math.ceil(npix / 1024 / WG) * WG;
-  const parts = Math.max(1, Math.ceil(npix / span));
+  if (Math.ceil(rows / span) > 1024) span = Math.ceil(rows / 1024 / WG) * WG;
+  const parts = Math.max(1, Math.ceil(rows / span));
   const partials = e.empty([parts], 'ce_partials');
-  const out = e.empty([1], 'softmax_ce');
+  const out = e.empty([1], label);
   e.run({
-    kernel: 'softmax_ce_partial',
+    kernel: `${label}_partial`,
     code: CE_PARTIAL,
-    uniforms: new Uniforms().u32(npix, hw, c, span).bytes(),
-    buffers: [zb!, tb!, partials.binding],
+    uniforms: new Uniforms().u32(rows, hw, c, span).bytes(),
+    buffers: [zb, tb, partials.binding],
     workgroups: [parts],
     flops: 6 * logits.size,
     bytes: 8 * logits.size,
     shape: formatShape(logits.shape),
   });
-  finishReduce(partials, 's * p.scale', 1 / npix, out, 'softmax_ce');
+  finishReduce(partials, 's * p.scale', 1 / rows, out, label);
   partials.dispose();
   return out;
 }
@@ -130,19 +147,29 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor): Tensor {
 export function softmaxCrossEntropyBackward(logits: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
   const [zb, tb, gb] = check('softmaxCrossEntropyBackward', logits, target, gradOut);
   const [n, c, hw] = nc('softmaxCrossEntropyBackward', logits);
+  return ceBackward(logits, zb!, tb!, gb, n * hw, hw, c, 'softmax_ce');
+}
+
+/** d spatialSoftmaxCrossEntropy / d logits · gradOut = (softmax_p·Σ_q t_q − t_p)/(N·K) · gradOut, per map. */
+export function spatialSoftmaxCrossEntropyBackward(logits: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
+  const [zb, tb, gb] = check('spatialSoftmaxCrossEntropyBackward', logits, target, gradOut);
+  const [n, k, hw] = nc('spatialSoftmaxCrossEntropyBackward', logits);
+  return ceBackward(logits, zb!, tb!, gb, n * k, 1, hw, 'spatial_ce');
+}
+
+function ceBackward(logits: Tensor, zb: GPUBufferBinding, tb: GPUBufferBinding, gb: GPUBufferBinding | undefined, rows: number, hw: number, c: number, label: string): Tensor {
   const e = logits.engine;
-  const npix = n * hw;
   const out = e.empty(logits.shape, 'ce_grad');
-  const [gx, gy] = grid(Math.ceil(npix / WG), e.limits.maxComputeWorkgroupsPerDimension);
+  const [gx, gy] = grid(Math.ceil(rows / WG), e.limits.maxComputeWorkgroupsPerDimension);
   e.run({
-    kernel: gradOut ? 'softmax_ce_backward_g' : 'softmax_ce_backward',
+    kernel: gb ? `${label}_backward_g` : `${label}_backward`,
     code: specialize(CE_BACKWARD, {
       G_BINDING: gb ? '@group(0) @binding(3) var<storage, read> g: array<f32>;' : '',
       G: gb ? 'g[0]' : '1.0',
       OUT_BINDING: gb ? 4 : 3,
     }),
-    uniforms: new Uniforms().u32(npix, hw, c, gx * WG).f32(1 / npix).bytes(),
-    buffers: gb ? [zb!, tb!, gb, out.binding] : [zb!, tb!, out.binding],
+    uniforms: new Uniforms().u32(rows, hw, c, gx * WG).f32(1 / rows).bytes(),
+    buffers: gb ? [zb, tb, gb, out.binding] : [zb, tb, out.binding],
     workgroups: [gx, gy],
     flops: 8 * logits.size,
     bytes: 12 * logits.size,

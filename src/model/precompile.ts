@@ -4,7 +4,7 @@
  * software adapter spends compiling ~50 shaders synchronously (a frozen page in a browser; a test
  * worker that misses its runner's RPC deadline in Node).
  */
-import { Graph } from '../autograd/graph';
+import { Graph, type HeatmapLoss } from '../autograd/graph';
 import type { Engine } from '../gpu/engine';
 import { AdamW } from '../nn/optim';
 import { UnetPlusPlus, type UnetPPConfig } from './unetpp';
@@ -14,7 +14,7 @@ export interface PrecompileStep {
   size: number;
   /** A training step (forward, loss, backward, AdamW) instead of an inference forward. */
   training?: boolean;
-  loss?: 'mse' | 'bce' | 'softmax_ce';
+  loss?: HeatmapLoss;
 }
 
 /**
@@ -43,7 +43,7 @@ export async function precompileUnetPP(engine: Engine, config: UnetPPConfig, ste
           try {
             const logits = model.forward(g, g.input(x));
             const t = g.input(target);
-            const loss = step.loss === 'bce' ? g.bceWithLogitsLoss(logits, t) : step.loss === 'softmax_ce' ? g.softmaxCrossEntropy(logits, t) : g.mseLoss(logits, t);
+            const loss = g.heatmapLoss(step.loss ?? 'mse', logits, t);
             logits.release();
             await g.backward(loss, { checkFinite: false });
             loss.release();

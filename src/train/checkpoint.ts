@@ -25,7 +25,7 @@ import { UnetPlusPlus } from '../model/unetpp';
 import type { OptimizerState } from '../nn/optim';
 import type { EarlyStoppingState, PlateauState } from '../nn/schedule';
 import { canonicalMetadata, readSafetensors, WeightFileError, writeSafetensors, type Normalization, type WriteTensor } from '../weights/index';
-import type { DecodeMethod, LossName } from './config';
+import { HEATMAP_LOSSES, type DecodeMethod, type LossName } from './config';
 
 /** File name of the checkpoint written after every epoch. */
 export const CHECKPOINT_LAST = 'checkpoint-last.safetensors';
@@ -167,7 +167,7 @@ const ModelSchema = v.object({
 const TrainSchema = v.object({
   size: v.pipe(posInt, v.multipleOf(32, 'must be a multiple of 32')),
   sigma: positive,
-  loss: v.picklist(['mse', 'bce', 'softmax_ce']),
+  loss: v.picklist([...HEATMAP_LOSSES]),
   targetScale: positive,
   normalization: v.object({ name: v.string(), mean: finite, std: v.pipe(v.number(), v.finite(), v.gtValue(0, 'must be > 0 (inputs are divided by it)')) }),
   decode: v.picklist(['argmax', 'blob']),
@@ -181,7 +181,7 @@ const RefineSchema = v.object({
   size: v.pipe(posInt, v.multipleOf(32, 'must be a multiple of 32')),
   crop: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(1)),
   sigma: positive,
-  loss: v.picklist(['mse', 'bce', 'softmax_ce']),
+  loss: v.picklist([...HEATMAP_LOSSES]),
   targetScale: positive,
   normalization: v.object({ name: v.string(), mean: finite, std: v.pipe(v.number(), v.finite(), v.gtValue(0, 'must be > 0 (inputs are divided by it)')) }),
   decode: v.picklist(['argmax', 'blob']),

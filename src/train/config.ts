@@ -8,16 +8,20 @@
  * (batch 4 × accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most
  * 200 epochs, small shift / scale / rotation / intensity augmentation.
  */
+import { HEATMAP_LOSSES, type HeatmapLoss } from '../autograd/graph';
 import { OsteoError } from '../gpu/errors';
 
 /** A training setting that cannot be used; the message names the setting (as its CLI flag). */
 export class ConfigError extends OsteoError {}
 
 /**
- * Heatmap loss: mean squared error, binary cross-entropy with logits, or softmax cross-entropy
- * per pixel over the landmark channels (`softmax_ce`: not a spatial softmax over each map).
+ * Heatmap loss: mean squared error, binary cross-entropy with logits, softmax cross-entropy per
+ * pixel over the landmark channels (`softmax_ce`), or softmax cross-entropy over each map's pixels
+ * (`spatial_ce`: each landmark's map is one distribution over the image; targets are normalised
+ * to sum 1 per map, and predictions decode the per-map softmax).
  */
-export type LossName = 'mse' | 'bce' | 'softmax_ce';
+export type LossName = HeatmapLoss;
+export { HEATMAP_LOSSES };
 
 /** Heatmap → point decoding: the peak with sub-pixel refinement, or the blob centroid. */
 export type DecodeMethod = 'argmax' | 'blob';
@@ -143,7 +147,7 @@ export function validateConfig(c: TrainConfig): void {
   for (const [k, v] of [['lr', c.lr], ['sigma', c.sigma], ['target-scale', c.targetScale]] as const) if (!(v > 0 && Number.isFinite(v))) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
   if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
-  if (!['mse', 'bce', 'softmax_ce'].includes(c.loss)) throw new ConfigError(`--loss must be mse, bce or softmax_ce, got ${c.loss}`);
+  if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);
   if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);
   if (c.schedule !== undefined && !['plateau', 'cosine'].includes(c.schedule)) throw new ConfigError(`--schedule must be plateau or cosine, got ${c.schedule}`);
   if (c.warmup !== undefined && !(Number.isInteger(c.warmup) && c.warmup >= 0)) throw new ConfigError(`--warmup must be a non-negative integer, got ${c.warmup}`);

@@ -148,15 +148,15 @@ export class LandmarkTrainer {
     const e = this.engine;
     const batch = collate(samples);
     await this.precompile(batch.n, true);
-    if (this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
+    if (this.opts.loss === 'spatial_ce') normaliseMaps(batch.heatmaps, batch.h * batch.w);
+    else if (this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
     const x = e.tensor(batch.inputs, [batch.n, 1, batch.h, batch.w], 'images');
     const t = e.tensor(batch.heatmaps, [batch.n, batch.k, batch.h, batch.w], 'heatmaps');
     const g = new Graph(e, { grad: true, training: true });
     try {
       const logits = this.model.forward(g, g.input(x));
       const target = g.input(t);
-      const loss =
-        this.opts.loss === 'bce' ? g.bceWithLogitsLoss(logits, target) : this.opts.loss === 'softmax_ce' ? g.softmaxCrossEntropy(logits, target) : g.mseLoss(logits, target);
+      const loss = g.heatmapLoss(this.opts.loss, logits, target);
       logits.release();
       const value = (await loss.value.read())[0]!;
       await g.backward(loss);
@@ -218,7 +218,11 @@ export class LandmarkTrainer {
     return { points, heatmaps, confidence };
   }
 
-  /** The network's heatmaps (N, K, size, size) for N normalised inputs (N, 1, size, size), inference mode. */
+  /**
+   * The network's heatmaps (N, K, size, size) for N normalised inputs (N, 1, size, size), inference
+   * mode. A `spatial_ce` model's logits are turned into its per-map softmax (each map sums to 1),
+   * so decoding, confidence (the peak probability) and displays see probabilities.
+   */
   async forward(input: Float32Array, n: number): Promise<Float32Array> {
     const e = this.engine;
     const { size } = this.opts;
@@ -229,6 +233,7 @@ export class LandmarkTrainer {
       const logits = this.model.forward(g, g.input(x));
       const hm = await logits.value.read();
       logits.release();
+      if (this.opts.loss === 'spatial_ce') softmaxMaps(hm, size * size);
       return hm;
     } finally {
       g.dispose();
@@ -269,4 +274,24 @@ function shuffle(n: number, seed: number): number[] {
     [idx[i], idx[j]] = [idx[j]!, idx[i]!];
   }
   return idx;
+}
+
+/** Scales each map of `plane` values to sum 1 (all-zero maps, landmarks outside the image, stay 0). */
+export function normaliseMaps(maps: Float32Array, plane: number): void {
+  for (let base = 0; base < maps.length; base += plane) {
+    let sum = 0;
+    for (let i = base; i < base + plane; i++) sum += maps[i]!;
+    if (sum > 0) for (let i = base; i < base + plane; i++) maps[i]! /= sum;
+  }
+}
+
+/** In place: softmax over each map of `plane` logits (stable: the map's maximum is subtracted first). */
+export function softmaxMaps(logits: Float32Array, plane: number): void {
+  for (let base = 0; base < logits.length; base += plane) {
+    let m = -Infinity;
+    for (let i = base; i < base + plane; i++) m = Math.max(m, logits[i]!);
+    let sum = 0;
+    for (let i = base; i < base + plane; i++) { const e = Math.exp(logits[i]! - m); logits[i] = e; sum += e; }
+    for (let i = base; i < base + plane; i++) logits[i]! /= sum;
+  }
 }

@@ -7,6 +7,8 @@ import {
   mseLossBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
+  spatialSoftmaxCrossEntropy,
+  spatialSoftmaxCrossEntropyBackward,
 } from '../../src/kernels/loss';
 import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn, uniform } from '../helpers/random';
@@ -43,6 +45,23 @@ function hostCe(z: Float64Array, t: Float32Array, shape: number[]): number {
       for (let k = 0; k < c; k++) total += t[(b * c + k) * hw + s]! * (lse - z[(b * c + k) * hw + s]!);
     }
   return total / (n * hw);
+}
+
+/** Softmax over each map's pixels (the trailing dims), cross-entropy, mean over the N·C maps. */
+function hostSpatialCe(z: Float64Array, t: Float32Array, shape: number[]): number {
+  const [n, c, ...rest] = shape as [number, number, ...number[]];
+  const hw = prod(rest);
+  let total = 0;
+  for (let map = 0; map < n * c; map++) {
+    const base = map * hw;
+    let m = -Infinity;
+    for (let s = 0; s < hw; s++) m = Math.max(m, z[base + s]!);
+    let se = 0;
+    for (let s = 0; s < hw; s++) se += Math.exp(z[base + s]! - m);
+    const lse = m + Math.log(se);
+    for (let s = 0; s < hw; s++) total += t[base + s]! * (lse - z[base + s]!);
+  }
+  return total / (n * c);
 }
 
 const LOSSES: LossDef[] = [
@@ -91,6 +110,30 @@ const LOSSES: LossDef[] = [
     },
     // soft targets (Gaussian-like heatmap values), not normalised per pixel
     target: (n, seed) => uniform(n, seed, 0, 1).map((v) => v * v),
+  },
+  {
+    name: 'spatialSoftmaxCrossEntropy',
+    fwd: spatialSoftmaxCrossEntropy,
+    bwd: spatialSoftmaxCrossEntropyBackward,
+    // the [N·C, H·W] view, log-softmax over the pixels of each map
+    tf: (tf, z, t, shape) => {
+      const maps = shape[0]! * shape[1]!;
+      const ls = tf.logSoftmax(tf.reshape(z, [maps, -1]));
+      return tf.div(tf.neg(tf.sum(tf.mul(tf.reshape(t, [maps, -1]), ls))), maps) as TF.Scalar;
+    },
+    host: hostSpatialCe,
+    pred: (n, seed) => {
+      const d = randn(n, seed, 3);
+      if (n > 4) d[0] = 80;
+      return d;
+    },
+    // unnormalised soft targets; the second map all zero (a landmark outside the image)
+    target: (n, seed, shape) => {
+      const t = uniform(n, seed, 0, 1).map((v) => v * v);
+      const hw = prod(shape.slice(2));
+      if (shape[0]! * shape[1]! > 1) t.fill(0, hw, 2 * hw);
+      return t;
+    },
   },
 ];
 
@@ -166,6 +209,30 @@ for (const L of LOSSES) {
 }
 
 lossCases.push({
+  name: 'spatialSoftmaxCrossEntropy: a map whose targets are all zero gets no gradient; a normalised map gets softmax − t',
+  async run(e) {
+    const shape = [1, 2, 4, 5];
+    const hw = 20;
+    const zd = randn(2 * hw, 11, 2);
+    const td = new Float32Array(2 * hw);
+    td[hw + 7] = 0.75;
+    td[hw + 8] = 0.25;
+    const z = e.tensor(zd, shape);
+    const t = e.tensor(td, shape);
+    const grad = spatialSoftmaxCrossEntropyBackward(z, t);
+    const gg = await grad.read();
+    for (let i = 0; i < hw; i++) assert(gg[i] === 0, `zero-target map: grad[${i}] = ${gg[i]} must be 0`);
+    let m = -Infinity;
+    for (let i = 0; i < hw; i++) m = Math.max(m, zd[hw + i]!);
+    let se = 0;
+    for (let i = 0; i < hw; i++) se += Math.exp(zd[hw + i]! - m);
+    const want = Array.from({ length: hw }, (_, i) => (Math.exp(zd[hw + i]! - m) / se - td[hw + i]!) / 2);
+    assertClose(gg.subarray(hw), want, 'normalised map: (softmax − t) / maps', { atol: 1e-7, rtol: 1e-5 });
+    for (const x of [z, t, grad]) x.dispose();
+  },
+});
+
+lossCases.push({
   name: 'softmaxCrossEntropy matches tf.losses.softmaxCrossEntropy for one-hot / normalised targets',
   async run(e) {
     const tf = await tfCpu();
@@ -230,6 +297,8 @@ lossCases.push({
       ['bceWithLogitsLossBackward', () => bceWithLogitsLossBackward(a, b)],
       ['softmaxCrossEntropy', () => softmaxCrossEntropy(a, b)],
       ['softmaxCrossEntropyBackward', () => softmaxCrossEntropyBackward(a, b)],
+      ['spatialSoftmaxCrossEntropy', () => spatialSoftmaxCrossEntropy(a, b)],
+      ['spatialSoftmaxCrossEntropyBackward', () => spatialSoftmaxCrossEntropyBackward(a, b)],
     ] as const) {
       await assertThrows(fn, /\[2, 3, 4, 4\].*\[2, 3, 4, 5\]/, name);
     }

@@ -4,7 +4,7 @@
  * before anything listens, and a clean stop on SIGINT of the built CLI.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -97,5 +97,33 @@ describe('osteo serve', () => {
     expect(await (await fetch(new URL('/config.json', url))).json()).toEqual({ model: 'model/my%20model.safetensors' });
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  test('without --model the built CLI offers the shipped cephalometric model (found beside the package from any folder); --model none offers none', async () => {
+    const cli = join(ROOT, 'dist/osteo.mjs');
+    const shipped = join(ROOT, 'weights/osteo-isbi2015-ceph.safetensors');
+    expect(existsSync(shipped), 'the shipped model is tracked in weights/').toBe(true);
+    const serve = async (args: string[]) => {
+      // from a folder that holds no weights/: the model is found next to dist/
+      const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const url = await new Promise<string>((ok, fail) => {
+        child.stdout.on('data', (b: Buffer) => { out += b; const m = /http:\/\/\S+\//.exec(out); if (m) ok(m[0]); });
+        child.on('exit', () => fail(new Error(`serve exited: ${out}`)));
+      });
+      const config = (await (await fetch(new URL('/config.json', url))).json()) as { model: string | null };
+      const bytes = config.model ? new Uint8Array(await (await fetch(new URL(config.model, url))).arrayBuffer()) : undefined;
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      return { config, bytes, out };
+    };
+    const byDefault = await serve([]);
+    expect(byDefault.config).toEqual({ model: 'model/osteo-isbi2015-ceph.safetensors' });
+    expect(Buffer.from(byDefault.bytes!).equals(readFileSync(shipped)), 'the served bytes are the shipped file').toBe(true);
+    expect(byDefault.out).toMatch(/default model .*osteo-isbi2015-ceph\.safetensors/);
+    const none = await serve(['--model', 'none']);
+    expect(none.config).toEqual({ model: null });
+    expect(none.out).toMatch(/no default model/);
   }, 60_000);
 });

@@ -4,8 +4,8 @@
  * with ground truth from --data, true points in green and yellow error vectors) and a heatmap
  * montage PNG per image. Without IMAGE arguments, every image of --data is predicted.
  */
+import { DEFAULT_CEPH_MODEL, findShippedCephModel } from '../shipped_model';
 import { mkdirBounded } from '../../node/out_dir';
-import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
 import { radialErrors } from '../../landmarks/metrics';
@@ -59,8 +59,7 @@ export interface PredictReport {
 
 const stem = (p: string): string => basename(p, extname(p));
 
-/** The shipped two-stage cephalometric model (weights/README.md), used when --model is not given. */
-export const DEFAULT_CEPH_MODEL = 'weights/osteo-isbi2015-ceph.safetensors';
+export { DEFAULT_CEPH_MODEL };
 
 const PREDICT_OPTIONS = defineOptions({
   model: { type: 'string', value: 'CKPT', defaultText: `${DEFAULT_CEPH_MODEL} when present`, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors; a two-stage file refines every point)', check: checks.exists('file') },
@@ -75,7 +74,7 @@ const PREDICT_OPTIONS = defineOptions({
 export async function predictMain(argv: string[]): Promise<PredictReport> {
   // every option, the model, the data spec and the image files are checked before a GPU is acquired
   const { values, positionals } = parseOptions(PREDICT_OPTIONS, argv, { positionals: true });
-  const modelPath = values.model ?? (existsSync(DEFAULT_CEPH_MODEL) ? DEFAULT_CEPH_MODEL : undefined);
+  const modelPath = values.model ?? findShippedCephModel();
   if (!modelPath) throw new UsageError(`--model CKPT is required (${DEFAULT_CEPH_MODEL}, the default cephalometric model, is not here)`);
   if (!positionals.length && !values.data) throw new UsageError('give one or more IMAGE files (or --data SPEC to predict a data set)');
   for (const p of positionals) requireExisting(p, 'IMAGE');

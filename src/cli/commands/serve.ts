@@ -1,8 +1,8 @@
 /**
- * `osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE]`: serves the web app (dist/app/,
+ * `osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE|none]`: serves the web app (dist/app/,
  * static files) on this machine. The page runs the model on the visitor's own GPU; the server only
- * hands out files. With --model, the checkpoint is served at model/NAME and named in config.json,
- * which the page reads to load it by default. Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.
+ * hands out files. The default model (--model, else the shipped cephalometric model) is served at
+ * model/NAME and named in config.json, which the page reads to load it by default. Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,12 +11,13 @@ import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeCheckpoint } from '../../train/checkpoint';
 import { UsageError, type Command } from '../command';
+import { DEFAULT_CEPH_MODEL, findShippedCephModel } from '../shipped_model';
 import { checks, defineOptions, parseOptions } from '../options';
 
 const OPTIONS = defineOptions({
   port: { type: 'string', value: 'N', default: '8080', description: 'TCP port (0: any free port, printed at start)', check: checks.int(0, { max: 65535, maxWhy: 'TCP ports end at 65535' }) },
   host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'address to listen on; 127.0.0.1 / localhost keep it on this machine (and count as a secure context, which WebGPU needs; other addresses need https)' },
-  model: { type: 'string', value: 'FILE', defaultText: 'none: the page asks for one', description: 'osteo checkpoint (.safetensors) the page loads by default', check: checks.exists('file') },
+  model: { type: 'string', value: 'FILE|none', defaultText: `${DEFAULT_CEPH_MODEL} (the shipped cephalometric model) when present`, description: 'osteo checkpoint (.safetensors) the page loads by default; none: the page asks for one', check: (v, flag) => (v === 'none' ? undefined : checks.exists('file')(v, flag)) },
   dir: { type: 'string', value: 'DIR', defaultText: 'the app built next to the CLI (dist/app)', description: 'folder of the built web app to serve', check: checks.exists('path') },
 });
 
@@ -98,25 +99,27 @@ export async function startAppServer(o: AppServerOptions & { port: number; host:
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the web app: open X-rays, see and correct landmarks, fine-tune, all on the visitor\'s GPU',
-  usage: 'osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE]',
+  usage: 'osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE|none]',
   options: OPTIONS,
   examples: [
-    { command: 'osteo serve', what: 'the app at http://127.0.0.1:8080/ (open a checkpoint in the page)' },
+    { command: 'osteo serve', what: 'the app at http://127.0.0.1:8080/ with the shipped cephalometric model' },
+    { command: 'osteo serve --model none', what: 'the same without a default model (open a checkpoint in the page)' },
     { command: 'osteo serve --model runs/train/checkpoint-best.safetensors', what: 'the same, loading that checkpoint by default' },
     { command: 'osteo serve --port 0', what: 'on any free port (printed)' },
   ],
   async run(argv) {
     const { values } = parseOptions(OPTIONS, argv);
     const root = appDir(values.dir);
-    if (values.model) {
+    const model = values.model === 'none' ? undefined : (values.model ?? findShippedCephModel());
+    if (model) {
       try {
-        decodeCheckpoint(new Uint8Array(readFileSync(values.model)), values.model); // a bad file is reported now, not in the page
+        decodeCheckpoint(new Uint8Array(readFileSync(model)), model); // a bad file is reported now, not in the page
       } catch (e) {
         throw new UsageError(`--model ${(e as Error).message}`);
       }
     }
-    const { server, url } = await startAppServer({ root, port: Number(values.port), host: values.host, ...(values.model ? { model: resolve(values.model) } : {}) });
-    console.log(`osteo serve: ${url} (app ${root}${values.model ? `, default model ${values.model}` : ''}); Ctrl+C stops`);
+    const { server, url } = await startAppServer({ root, port: Number(values.port), host: values.host, ...(model ? { model: resolve(model) } : {}) });
+    console.log(`osteo serve: ${url} (app ${root}${model ? `, default model ${model}` : ', no default model: the page asks for one'}); Ctrl+C stops`);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);

@@ -18,10 +18,11 @@ import { fill } from '../kernels/arith';
 
 /**
  * Heatmap losses: mean squared error; binary cross-entropy with logits; `softmax_ce`, a softmax
- * over the landmark channels at each pixel; `spatial_ce`, a softmax over each map's pixels.
+ * over the landmark channels at each pixel; `spatial_ce`, a softmax over each map's pixels; `awing`,
+ * the adaptive wing loss (robust heatmap regression).
  */
-export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce';
-export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce'];
+export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce' | 'awing';
+export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce', 'awing'];
 import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules';
 
 export class AutogradError extends OsteoError {}
@@ -280,6 +281,10 @@ export class Graph {
   spatialSoftmaxCrossEntropy(pred: Var, target: Var): Var {
     return this.apply('spatialSoftmaxCrossEntropy', [pred, target], {});
   }
+  /** Adaptive wing loss on heatmaps in [0, 1], mean over elements (see `adaptiveWingLoss` in kernels/loss). */
+  adaptiveWingLoss(pred: Var, target: Var): Var {
+    return this.apply('adaptiveWingLoss', [pred, target], {});
+  }
   /** The heatmap loss by name (training, precompilation and tests pick it the same way). */
   heatmapLoss(name: HeatmapLoss, pred: Var, target: Var): Var {
     switch (name) {
@@ -287,6 +292,7 @@ export class Graph {
       case 'bce': return this.bceWithLogitsLoss(pred, target);
       case 'softmax_ce': return this.softmaxCrossEntropy(pred, target);
       case 'spatial_ce': return this.spatialSoftmaxCrossEntropy(pred, target);
+      case 'awing': return this.adaptiveWingLoss(pred, target);
     }
   }
 }

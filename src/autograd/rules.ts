@@ -15,7 +15,7 @@ import { copyChannels, sliceChannels } from '../kernels/concat';
 import { conv2d, conv2dBackwardInput } from '../kernels/conv2d';
 import { conv2dBackwardBias, conv2dBackwardWeight } from '../kernels/conv2d_grad_weight';
 import { relu, sigmoid } from '../kernels/elementwise';
-import { bceWithLogitsLoss, bceWithLogitsLossBackward, mseLoss, mseLossBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward, spatialSoftmaxCrossEntropy, spatialSoftmaxCrossEntropyBackward } from '../kernels/loss';
+import { adaptiveWingLoss, adaptiveWingLossBackward, bceWithLogitsLoss, bceWithLogitsLossBackward, mseLoss, mseLossBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward, spatialSoftmaxCrossEntropy, spatialSoftmaxCrossEntropyBackward } from '../kernels/loss';
 import { maxPool2d, maxPool2dBackward } from '../kernels/pool';
 import { upsampleBilinear2x, upsampleBilinear2xBackward, upsampleNearest2x, upsampleNearest2xBackward } from '../kernels/upsample';
 
@@ -39,6 +39,7 @@ export interface Attrs {
   bceWithLogitsLoss: Record<string, never>;
   softmaxCrossEntropy: Record<string, never>;
   spatialSoftmaxCrossEntropy: Record<string, never>;
+  adaptiveWingLoss: Record<string, never>;
 }
 export type OpName = keyof Attrs;
 
@@ -74,7 +75,7 @@ const shapeOf = (t: Tensor | null, what: string): readonly number[] => {
 };
 
 /** Loss rules share a shape: inputs (pred, target), scalar output, gradient for pred only. */
-function lossRule<K extends 'mseLoss' | 'bceWithLogitsLoss' | 'softmaxCrossEntropy' | 'spatialSoftmaxCrossEntropy'>(
+function lossRule<K extends 'mseLoss' | 'bceWithLogitsLoss' | 'softmaxCrossEntropy' | 'spatialSoftmaxCrossEntropy' | 'adaptiveWingLoss'>(
   f: (p: Tensor, t: Tensor) => Tensor,
   b: (p: Tensor, t: Tensor, g: Tensor) => Tensor,
 ): Rule<K> {
@@ -219,6 +220,7 @@ export const RULES: { [K in OpName]: Rule<K> } = {
   bceWithLogitsLoss: lossRule(bceWithLogitsLoss, bceWithLogitsLossBackward),
   softmaxCrossEntropy: lossRule(softmaxCrossEntropy, softmaxCrossEntropyBackward),
   spatialSoftmaxCrossEntropy: lossRule(spatialSoftmaxCrossEntropy, spatialSoftmaxCrossEntropyBackward),
+  adaptiveWingLoss: lossRule(adaptiveWingLoss, adaptiveWingLossBackward),
 };
 
 /** dst += g, then frees g (unless it is dst). */

@@ -292,7 +292,7 @@ function exportMetadata(
 ): Record<string, string> {
   const tr = src.train;
   const n = tr?.normalization;
-  const activation = tr?.loss === 'softmax_ce' ? 'softmax over the landmark channels at each pixel' : tr?.loss === 'spatial_ce' ? 'softmax over the pixels of each landmark map' : tr?.loss === 'bce' ? 'sigmoid' : tr?.loss === 'mse' ? 'none (regressed heatmaps)' : 'unknown';
+  const activation = tr?.loss === 'softmax_ce' ? 'softmax over the landmark channels at each pixel' : tr?.loss === 'spatial_ce' ? 'softmax over the pixels of each landmark map' : tr?.loss === 'bce' ? 'sigmoid' : tr?.loss === 'mse' || tr?.loss === 'awing' ? 'none (regressed heatmaps)' : 'unknown';
   const md: Record<string, string> = {
     architecture: 'unetplusplus-vgg19',
     input_name: ONNX_INPUT,

@@ -84,6 +84,68 @@ export function bceWithLogitsLossBackward(logits: Tensor, target: Tensor, gradOu
   return out;
 }
 
+/**
+ * Adaptive wing loss (Wang, Bo & Fuxin, ICCV 2019) with the paper's constants ω 14, θ 0.5, ε 1,
+ * α 2.1, on targets y ∈ [0, 1]: with d = |ŷ − y| and p = α − y,
+ * ω·ln(1 + (d/ε)^p) for d < θ, else A·d − C (A and C make it continuous and smooth at θ).
+ * The exponent p ≥ 1.1 makes the loss nearly quadratic on background pixels (small errors there
+ * cost little) and nearly L1 near the peak, where errors matter.
+ */
+export const AWING = { omega: 14, theta: 0.5, epsilon: 1, alpha: 2.1 } as const;
+
+/** WGSL expressions of the adaptive wing loss and its d/dŷ for pred `z` and target `y` of type T. */
+function awingWgsl(T: string, z: string, y: string): { loss: string; dloss: string } {
+  const c = (v: number) => `${T}(${Number.isInteger(v) ? v.toFixed(1) : v})`;
+  const { omega: w, theta: th, epsilon: eps, alpha: al } = AWING;
+  const d = `(abs(${z} - ${y}) / ${c(eps)})`;
+  const p = `(${c(al)} - ${y})`;
+  const tp = `pow(${c(th / eps)}, ${p})`;
+  const A = `(${c(w)} * ${p} * pow(${c(th / eps)}, ${p} - ${c(1)}) / (${c(eps)} * (${c(1)} + ${tp})))`;
+  const C = `(${c(th)} * ${A} - ${c(w)} * log(${c(1)} + ${tp}))`;
+  // pow(0, q) is defined for q > 0; the floor keeps a 0 base out of pow altogether
+  const dd = `max(${d}, ${c(1e-30)})`;
+  const inner = `${c(w)} * log(${c(1)} + pow(${dd}, ${p}))`;
+  const dInner = `${c(w)} * ${p} * pow(${dd}, ${p} - ${c(1)}) / (${c(eps)} * (${c(1)} + pow(${dd}, ${p})))`;
+  const near = `abs(${z} - ${y}) < ${c(th)}`;
+  return {
+    loss: `select(${A} * abs(${z} - ${y}) - ${C}, ${inner}, ${near})`,
+    dloss: `sign(${z} - ${y}) * select(${A}, ${dInner}, ${near})`,
+  };
+}
+
+/** mean(adaptive wing(pred, target)) → [1] (see {@link AWING}). */
+export function adaptiveWingLoss(pred: Tensor, target: Tensor): Tensor {
+  check('adaptiveWingLoss', pred, target);
+  return reduceToScalar({
+    kernel: 'awing_loss',
+    a: pred,
+    b: target,
+    term: awingWgsl('vec4<f32>', 'av', 'bv').loss,
+    final: 's * p.scale',
+    scale: 1 / pred.size,
+    flops: 20 * pred.size,
+  });
+}
+
+/** d mean(adaptive wing)/d pred · gradOut. */
+export function adaptiveWingLossBackward(pred: Tensor, target: Tensor, gradOut?: Tensor): Tensor {
+  const [pb, tb] = check('adaptiveWingLossBackward', pred, target, gradOut);
+  const out = pred.engine.empty(pred.shape, 'awing_grad');
+  mapKernel(
+    {
+      kernel: gradOut ? 'awing_backward_g' : 'awing_backward',
+      inputs: [pred, target],
+      scalars: gradOut ? [gradOut] : [],
+      out,
+      expr: (T) => `${awingWgsl(T, 'v0', 'v1').dloss} * (s${gradOut ? ' * g0[0]' : ''})`,
+      s: 1 / pred.size,
+      flops: 20 * pred.size,
+    },
+    [pb!, tb!],
+  );
+  return out;
+}
+
 /** [N, C, …spatial] → N, C, pixels per image. */
 function nc(op: string, z: Tensor): [number, number, number] {
   if (z.rank < 2) throw new ShapeError(`${op}: expected [N, C, ...] logits (softmax over dim 1), got ${formatShape(z.shape)}`);

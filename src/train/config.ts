@@ -148,6 +148,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
   if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);
+  if (c.targetScale !== 1 && c.loss !== 'mse') throw new ConfigError(`--target-scale scales MSE targets only (${c.loss} needs targets in [0, 1]${c.loss === 'spatial_ce' ? ', normalised per map' : ''}); drop it or use --loss mse`);
   if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);
   if (c.schedule !== undefined && !['plateau', 'cosine'].includes(c.schedule)) throw new ConfigError(`--schedule must be plateau or cosine, got ${c.schedule}`);
   if (c.warmup !== undefined && !(Number.isInteger(c.warmup) && c.warmup >= 0)) throw new ConfigError(`--warmup must be a non-negative integer, got ${c.warmup}`);

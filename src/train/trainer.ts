@@ -30,7 +30,7 @@ export interface TrainOptions {
   seed?: number;
   /** Micro-batches whose gradients are summed before one optimizer step. */
   accum?: number;
-  /** Multiply heatmap targets (MSE on small Gaussians learns faster with a larger peak). */
+  /** Multiply heatmap targets (MSE only: MSE on small Gaussians learns faster with a larger peak). */
   targetScale?: number;
   /** Heatmap decoding for predict/evaluate (default argmax with Gaussian sub-pixel refinement). */
   decode?: DecodeOptions;
@@ -149,7 +149,7 @@ export class LandmarkTrainer {
     const batch = collate(samples);
     await this.precompile(batch.n, true);
     if (this.opts.loss === 'spatial_ce') normaliseMaps(batch.heatmaps, batch.h * batch.w);
-    else if (this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
+    else if (this.opts.loss === 'mse' && this.opts.targetScale !== 1) for (let i = 0; i < batch.heatmaps.length; i++) batch.heatmaps[i]! *= this.opts.targetScale;
     const x = e.tensor(batch.inputs, [batch.n, 1, batch.h, batch.w], 'images');
     const t = e.tensor(batch.heatmaps, [batch.n, batch.k, batch.h, batch.w], 'heatmaps');
     const g = new Graph(e, { grad: true, training: true });

@@ -37,7 +37,7 @@ describe('a bad command line fails before any engine is acquired', () => {
     [['train', '--data', 'synthetic:hand?sed=2'], /unknown option 'sed' \(did you mean 'seed'\?\)/],
     [['train', '--data', 'synthetic:hand', '--size', '48'], /--size 48 must be a multiple of 32/],
     [['train', '--data', 'synthetic:hand', '--val-split', '1'], /--val-split must be ≥ 0 and < 1, got 1/],
-    [['train', '--data', 'synthetic:hand', '--loss', 'l2'], /--loss must be one of mse, bce, softmax_ce, spatial_ce; got 'l2'/],
+    [['train', '--data', 'synthetic:hand', '--loss', 'l2'], /--loss must be one of mse, bce, softmax_ce, spatial_ce, awing; got 'l2'/],
     [['train', '--data', 'synthetic:hand', '--init', 'imagnet'], /--init imagnet: no such file.*\(did you mean 'imagenet'\?\)/],
     [['train', '--data', `isbi2015:${join(dir, 'absent')}`, '--init', 'scratch'], /--data: .*absent: no such file or folder/],
     [['train', '--data', 'synthetic:hand', '--widths', '8,8'], /--widths needs 16 positive integers/],

@@ -9,6 +9,9 @@ import {
   softmaxCrossEntropyBackward,
   spatialSoftmaxCrossEntropy,
   spatialSoftmaxCrossEntropyBackward,
+  adaptiveWingLoss,
+  adaptiveWingLossBackward,
+  AWING,
 } from '../../src/kernels/loss';
 import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn, uniform } from '../helpers/random';
@@ -62,6 +65,22 @@ function hostSpatialCe(z: Float64Array, t: Float32Array, shape: number[]): numbe
     for (let s = 0; s < hw; s++) total += t[base + s]! * (lse - z[base + s]!);
   }
   return total / (n * c);
+}
+
+/** Adaptive wing loss in float64, written from the paper's definition. */
+function hostAwing(z: Float64Array, t: Float32Array): number {
+  const { omega: w, theta: th, epsilon: eps, alpha: al } = AWING;
+  let total = 0;
+  for (let i = 0; i < z.length; i++) {
+    const d = Math.abs(z[i]! - t[i]!);
+    const p = al - t[i]!;
+    if (d < th) total += w * Math.log(1 + (d / eps) ** p);
+    else {
+      const a = (w * p * (th / eps) ** (p - 1)) / (eps * (1 + (th / eps) ** p));
+      total += a * d - (th * a - w * Math.log(1 + (th / eps) ** p));
+    }
+  }
+  return total / z.length;
 }
 
 const LOSSES: LossDef[] = [
@@ -134,6 +153,29 @@ const LOSSES: LossDef[] = [
       if (shape[0]! * shape[1]! > 1) t.fill(0, hw, 2 * hw);
       return t;
     },
+  },
+  {
+    name: 'adaptiveWingLoss',
+    fwd: adaptiveWingLoss,
+    bwd: adaptiveWingLossBackward,
+    tf: (tf, z, t) => {
+      const { omega: w, theta: th, epsilon: eps, alpha: al } = AWING;
+      const d = tf.div(tf.abs(tf.sub(z, t)), eps);
+      const p = tf.sub(al, t);
+      const tp = tf.pow(th / eps, p);
+      const a = tf.div(tf.mul(tf.mul(w, p), tf.pow(th / eps, tf.sub(p, 1))), tf.mul(eps, tf.add(1, tp)));
+      const c = tf.sub(tf.mul(th, a), tf.mul(w, tf.log1p(tp)));
+      const inner = tf.mul(w, tf.log1p(tf.pow(d, p)));
+      const outer = tf.sub(tf.mul(a, tf.mul(d, eps)), c);
+      // the branch mask from a constant copy of z (tf has no gradient for comparisons)
+      const near = tf.less(tf.abs(tf.sub(tf.tensor(z.dataSync(), z.shape), t)), th);
+      return tf.mean(tf.where(near, inner, outer)) as TF.Scalar;
+    },
+    host: hostAwing,
+    // errors on both sides of θ
+    pred: (n, seed) => uniform(n, seed, -0.6, 1.6),
+    // heatmap-like targets in [0, 1]
+    target: (n, seed) => uniform(n, seed, 0, 1).map((v) => v * v),
   },
 ];
 
@@ -299,6 +341,8 @@ lossCases.push({
       ['softmaxCrossEntropyBackward', () => softmaxCrossEntropyBackward(a, b)],
       ['spatialSoftmaxCrossEntropy', () => spatialSoftmaxCrossEntropy(a, b)],
       ['spatialSoftmaxCrossEntropyBackward', () => spatialSoftmaxCrossEntropyBackward(a, b)],
+      ['adaptiveWingLoss', () => adaptiveWingLoss(a, b)],
+      ['adaptiveWingLossBackward', () => adaptiveWingLossBackward(a, b)],
     ] as const) {
       await assertThrows(fn, /\[2, 3, 4, 4\].*\[2, 3, 4, 5\]/, name);
     }

@@ -12,7 +12,7 @@ import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type Normalisation, type RefineSettings, type TrainSettings } from '../train/checkpoint';
 import { Refiner } from '../train/refine';
-import { defaultSigma, TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
+import { TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type TrainConfig } from '../train/config';
 import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
 import { inMemoryDataset, prepareData, type InMemoryDataset, type PreparedData } from '../train/prepare';
 import { runTraining, type TrainProgress, type TrainResult } from '../train/run';
@@ -241,7 +241,7 @@ export class LandmarkModel<I = GreyPixels> {
 /** A new, randomly initialised model (PyTorch-style initialisation, seeded). */
 export function createModel<I = GreyPixels>(engine: Engine, opts: ModelOptions, decoder?: ImageDecoder<I>): LandmarkModel<I> {
   const size = opts.size ?? TRAIN_DEFAULTS.size;
-  withDefaults({ data: 'model', init: 'scratch', size, ...(opts.widths ? { widths: opts.widths } : {}), ...(opts.decoderChannels ? { decoder: opts.decoderChannels } : {}) });
+  const fresh = withDefaults({ data: 'model', init: 'scratch', size, ...(opts.widths ? { widths: opts.widths } : {}), ...(opts.decoderChannels ? { decoder: opts.decoderChannels } : {}) });
   if (!(Number.isInteger(opts.landmarks) && opts.landmarks > 0)) throw new ApiError(`landmarks must be a positive integer, got ${opts.landmarks}`);
   if (opts.landmarkNames && opts.landmarkNames.length !== opts.landmarks) throw new ApiError(`${opts.landmarkNames.length} landmark names for ${opts.landmarks} landmarks`);
   const net = new UnetPlusPlus(engine, {
@@ -250,7 +250,7 @@ export function createModel<I = GreyPixels>(engine: Engine, opts: ModelOptions, 
   initializeUnetPP(net, opts.seed ?? TRAIN_DEFAULTS.seed);
   const norm: Normalisation = { ...DEFAULT_NORMALISATION };
   const settings: TrainSettings = {
-    size, sigma: defaultSigma(size), loss: TRAIN_DEFAULTS.loss as LossName, targetScale: TRAIN_DEFAULTS.targetScale, normalization: norm, decode: opts.decode ?? TRAIN_DEFAULTS.decode,
+    size, sigma: fresh.sigma, loss: fresh.loss, targetScale: TRAIN_DEFAULTS.targetScale, normalization: norm, decode: opts.decode ?? TRAIN_DEFAULTS.decode,
     ...(opts.landmarkNames ? { landmarkNames: opts.landmarkNames } : {}),
   };
   return new LandmarkModel(engine, net, settings, decoder);

@@ -27,13 +27,13 @@ const D = TRAIN_DEFAULTS;
  */
 export const RECIPE_OPTIONS = defineOptions({
   size: { type: 'string', value: 'N', defaultText: String(D.size), description: 'model input size in pixels (images are resized to N x N), a multiple of 32', check: SIZE_CHECK },
-  batch: { type: 'string', value: 'N', defaultText: String(D.batch), description: 'images per step', check: checks.int(1) },
-  accum: { type: 'string', value: 'N', defaultText: String(D.accum), description: 'steps whose gradients add up to one update (effective batch = batch × accum)', check: checks.int(1) },
+  batch: { type: 'string', value: 'N', defaultText: '2 with --init scratch, else 4', description: 'images per step', check: checks.int(1) },
+  accum: { type: 'string', value: 'N', defaultText: '1 with --init scratch, else 4', description: 'steps whose gradients add up to one update (effective batch = batch × accum)', check: checks.int(1) },
   epochs: { type: 'string', value: 'N', defaultText: String(D.epochs), description: 'most epochs (early stopping may end the run sooner)', check: checks.int(1) },
-  lr: { type: 'string', value: 'LR', defaultText: '1e-5 (1e-4 with --init scratch)', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },
+  lr: { type: 'string', value: 'LR', defaultText: '2e-3 with --init scratch, else 1e-5', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },
   'weight-decay': { type: 'string', value: 'WD', defaultText: String(D.weightDecay), description: 'AdamW weight decay', check: checks.number({ min: 0 }) },
-  sigma: { type: 'string', value: 'PX', defaultText: '5 at --size 256, scaled with the size (at least 1.5)', description: 'σ of the Gaussian target heatmaps, in model pixels', check: checks.number({ above: 0 }) },
-  loss: { type: 'string', value: 'mse|bce|softmax_ce|spatial_ce|awing', defaultText: D.loss, description: 'heatmap loss (softmax_ce: softmax over the landmark maps at each pixel; spatial_ce: softmax over each map\'s pixels; awing: adaptive wing)', check: checks.oneOf([...HEATMAP_LOSSES]) },
+  sigma: { type: 'string', value: 'PX', defaultText: 'spatial_ce: size / 64 (1.5 at 64, 2 at 128); other losses: 5 at --size 256, scaled with the size; at least 1.5', description: 'σ of the Gaussian target heatmaps, in model pixels', check: checks.number({ above: 0 }) },
+  loss: { type: 'string', value: 'mse|bce|softmax_ce|spatial_ce|awing', defaultText: 'spatial_ce with --init scratch, else mse', description: 'heatmap loss (softmax_ce: softmax over the landmark maps at each pixel; spatial_ce: softmax over each map\'s pixels; awing: adaptive wing)', check: checks.oneOf([...HEATMAP_LOSSES]) },
   'target-scale': { type: 'string', value: 'X', defaultText: String(D.targetScale), description: 'multiplies the target heatmaps, --loss mse only (MSE on small Gaussians learns faster with a larger peak)', check: checks.number({ above: 0 }) },
   'val-split': { type: 'string', value: 'F', defaultText: String(D.valSplit), description: 'fraction of the training items held out for validation, in [0, 1) (0: none; the metric is then the training loss)', check: checks.number({ min: 0, below: 1 }) },
   patience: { type: 'string', value: 'N', defaultText: String(D.patience), description: 'ReduceLROnPlateau: halve the learning rate after N epochs without a better validation MRE', check: checks.int(1) },

@@ -84,7 +84,7 @@ export interface TrainConfig {
   decode: DecodeMethod;
   /** At most this many items of the data. */
   limit?: number;
-  /** Learning-rate schedule (default plateau). */
+  /** Learning-rate schedule (default: cosine from scratch, else plateau; see initDefaults). */
   schedule?: ScheduleName;
   /** Epochs of linear warm-up from lr/10 in front of the schedule (default 0). */
   warmup?: number;
@@ -105,21 +105,35 @@ export interface TrainConfig {
  */
 export const REFINE_DEFAULTS = { crop: 0.14 } as const;
 
-/** σ of the target heatmaps at an input size: 5 px at 256 px, scaled with the size, at least 1.5. */
-export const defaultSigma = (size: number): number => Math.max(1.5, (5 * size) / 256);
+/**
+ * σ of the target heatmaps at an input size: for `spatial_ce` 1.5 px at 64 px and 2 at 128 (size /
+ * 64, at least 1.5; measured on ISBI, docs/recipes.md); otherwise the paper authors' 5 px at 256 px,
+ * scaled with the size, at least 1.5.
+ */
+export const defaultSigma = (size: number, loss?: LossName): number => (loss === 'spatial_ce' ? Math.max(1.5, size / 64) : Math.max(1.5, (5 * size) / 256));
 
-/** AdamW learning rate for an init: 1e-4 from scratch, 1e-5 from pretrained weights. */
-export const defaultLr = (init: string): number => (init === 'scratch' ? 1e-4 : 1e-5);
+/**
+ * The settings that depend on the init. From scratch (the CPU fallback's case), the recipe measured
+ * on real X-rays (docs/recipes.md, ISBI 2015 at 64 and 128 px): spatial softmax cross-entropy, lr
+ * 2e-3 with cosine decay, batch 2 without accumulation. From ImageNet weights or a checkpoint, the
+ * paper authors' recipe (DESIGN.md §6): MSE, lr 1e-5, ReduceLROnPlateau, batch 4 × accum 4 — not
+ * re-measured here (it needs the ImageNet weights and a GPU).
+ */
+export function initDefaults(init: string): { loss: LossName; lr: number; schedule: ScheduleName; batch: number; accum: number } {
+  return init === 'scratch'
+    ? { loss: 'spatial_ce', lr: 2e-3, schedule: 'cosine', batch: 2, accum: 1 }
+    : { loss: 'mse', lr: 1e-5, schedule: 'plateau', batch: 4, accum: 4 };
+}
 
-/** The defaults that depend on nothing. */
+/** AdamW learning rate for an init: 2e-3 from scratch, 1e-5 from pretrained weights (see {@link initDefaults}). */
+export const defaultLr = (init: string): number => initDefaults(init).lr;
+
+/** The defaults that depend on nothing (loss, lr, schedule, batch and accum depend on the init: {@link initDefaults}; σ on the size and loss). */
 export const TRAIN_DEFAULTS = {
   resetHead: false,
   size: 256,
-  batch: 4,
-  accum: 4,
   epochs: 200,
   weightDecay: 1e-4,
-  loss: 'mse',
   targetScale: 1,
   valSplit: 0.2,
   seed: 1,
@@ -163,11 +177,13 @@ export function validateConfig(c: TrainConfig): void {
 /** The full config: the given settings over the defaults (lr from the init, σ from the size), checked. */
 export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
   const size = c.size ?? TRAIN_DEFAULTS.size;
+  const byInit = initDefaults(c.init);
+  const loss = c.loss ?? byInit.loss;
   const full: TrainConfig = {
     ...TRAIN_DEFAULTS,
+    ...byInit,
     size,
-    lr: defaultLr(c.init),
-    sigma: defaultSigma(size),
+    sigma: defaultSigma(size, loss),
     ...stripUndefined(c),
     data: c.data,
     init: c.init,

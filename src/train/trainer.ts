@@ -82,7 +82,7 @@ export class LandmarkTrainer {
   ) {
     this.opts = {
       weightDecay: TRAIN_DEFAULTS.weightDecay,
-      sigma: defaultSigma(opts.size),
+      sigma: defaultSigma(opts.size, opts.loss),
       loss: 'mse',
       augment: false,
       mean: 0,

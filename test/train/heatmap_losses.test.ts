@@ -69,3 +69,17 @@ describe('training with spatial_ce and awing (engine)', () => {
     }, 120_000);
   }
 });
+
+describe('defaults by init (docs/recipes.md)', () => {
+  test('from scratch: spatial_ce, σ size/64, lr 2e-3, cosine, batch 2 × 1; from ImageNet: the paper authors\' MSE, σ 5 at 256, lr 1e-5, plateau, batch 4 × 4', () => {
+    const s64 = withDefaults({ data: 'x', init: 'scratch', size: 64 });
+    expect(s64).toMatchObject({ loss: 'spatial_ce', sigma: 1.5, lr: 2e-3, schedule: 'cosine', batch: 2, accum: 1 });
+    expect(withDefaults({ data: 'x', init: 'scratch', size: 128 }).sigma).toBe(2);
+    const im = withDefaults({ data: 'x', init: 'imagenet' });
+    expect(im).toMatchObject({ loss: 'mse', sigma: 5, lr: 1e-5, schedule: 'plateau', batch: 4, accum: 4, size: 256 });
+    // a given loss sets σ's rule; given settings win over every default
+    expect(withDefaults({ data: 'x', init: 'scratch', size: 64, loss: 'mse' }).sigma).toBe(1.5);
+    expect(withDefaults({ data: 'x', init: 'scratch', size: 256, loss: 'mse' }).sigma).toBe(5);
+    expect(withDefaults({ data: 'x', init: 'scratch', lr: 1e-4, schedule: 'plateau', batch: 8 })).toMatchObject({ lr: 1e-4, schedule: 'plateau', batch: 8, accum: 1 });
+  });
+});

@@ -34,7 +34,7 @@ export const TRAIN_OPTIONS = defineOptions({
   out: { type: 'string', value: 'DIR', defaultText: TRAIN_DEFAULTS.out, description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json', check: checks.writableDir() },
   resume: { type: 'boolean', description: 'continue the interrupted run in --out from its checkpoint-last, with its settings' },
   ...RECIPE_OPTIONS,
-  schedule: { type: 'string', value: 'plateau|cosine', defaultText: 'plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), or cosine decay to lr/10 over --epochs', check: checks.oneOf(['plateau', 'cosine']) },
+  schedule: { type: 'string', value: 'plateau|cosine', defaultText: 'cosine with --init scratch, else plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), or cosine decay to lr/10 over --epochs', check: checks.oneOf(['plateau', 'cosine']) },
   warmup: { type: 'string', value: 'N', defaultText: '0', description: 'epochs of linear learning-rate warm-up from lr/10', check: checks.int(0) },
   stage: { type: 'string', value: 'coarse|refine', defaultText: 'coarse', description: 'coarse: the whole-image network; refine: a second network on crops around the coarse points (needs --coarse); its checkpoints hold both stages', check: checks.oneOf(['coarse', 'refine']) },
   coarse: { type: 'string', value: 'CKPT', defaultText: 'none (required with --stage refine)', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },

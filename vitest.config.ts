@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /** Loads `*.wgsl` as a default-exported string, the same contract as esbuild's `text` loader. */
@@ -20,5 +22,7 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // decoded working copies of test data go to a temp folder, not the user's ~/.cache/osteo
+    env: { OSTEO_CACHE_DIR: join(tmpdir(), 'osteo-test-cache') },
   },
 });

@@ -83,6 +83,8 @@ export interface EpochRecord {
   seconds: number;
   imagesPerSecond: number;
   best: boolean;
+  /** Refinement runs: validation MRE when every crop's point is used (no confidence threshold). */
+  everyCropRefinedMre?: number;
 }
 
 /** Where a run stands: enough to resume it exactly. */
@@ -201,6 +203,7 @@ const EpochSchema = v.object({
   seconds: metric,
   imagesPerSecond: metric,
   best: v.boolean(),
+  everyCropRefinedMre: v.optional(metric),
 });
 
 const PlateauSchema = v.looseObject({

@@ -314,12 +314,14 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
         let valMre = trainLoss, valStd = 0;
         let valSdrPercent: Record<string, number> = {};
         let note = '';
+        let everyCropRefinedMre: number | undefined;
         if (val.images.length) {
           const raw = await refiner.refineAll(val.images, valCoarse);
           const pick = chooseMinConfidence(val, raw, valCoarse);
           // the threshold this epoch's weights are saved with (Infinity: this refiner never helps yet)
           if (pick.min === undefined) delete settings.minConfidence;
           else settings.minConfidence = Number.isFinite(pick.min) ? pick.min : Number.MAX_VALUE;
+          everyCropRefinedMre = pick.mreAll;
           note = `, every crop refined ${fmt(pick.mreAll)}${pick.min === undefined ? '' : `, peaks < ${Number.isFinite(pick.min) ? pick.min.toPrecision(3) : '∞'} keep the coarse point`}`;
           const ev = evaluateOn(val, keepConfident(raw, valCoarse, settings.minConfidence));
           valMre = ev.overall.mre;
@@ -335,7 +337,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
           bestMetric = valMre;
           bestEpoch = epoch;
         }
-        const rec: EpochRecord = { epoch, trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow, seconds: (now() - te) / 1000, imagesPerSecond: (steps * b) / ((now() - te) / 1000), best: improved };
+        const rec: EpochRecord = { epoch, trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow, seconds: (now() - te) / 1000, imagesPerSecond: (steps * b) / ((now() - te) / 1000), best: improved, ...(everyCropRefinedMre !== undefined ? { everyCropRefinedMre } : {}) };
         history.push(rec);
         if (early.shouldStop) finished = 'early-stop';
         else if (epoch >= c.epochs) finished = 'epochs';

@@ -69,6 +69,8 @@ test('two stages place the landmarks better than the coarse stage alone on the s
   expect(twoStage).toBeLessThan(coarseMre);
   // every epoch's validation runs both stages; the history is the refinement run's
   expect(refine.history).toHaveLength(2);
+  // the pair is never worse than refining every crop (the threshold's candidates include "always refine")
+  for (const h of refine.history) expect(h.valMre).toBeLessThanOrEqual(h.everyCropRefinedMre! + 1e-9);
   console.log(`synthetic chest: coarse ${coarseMre.toFixed(3)} px, coarse + refine ${twoStage.toFixed(3)} px`);
 });
 

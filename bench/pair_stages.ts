@@ -7,6 +7,7 @@
  *   npx vite-node --config vitest.config.ts bench/pair_stages.ts -- COARSE REFINED OUT [SPEC]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { ISBI2015_LANDMARKS } from '../src/data/datasets';
 import { meanShape, meanShapePrediction } from '../src/landmarks/baseline';
 import { evaluate } from '../src/landmarks/metrics';
@@ -54,6 +55,7 @@ const timed = async (bytes: Uint8Array, name: string) => {
     p.dispose();
   }
 };
+const load = loadavg()[0]!;
 const coarseOnly = await timed(new Uint8Array(readFileSync(coarsePath)), coarsePath);
 const pair = await timed(paired.bytes, `${out}.safetensors`);
 const shape = meanShape(train.images.map((im, i) => ({ width: im.width, height: im.height, points: train.points[i]! })));
@@ -62,7 +64,7 @@ const report = {
   coarse: coarsePath, refined: refinedPath, out: `${out}.safetensors`, data: spec, validation: val.images.length,
   minConfidence: paired.minConfidence ?? null, everyCropRefinedMre: +paired.mreAll.toFixed(3),
   coarseOnly, twoStage: pair, meanShape: statsJson(base.overall, base.unit, base.thresholds),
-  device: engine.adapter.description || engine.adapter.architecture, note: 'latency: one image at a time on 2 CPU cores shared with other jobs (SwiftShader)',
+  device: engine.adapter.description || engine.adapter.architecture, note: `latency: one image at a time on ${cpus().length} CPU cores (SwiftShader), load average ${load.toFixed(1)} when timing began`,
 };
 writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 1)}\n`);
 console.log(JSON.stringify(report, null, 1));

@@ -5,6 +5,7 @@
  *   npx vite-node --config vitest.config.ts bench/recipe_report.ts -- OUT.json OUT.svg NAME=DIR …
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 interface Arm {
   name: string;
@@ -13,7 +14,7 @@ interface Arm {
   stage: string;
   train: number;
   val: number;
-  epochs: { epoch: number; trainLoss: number; valMre: number; sdr2: number | null; seconds: number }[];
+  epochs: { epoch: number; trainLoss: number; valMre: number; sdr2: number | null; seconds: number; everyCropRefinedMre?: number }[];
   best: { epoch: number; mre: number | null };
   coarseError?: unknown;
 }
@@ -24,11 +25,16 @@ const arms: Arm[] = specs.map((s) => {
   const eq = s.indexOf('=');
   const name = s.slice(0, eq), dir = s.slice(eq + 1);
   const m = JSON.parse(readFileSync(`${dir}/metrics.json`, 'utf8'));
-  const { data: _d, out: _o, ...config } = m.config;
+  // the run folder and the coarse checkpoint by name only: they are scratch folders of this machine
+  const { out: _o, ...config } = m.config;
+  if (typeof config.coarse === 'string') config.coarse = basename(config.coarse);
+  // an absolute data path (the appendix's copies in a temp folder) by its last two segments
+  if (typeof config.data === 'string') config.data = config.data.replace(/^(\w+:)\/(?:[^/?]+\/)*([^/?]+\/[^/?]+)/, '$1$2');
   return {
-    name, dir, config, stage: m.stage ?? 'coarse', train: m.data.train, val: m.data.val,
-    epochs: m.history.map((h: { epoch: number; trainLoss: number; valMre: number; valSdrPercent: Record<string, number>; seconds: number }) => ({
+    name, dir: basename(dir), config, stage: m.stage ?? 'coarse', train: m.data.train, val: m.data.val,
+    epochs: m.history.map((h: { epoch: number; trainLoss: number; valMre: number; valSdrPercent: Record<string, number>; seconds: number; everyCropRefinedMre?: number }) => ({
       epoch: h.epoch, trainLoss: +h.trainLoss.toFixed(5), valMre: +h.valMre.toFixed(3), sdr2: h.valSdrPercent['2 mm'] ?? null, seconds: +h.seconds.toFixed(1),
+      ...(h.everyCropRefinedMre !== undefined ? { everyCropRefinedMre: +h.everyCropRefinedMre.toFixed(3) } : {}),
     })),
     best: { epoch: m.best.epoch, mre: m.best.metric === null ? null : +m.best.metric.toFixed(3) },
     ...(m.coarseError ? { coarseError: m.coarseError } : {}),

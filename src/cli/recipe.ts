@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { didYouMean } from '../data/suggest';
 import { IMAGENET_CANDIDATES } from '../node/train_io';
 import type { LossName, TrainConfig } from '../train/config';
-import { HEATMAP_LOSSES, TRAIN_DEFAULTS } from '../train/config';
+import { HEATMAP_LOSSES, REFINE_DEFAULTS, TRAIN_DEFAULTS } from '../train/config';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
 import { UsageError } from './command';
 import { checks, defineOptions, SOFTWARE_OPTION, type Check } from './options';
@@ -26,8 +26,8 @@ const D = TRAIN_DEFAULTS;
  * defaults (withDefaults applies them).
  */
 export const RECIPE_OPTIONS = defineOptions({
-  size: { type: 'string', value: 'N', defaultText: String(D.size), description: 'model input size in pixels (images are resized to N x N), a multiple of 32', check: SIZE_CHECK },
-  batch: { type: 'string', value: 'N', defaultText: '2 with --init scratch, else 4', description: 'images per step', check: checks.int(1) },
+  size: { type: 'string', value: 'N', defaultText: `${D.size} (${REFINE_DEFAULTS.size} with --stage refine: the crop's side)`, description: 'model input size in pixels (images are resized to N x N), a multiple of 32', check: SIZE_CHECK },
+  batch: { type: 'string', value: 'N', defaultText: `2 with --init scratch, ${REFINE_DEFAULTS.batch} with --stage refine, else 4`, description: 'images per step', check: checks.int(1) },
   accum: { type: 'string', value: 'N', defaultText: '1 with --init scratch, else 4', description: 'steps whose gradients add up to one update (effective batch = batch × accum)', check: checks.int(1) },
   epochs: { type: 'string', value: 'N', defaultText: String(D.epochs), description: 'most epochs (early stopping may end the run sooner)', check: checks.int(1) },
   lr: { type: 'string', value: 'LR', defaultText: '2e-3 with --init scratch, else 1e-5', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },

@@ -99,11 +99,12 @@ export interface TrainConfig {
 }
 
 /**
- * Defaults of the refinement stage (src/train/refine.ts): crops 0.14 of the image's longer side
- * (34 mm on a 240 mm ISBI cephalogram; 64 px crops are then 0.52 mm per pixel), wide enough that
- * a coarse error of ~10 mm stays well inside.
+ * Defaults of the refinement stage (src/train/refine.ts), measured on ISBI (docs/recipes.md): crops
+ * 0.14 of the image's longer side (34 mm on a 240 mm ISBI cephalogram, wide enough that a coarse
+ * error of ~10 mm stays well inside) resampled to 32 px (~1 mm per pixel), 6 crops per image and
+ * epoch, batch 4; the loss, lr and schedule are the from-scratch ones ({@link initDefaults}).
  */
-export const REFINE_DEFAULTS = { crop: 0.14 } as const;
+export const REFINE_DEFAULTS = { crop: 0.14, size: 32, crops: 6, batch: 4 } as const;
 
 /**
  * σ of the target heatmaps at an input size: for `spatial_ce` 1.5 px at 64 px and 2 at 128 (size /
@@ -176,8 +177,9 @@ export function validateConfig(c: TrainConfig): void {
 
 /** The full config: the given settings over the defaults (lr from the init, σ from the size), checked. */
 export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
-  const size = c.size ?? TRAIN_DEFAULTS.size;
-  const byInit = initDefaults(c.init);
+  const refine = c.stage === 'refine';
+  const size = c.size ?? (refine ? REFINE_DEFAULTS.size : TRAIN_DEFAULTS.size);
+  const byInit = { ...initDefaults(c.init), ...(refine ? { batch: REFINE_DEFAULTS.batch, crops: REFINE_DEFAULTS.crops } : {}) };
   const loss = c.loss ?? byInit.loss;
   const full: TrainConfig = {
     ...TRAIN_DEFAULTS,

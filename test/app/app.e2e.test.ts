@@ -412,6 +412,41 @@ describe('the web app in Chromium', () => {
     }
   }, LONG);
 
+  test('osteo serve\'s default model, the shipped two-stage cephalometric one, finds the same 19 points on a head X-ray as the Node API (≤ 0.5 px)', async () => {
+    const shipped = join(ROOT, 'weights/osteo-isbi2015-ceph.safetensors');
+    const head = synthesize({ kind: 'head', n: 1, size: 480, seed: 11 }).images[0]!;
+    writeGreyPng(join(dir, 'head.png'), head);
+    const engine = await createEngine();
+    let want: [number, number][];
+    try {
+      const m = await loadModel(engine, shipped);
+      want = (await m.predict(join(dir, 'head.png'))).points as [number, number][];
+      m.dispose();
+    } finally {
+      engine.destroy();
+    }
+    // a server of its own: another origin, so no model saved by the steps above; its config.json names the shipped file
+    const s = await startAppServer({ root: APP, port: 0, host: '127.0.0.1', model: shipped });
+    const main = page;
+    const tab = await browser!.newPage();
+    page = tab;
+    try {
+      await tab.goto(s.url);
+      await tab.waitForFunction(() => /osteo-isbi2015-ceph\.safetensors.*19 landmarks/s.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      const imageInput = (await tab.$('#image-input'))!;
+      await (imageInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'head.png'));
+      await ready();
+      const got = await markers();
+      expect(got).toHaveLength(19);
+      const worst = Math.max(...got.map((x) => Math.hypot(x.x - want[x.k]![0], x.y - want[x.k]![1])));
+      expect(worst, 'largest browser − Node distance (px)').toBeLessThanOrEqual(0.5);
+    } finally {
+      page = main;
+      await tab.close();
+      s.server.close();
+    }
+  }, LONG);
+
   test('Chromium without WebGPU shows the no-WebGPU message and which browsers have it', async () => {
     const { default: puppeteer } = await import('puppeteer-core');
     const flags = chromiumFlags(true).filter((f) => !/webgpu|swiftshader|vulkan/i.test(f));

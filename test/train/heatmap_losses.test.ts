@@ -83,3 +83,9 @@ describe('defaults by init (docs/recipes.md)', () => {
     expect(withDefaults({ data: 'x', init: 'scratch', lr: 1e-4, schedule: 'plateau', batch: 8 })).toMatchObject({ lr: 1e-4, schedule: 'plateau', batch: 8, accum: 1 });
   });
 });
+
+test('the refinement stage defaults to 32 px crops, 6 per image, batch 4, with the from-scratch loss and schedule', () => {
+  const r = withDefaults({ data: 'x', init: 'scratch', stage: 'refine', coarse: 'c.safetensors' });
+  expect(r).toMatchObject({ size: 32, crops: 6, batch: 4, accum: 1, loss: 'spatial_ce', sigma: 1.5, lr: 2e-3, schedule: 'cosine' });
+  expect(withDefaults({ data: 'x', init: 'scratch', stage: 'refine', coarse: 'c', size: 64, crops: 19 })).toMatchObject({ size: 64, crops: 19 });
+});

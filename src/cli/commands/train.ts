@@ -39,7 +39,7 @@ export const TRAIN_OPTIONS = defineOptions({
   stage: { type: 'string', value: 'coarse|refine', defaultText: 'coarse', description: 'coarse: the whole-image network; refine: a second network on crops around the coarse points (needs --coarse); its checkpoints hold both stages', check: checks.oneOf(['coarse', 'refine']) },
   coarse: { type: 'string', value: 'CKPT', defaultText: 'none (required with --stage refine)', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },
   crop: { type: 'string', value: 'F', defaultText: String(REFINE_DEFAULTS.crop), description: "with --stage refine: crop side as a fraction of the image's longer side (0.14 of a 240 mm cephalogram is 34 mm); --size is the crop's side in pixels", check: checks.number({ above: 0, max: 1 }) },
-  crops: { type: 'string', value: 'N', defaultText: 'every landmark', description: 'with --stage refine: crops per training image and epoch', check: checks.int(1) },
+  crops: { type: 'string', value: 'N', defaultText: String(REFINE_DEFAULTS.crops), description: 'with --stage refine: crops per training image and epoch (landmarks drawn without replacement; at most every landmark)', check: checks.int(1) },
 });
 
 /** Settings a resumed run keeps from its checkpoint (changing them would change the run). */

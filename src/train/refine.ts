@@ -30,15 +30,15 @@ import { statsJson } from '../landmarks/report_json';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { makeRng } from '../nn/random';
-import { EarlyStopping, ReduceLROnPlateau } from '../nn/schedule';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
-import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type EpochRecord, type RefineSettings, type TrainingState } from './checkpoint';
+import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type RefineSettings, type TrainingState } from './checkpoint';
 import { REFINE_DEFAULTS, type TrainConfig } from './config';
 import { permutation, splitTrainVal, subset } from './data';
 import { fmt } from './format';
 import { DEFAULT_NORMALISATION } from './init';
 import type { PreparedData } from './prepare';
-import { closedFormSchedule, type TrainProgress, type TrainResult } from './run';
+import { EpochBook } from './epoch_book';
+import type { TrainProgress, TrainResult } from './run';
 import { utf8, type RunStore } from './store';
 import { LandmarkTrainer, type LandmarkSet, type PointRefiner } from './trainer';
 
@@ -250,35 +250,26 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
 
     const sources = train.images.map((im) => new CropSource(im, cropSide(im, crop), c.size));
     const augment = c.augment ? { rotationDeg: 10, scale: [0.9, 1.1] as [number, number] } : false;
-    const plateau = new ReduceLROnPlateau(c.lr, { factor: 0.5, patience: c.patience });
-    const early = new EarlyStopping(c.earlyStop);
-    const closed = closedFormSchedule(c);
-    const warm = c.warmup ?? 0;
-    const lrFor = (ep: number): number => (closed ? closed.lrAt(ep) : ep < warm ? c.lr * (0.1 + (0.9 * ep) / warm) : plateau.lr);
-    trainer.optimizer.lr = lrFor(0);
+    const book = new EpochBook(c);
+    trainer.optimizer.lr = book.lr;
     const coarseTrain = { train: coarse.train, model: modelFromCheckpoint(engine, coarse) };
-    const history: EpochRecord[] = [];
-    let bestMetric: number | null = null;
-    let bestEpoch = 0;
-    let finished = '';
-    let epoch = 0;
     const out = store.locate('');
     const bestUnit = val.images.length ? data.unit : 'training loss';
     const save = async (name: string) => {
-      const state: TrainingState = { epoch, bestMetric, bestEpoch, plateau: plateau.toJSON(), early: early.toJSON(), history, ...(finished ? { finished } : {}) };
-      await store.write(name, await checkpointBytes(coarseTrain.model, { train: coarseTrain.train, state, refine: { model, settings } }));
+      await store.write(name, await checkpointBytes(coarseTrain.model, { train: coarseTrain.train, state: book.state(), refine: { model, settings } }));
     };
     const writeMetrics = async () => {
       const doc = {
         out, stage: 'refine', coarse: coarse.path, coarseError: settings.coarseError,
         data: { spec: c.data, name: data.name, k: data.k, unit: data.unit, train: train.images.length, val: val.images.length, skipped: data.skipped },
         device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback,
-        config: c, epochs: epoch, best: { epoch: bestEpoch, metric: bestMetric, unit: bestUnit }, finished: finished || null, history,
+        config: c, ...book.metrics(bestUnit),
       };
       await store.write('metrics.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
     };
     try {
-      while (!finished && epoch < c.epochs) {
+      while (book.running) {
+        const epoch = book.epoch;
         o.signal?.throwIfAborted();
         const te = now();
         const lrNow = trainer.optimizer.lr;
@@ -328,32 +319,22 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
           valStd = ev.overall.std;
           valSdrPercent = statsJson(ev.overall, ev.unit, ev.thresholds).sdrPercent;
         }
-        epoch++;
-        plateau.step(valMre);
-        early.step(valMre);
-        trainer.optimizer.lr = lrFor(epoch);
-        const improved = early.improved;
-        if (improved) {
-          bestMetric = valMre;
-          bestEpoch = epoch;
-        }
-        const rec: EpochRecord = { epoch, trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow, seconds: (now() - te) / 1000, imagesPerSecond: (steps * b) / ((now() - te) / 1000), best: improved, ...(everyCropRefinedMre !== undefined ? { everyCropRefinedMre } : {}) };
-        history.push(rec);
-        if (early.shouldStop) finished = 'early-stop';
-        else if (epoch >= c.epochs) finished = 'epochs';
+        const rec = book.close({ trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow, seconds: (now() - te) / 1000, imagesPerSecond: (steps * b) / ((now() - te) / 1000), ...(everyCropRefinedMre !== undefined ? { everyCropRefinedMre } : {}) });
+        trainer.optimizer.lr = book.lr;
+        const improved = rec.best;
         if (improved) await save(CHECKPOINT_BEST);
         await save(CHECKPOINT_LAST);
         await writeMetrics();
         progress({ kind: 'epoch-end', record: rec });
-        say(`epoch ${epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE (coarse + refine) ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a'}` +
+        say(`epoch ${rec.epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE (coarse + refine) ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a'}` +
           ` (coarse alone ${fmt(coarseEval.overall.mre)}${note}), lr ${lrNow.toExponential(2)}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
       }
     } finally {
       coarseTrain.model.dispose();
     }
-    if (finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(bestMetric)} ${bestUnit} at epoch ${bestEpoch})`);
+    if (book.finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(book.bestMetric)} ${bestUnit} at epoch ${book.bestEpoch})`);
     return {
-      out, init: 'scratch', initKind: 'scratch', epochs: epoch, bestEpoch, bestMetric, unit: data.unit, history, finished: finished || 'epochs',
+      out, init: 'scratch', initKind: 'scratch', epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
       lastCheckpoint: store.locate(CHECKPOINT_LAST), bestCheckpoint: store.locate(CHECKPOINT_BEST), trainImages: train.images.length, valImages: val.images.length, skipped: data.skipped,
       seconds: (now() - t0) / 1000,
     };

@@ -11,8 +11,9 @@ import { DataError } from '../data/types';
 import type { Engine } from '../gpu/engine';
 import { OsteoError } from '../gpu/errors';
 import { statsJson } from '../landmarks/report_json';
-import { CosineAnnealingLR, EarlyStopping, LinearWarmup, ReduceLROnPlateau, type LRSchedule } from '../nn/schedule';
-import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, type Checkpoint, type EpochRecord, type TrainingState, type TrainSettings } from './checkpoint';
+import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, type Checkpoint, type EpochRecord, type TrainSettings } from './checkpoint';
+import { EpochBook } from './epoch_book';
+export { closedFormSchedule } from './epoch_book';
 import type { TrainConfig } from './config';
 import { splitTrainVal, subset } from './data';
 import { fmt } from './format';
@@ -125,19 +126,9 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       augment: c.augment ? {} : false,
       decode: { method: c.decode },
     });
-    const plateau = resume?.state.plateau ? ReduceLROnPlateau.fromJSON(resume.state.plateau) : new ReduceLROnPlateau(c.lr, { factor: 0.5, patience: c.patience });
-    const early = resume?.state.early ? EarlyStopping.fromJSON(resume.state.early) : new EarlyStopping(c.earlyStop);
+    const book = new EpochBook(c, resume?.state);
     if (resume?.optimizer) trainer.optimizer.loadState(resume.optimizer);
-    // A closed-form schedule (cosine, warm-up) is a function of the epoch, so a resumed run needs no extra state.
-    const closed = closedFormSchedule(c);
-    const warm = c.warmup ?? 0;
-    const lrFor = (ep: number): number => (closed ? closed.lrAt(ep) : ep < warm ? c.lr * (0.1 + (0.9 * ep) / warm) : plateau.lr);
-    trainer.optimizer.lr = lrFor(resume?.state.epoch ?? 0);
-    const history: EpochRecord[] = resume ? [...resume.state.history] : [];
-    let epoch = resume?.state.epoch ?? 0;
-    let bestMetric: number | null = resume?.state.bestMetric ?? null;
-    let bestEpoch = resume?.state.bestEpoch ?? 0;
-    let finished = resume?.state.finished === 'early-stop' ? 'early-stop' : '';
+    trainer.optimizer.lr = book.lr;
     const settings: TrainSettings = {
       size: c.size,
       sigma: c.sigma,
@@ -156,13 +147,14 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       const doc = {
         out, data: { spec: c.data, name: data.name, k: data.k, unit: data.unit, train: train.images.length, val: val.images.length, skipped: data.skipped, errors: data.errors.slice(0, 50) },
         init: init.describe, initKind: init.kind, device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback,
-        config: c, epochs: epoch, best: { epoch: bestEpoch, metric: bestMetric, unit: bestUnit }, finished: finished || null, history,
+        config: c, ...book.metrics(bestUnit),
       };
       await store.write('metrics.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
     };
     let evalSecs = 0;
-    if (finished) say(`training already finished (${finished} after epoch ${epoch}); nothing to do`);
-    while (!finished && epoch < c.epochs) {
+    if (book.finished) say(`training already finished (${book.finished} after epoch ${book.epoch}); nothing to do`);
+    while (book.running) {
+      const epoch = book.epoch;
       o.signal?.throwIfAborted();
       const te = now();
       let ips = 0;
@@ -189,36 +181,20 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
         valStd = ev.overall.std;
         valSdrPercent = statsJson(ev.overall, ev.unit, ev.thresholds).sdrPercent;
       }
-      epoch++;
-      plateau.step(valMre);
-      early.step(valMre);
-      trainer.optimizer.lr = lrFor(epoch);
-      const improved = early.improved;
-      if (improved) {
-        bestMetric = valMre;
-        bestEpoch = epoch;
-      }
-      const rec: EpochRecord = {
-        epoch, trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow,
-        seconds: (now() - te) / 1000, imagesPerSecond: ips, best: improved,
-      };
-      history.push(rec);
-      if (early.shouldStop) finished = 'early-stop';
-      else if (epoch >= c.epochs) finished = 'epochs';
-      const state = (): TrainingState => ({
-        epoch, bestMetric, bestEpoch, plateau: plateau.toJSON(), early: early.toJSON(), history, ...(finished ? { finished } : {}),
-      });
-      if (improved) await store.write(CHECKPOINT_BEST, await checkpointBytes(model, { train: settings, state: state() }));
-      await store.write(CHECKPOINT_LAST, await checkpointBytes(model, { train: settings, state: state(), optimizer: await trainer.optimizer.state() }));
+      const rec = book.close({ trainLoss, valMre, valStd, valSdrPercent, unit: data.unit, lr: lrNow, seconds: (now() - te) / 1000, imagesPerSecond: ips });
+      trainer.optimizer.lr = book.lr;
+      const improved = rec.best;
+      if (improved) await store.write(CHECKPOINT_BEST, await checkpointBytes(model, { train: settings, state: book.state() }));
+      await store.write(CHECKPOINT_LAST, await checkpointBytes(model, { train: settings, state: book.state(), optimizer: await trainer.optimizer.state() }));
       await writeMetrics();
       progress({ kind: 'epoch-end', record: rec });
-      say(`epoch ${epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a (no validation split; metric = training loss)'}` +
+      say(`epoch ${rec.epoch}/${c.epochs}: loss ${trainLoss.toFixed(5)}, val MRE ${val.images.length ? `${fmt(valMre)} ± ${fmt(valStd)} ${data.unit}` : 'n/a (no validation split; metric = training loss)'}` +
         `, lr ${lrNow.toExponential(2)}${trainer.optimizer.lr !== lrNow ? ` → ${trainer.optimizer.lr.toExponential(2)}` : ''}, ${rec.seconds.toFixed(1)}s${improved ? ' (best)' : ''}`);
     }
-    if (finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(bestMetric)} ${bestUnit} at epoch ${bestEpoch})`);
+    if (book.finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(book.bestMetric)} ${bestUnit} at epoch ${book.bestEpoch})`);
     if (!(await store.exists('metrics.json'))) await writeMetrics();
     return {
-      out, init: init.describe, initKind: init.kind, epochs: epoch, bestEpoch, bestMetric, unit: data.unit, history, finished: finished || 'epochs',
+      out, init: init.describe, initKind: init.kind, epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
       lastCheckpoint: store.locate(CHECKPOINT_LAST), bestCheckpoint: store.locate(CHECKPOINT_BEST), trainImages: train.images.length, valImages: val.images.length, skipped: data.skipped,
       seconds: (now() - t0) / 1000,
     };
@@ -226,16 +202,4 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     trainer?.dispose();
     model.dispose();
   }
-}
-
-/**
- * The cosine schedule of a config (undefined for ReduceLROnPlateau, which follows the validation
- * metric): decay from lr to lr/10 over the epochs after the warm-up, with a linear warm-up from
- * lr/10 over `warmup` epochs in front (with plateau, the run warms up the same way inline).
- */
-export function closedFormSchedule(c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup'>): LRSchedule | undefined {
-  if ((c.schedule ?? 'plateau') !== 'cosine') return undefined;
-  const warm = c.warmup ?? 0;
-  const cosine = new CosineAnnealingLR(c.lr, Math.max(1, c.epochs - warm), c.lr / 10);
-  return warm ? new LinearWarmup(cosine, warm, 0.1) : cosine;
 }

@@ -13,6 +13,7 @@ import type { DispatchRecord, ProfileSum } from '../src/gpu/profiler';
 import type { MemoryReport } from '../src/model/memory';
 import { fmt, geomean } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
+import { isbiModel, recipeCoarse, recipeDecode, recipeRefine, recipeTwoStage, shippedModel, type RecipeFiles } from './recipe_numbers';
 
 // ------------------------------------------------------------------ the files
 
@@ -52,7 +53,7 @@ export interface DemoFile {
   environment: { date: string; cpus: number; cpuModel: string; node: string; version: string };
 }
 
-export interface ResultFiles {
+export interface ResultFiles extends RecipeFiles {
   h200Node: BenchResults;
   h200Session: SessionFile;
   h200Sweep: SweepFile;
@@ -79,6 +80,11 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   swInferenceChromium: 'swiftshader-inference-chromium.json',
   memory: 'memory.json',
   demoCpu: 'demo-cpu.json',
+  recipeDecode: 'recipe-isbi-decode.json',
+  recipeDecodeMse: 'recipe-isbi-decode-mse.json',
+  recipeCoarse: 'recipe-isbi-coarse.json',
+  recipeRefine: 'recipe-isbi-refine.json',
+  recipeTwoStage: 'recipe-isbi-two-stage.json',
 };
 
 // ------------------------------------------------------------------ targets (DESIGN §3 and the bench notes; not measurements)
@@ -455,6 +461,8 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 
 /** Block name → renderer, per document (path relative to the repository root). */
 export const DOCS: Record<string, BlockRenderers> = {
-  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
+  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes, 'isbi-model': (f) => wrap(isbiModel(f)) },
+  'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage },
+  'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -43,10 +43,10 @@ const arms: Arm[] = specs.map((s) => {
 writeFileSync(outJson, `${JSON.stringify({ what: 'ISBI 2015 recipe arms: validation MRE (mm) per epoch, fixed 135 / 15 split (val-split 0.1, seed 1); wall times were taken on 2 CPU cores shared with other jobs (2-4x slower than quiet) and are not comparable between arms', date: new Date().toISOString().slice(0, 10), arms }, null, 1)}\n`);
 
 // learning curves
-const W = 760, H = 420, L = 60, R = 250, T = 30, B = 50;
+const W = 900, H = 460, L = 60, R = 330, T = 30, B = 50;
 const maxEpoch = Math.max(...arms.flatMap((a) => a.epochs.map((e) => e.epoch)));
 const mres = arms.flatMap((a) => a.epochs.map((e) => e.valMre)).filter(Number.isFinite);
-const top = Math.min(40, Math.max(...mres)) * 1.05;
+const top = Math.min(20, Math.max(...mres)) * 1.05;
 const x = (e: number) => L + ((e - 1) / Math.max(1, maxEpoch - 1)) * (W - L - R);
 const y = (v: number) => T + (1 - Math.min(v, top) / top) * (H - T - B);
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];

@@ -11,7 +11,7 @@ export { OsteoError, NoAdapterError, ShapeError } from '../gpu/errors';
 export { DataError, type GreyImage, type Point, type LandmarkDataset, type LandmarkItem } from '../data/types';
 export { synthesize, type SynthOptions } from '../data/synthetic';
 export { CHECKPOINT_BEST, CHECKPOINT_LAST, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type EpochRecord, type ModelConfig, type Normalisation, type TrainingState, type TrainSettings } from '../train/checkpoint';
-export { ConfigError, defaultLr, defaultSigma, TRAIN_DEFAULTS, validateConfig, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
+export { ConfigError, defaultLr, defaultSigma, initDefaults, REFINE_DEFAULTS, TRAIN_DEFAULTS, validateConfig, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 export { LandmarkCountError, MissingWeightsError } from '../train/init';
 export { inMemoryDataset, prepareData, selectIds, type InMemoryDataset, type PreparedData, type PrepareOptions } from '../train/prepare';
 export { runTraining, type RunOptions, type TrainProgress, type TrainResult } from '../train/run';

@@ -85,6 +85,7 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   recipeCoarse: 'recipe-isbi-coarse.json',
   recipeRefine: 'recipe-isbi-refine.json',
   recipeTwoStage: 'recipe-isbi-two-stage.json',
+  recipeTwoStage64: 'recipe-isbi-two-stage-64.json',
 };
 
 // ------------------------------------------------------------------ targets (DESIGN §3 and the bench notes; not measurements)

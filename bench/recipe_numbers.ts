@@ -56,6 +56,8 @@ export interface RecipeFiles {
   recipeCoarse: RecipeArmsFile;
   recipeRefine: RecipeArmsFile;
   recipeTwoStage: TwoStageFile;
+  /** The same refinement on the 64 px coarse stage (the pair trained within the issue's 2 hours). */
+  recipeTwoStage64: TwoStageFile;
 }
 
 const mm = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x.toFixed(2));
@@ -114,17 +116,24 @@ export function recipeRefine(f: RecipeFiles): string {
   ].join('\n');
 }
 
-/** The shipped pair against its coarse stage and the mean-shape baseline, with latency. */
+/** The shipped pair and the 64 px pair against their coarse stages and the mean-shape baseline, with latency. */
 export function recipeTwoStage(f: RecipeFiles): string {
-  const t = f.recipeTwoStage;
+  const t = f.recipeTwoStage, u = f.recipeTwoStage64;
   const lat = (s: Stats) => (s.msPerImage === undefined ? '–' : `${(s.msPerImage / 1000).toFixed(2)} s`);
+  const row = (name: string, s: Stats, bold = false) => {
+    const b = (x: string) => (bold ? `**${x}**` : x);
+    return `| ${b(name)} | ${b(mm(s.mre))} | ${mm(s.median)} / ${mm(s.max)} | ${b(sdrs(s))} | ${lat(s)} |`;
+  };
   return [
-    `| on the ${t.validation} validation images (\`bench/results/recipe-isbi-two-stage.json\`) | MRE (mm) | median / max (mm) | SDR 2 / 2.5 / 3 / 4 mm (%) | latency per image |`,
+    `| on the ${t.validation} validation images | MRE (mm) | median / max (mm) | SDR 2 / 2.5 / 3 / 4 mm (%) | latency per image |`,
     '|---|---|---|---|---|',
-    `| mean-shape baseline | ${mm(t.meanShape.mre)} | ${mm(t.meanShape.median)} / ${mm(t.meanShape.max)} | ${sdrs(t.meanShape)} | – |`,
-    `| coarse stage alone | ${mm(t.coarseOnly.mre)} | ${mm(t.coarseOnly.median)} / ${mm(t.coarseOnly.max)} | ${sdrs(t.coarseOnly)} | ${lat(t.coarseOnly)} |`,
-    `| every crop refined | ${mm(t.everyCropRefinedMre)} | – | – | – |`,
-    `| **coarse + refinement (shipped)** | **${mm(t.twoStage.mre)}** | ${mm(t.twoStage.median)} / ${mm(t.twoStage.max)} | **${sdrs(t.twoStage)}** | ${lat(t.twoStage)} |`,
+    row('mean-shape baseline', t.meanShape),
+    row('coarse 128 px alone (`recipe-isbi-two-stage.json`)', t.coarseOnly),
+    `| coarse 128 px, every crop refined | ${mm(t.everyCropRefinedMre)} | – | – | – |`,
+    row('coarse 128 px + refinement (shipped)', t.twoStage, true),
+    row('coarse 64 px alone (`recipe-isbi-two-stage-64.json`)', u.coarseOnly),
+    `| coarse 64 px, every crop refined | ${mm(u.everyCropRefinedMre)} | – | – | – |`,
+    row('coarse 64 px + refinement (trained within 2 h)', u.twoStage, true),
   ].join('\n');
 }
 

@@ -6,22 +6,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-
-interface Arm {
-  name: string;
-  dir: string;
-  config: Record<string, unknown>;
-  stage: string;
-  train: number;
-  val: number;
-  epochs: { epoch: number; trainLoss: number; valMre: number; sdr2: number | null; seconds: number; everyCropRefinedMre?: number }[];
-  best: { epoch: number; mre: number | null };
-  coarseError?: unknown;
-}
+import type { RecipeArm } from './recipe_numbers';
 
 const [outJson, outSvg, ...specs] = process.argv.slice(2).filter((a) => a !== '--');
 if (!outJson || !outSvg || !specs.length) throw new Error('usage: recipe_report.ts OUT.json OUT.svg NAME=DIR …');
-const arms: Arm[] = specs.map((s) => {
+const arms: RecipeArm[] = specs.map((s) => {
   const eq = s.indexOf('=');
   const name = s.slice(0, eq), dir = s.slice(eq + 1);
   const m = JSON.parse(readFileSync(`${dir}/metrics.json`, 'utf8'));

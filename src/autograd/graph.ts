@@ -15,6 +15,7 @@ import type { Engine } from '../gpu/engine';
 import { OsteoError, ShapeError, formatShape } from '../gpu/errors';
 import type { Tensor } from '../gpu/tensor';
 import { fill } from '../kernels/arith';
+import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules';
 
 /**
  * Heatmap losses: mean squared error; binary cross-entropy with logits; `softmax_ce`, a softmax
@@ -23,7 +24,6 @@ import { fill } from '../kernels/arith';
  */
 export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce' | 'awing';
 export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce', 'awing'];
-import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules';
 
 export class AutogradError extends OsteoError {}
 

@@ -2,11 +2,12 @@
  * Every training setting and its default, once (host-neutral). The CLI's flags, the library's
  * `train()` and the transfer study all fill a {@link TrainConfig} through {@link withDefaults}.
  *
- * The recipe is the paper authors' (DESIGN.md §6): 1 channel, min-max to [0, 1] then the weights'
- * normalisation, Gaussian σ = 5 px at 256 px (scaled with the input size, at least 1.5), MSE, AdamW
- * (lr 1e-5 from ImageNet or a checkpoint, 1e-4 from scratch, weight decay 1e-4), effective batch 16
- * (batch 4 × accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most
- * 200 epochs, small shift / scale / rotation / intensity augmentation.
+ * From ImageNet weights or a checkpoint the recipe is the paper authors' (DESIGN.md §6): 1 channel,
+ * min-max to [0, 1] then the weights' normalisation, Gaussian σ = 5 px at 256 px (scaled with the
+ * input size, at least 1.5), MSE, AdamW (lr 1e-5, weight decay 1e-4), effective batch 16 (batch 4 ×
+ * accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most 200
+ * epochs, small shift / scale / rotation / intensity augmentation. From scratch, the loss, σ, lr,
+ * schedule and batch are the recipe measured on ISBI 2015 ({@link initDefaults}, docs/recipes.md).
  */
 import { HEATMAP_LOSSES, type HeatmapLoss } from '../autograd/graph';
 import { OsteoError } from '../gpu/errors';
@@ -175,7 +176,7 @@ export function validateConfig(c: TrainConfig): void {
   }
 }
 
-/** The full config: the given settings over the defaults (lr from the init, σ from the size), checked. */
+/** The full config: the given settings over the defaults (loss, lr, schedule and batch from the init and stage, σ from the size and loss), checked. */
 export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
   const refine = c.stage === 'refine';
   const size = c.size ?? (refine ? REFINE_DEFAULTS.size : TRAIN_DEFAULTS.size);

@@ -4,7 +4,6 @@
  * with ground truth from --data, true points in green and yellow error vectors) and a heatmap
  * montage PNG per image. Without IMAGE arguments, every image of --data is predicted.
  */
-import { DEFAULT_CEPH_MODEL, findShippedCephModel } from '../shipped_model';
 import { mkdirBounded } from '../../node/out_dir';
 import { basename, extname, join, resolve } from 'node:path';
 import { DataError, mmPerPixelOf, type GreyImage, type LandmarkItem, type PixelSpacing, type Point } from '../../data/types';
@@ -14,6 +13,7 @@ import { readImageAsync } from '../../node/data_image';
 import { writeHeatmapMontagePng, writeJsonAtomicSync, writeOverlayPng } from '../../node/data_png';
 import { readDataset } from '../../node/data_readers';
 import { writeFileAtomic } from '../../node/weights_io';
+import { DEFAULT_CEPH_MODEL, findShippedCephModel } from '../shipped_model';
 import { UsageError, type Command } from '../command';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, requireExisting, SOFTWARE_OPTION } from '../options';
@@ -58,8 +58,6 @@ export interface PredictReport {
 }
 
 const stem = (p: string): string => basename(p, extname(p));
-
-export { DEFAULT_CEPH_MODEL };
 
 const PREDICT_OPTIONS = defineOptions({
   model: { type: 'string', value: 'CKPT', defaultText: `${DEFAULT_CEPH_MODEL} when present`, description: 'osteo checkpoint to predict with (e.g. runs/train/checkpoint-best.safetensors; a two-stage file refines every point)', check: checks.exists('file') },

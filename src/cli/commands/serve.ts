@@ -2,7 +2,8 @@
  * `osteo serve [--port 8080] [--host 127.0.0.1] [--model FILE|none]`: serves the web app (dist/app/,
  * static files) on this machine. The page runs the model on the visitor's own GPU; the server only
  * hands out files. The default model (--model, else the shipped cephalometric model) is served at
- * model/NAME and named in config.json, which the page reads to load it by default. Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.
+ * model/NAME and named in config.json, which the page reads to load it by default. Stops cleanly on
+ * Ctrl+C (SIGINT) or SIGTERM.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -7,7 +7,10 @@
 import { checkWritableDir } from '../node/out_dir';
 import { folderStore } from '../node/store';
 import { findImagenetWeights, prepareDataSpec, resolveInit } from '../node/train_io';
+import { basename } from 'node:path';
+import { armsMarkdown, armsSvg, crossings, type ArmCurve, type ArmsDoc } from '../report/arms';
 import { runLearningCurve, type LearningCurveResult } from '../report/learning_curve';
+import { substore, utf8 } from '../train/store';
 import { withDefaults } from '../train/config';
 import { UsageError } from './command';
 import { withEngine } from './engine';
@@ -19,7 +22,9 @@ export const LEARNING_CURVE_OPTIONS = defineOptions({
   data: { type: 'string', value: 'SPEC', defaultText: 'none (required by learning-curve)', description: "learning-curve: the annotated images (the training split's images are subsampled; the test split stays fixed); see data specs below", check: checks.dataSpec() },
   fractions: { type: 'string', value: 'F[,F]', defaultText: '0.1,0.25,0.5,1', description: 'learning-curve: fractions of the training images, each in (0, 1]; nested subsets', check: (v, f) => { for (const x of v.split(',')) if (!(Number(x) > 0 && Number(x) <= 1)) throw new UsageError(`--${f}: '${x}' is not a fraction in (0, 1]`); } },
   repeats: { type: 'string', value: 'N', defaultText: '3', description: 'learning-curve: runs per fraction (repeat r: its own subset order and training seed r)', check: checks.int(1) },
-  init: { type: 'string', value: 'imagenet|scratch|CKPT', defaultText: 'imagenet', description: 'learning-curve: the initialisation of every run (the prototype is ImageNet-initialised)', check: checkInit },
+  init: { type: 'string', value: 'INIT[,INIT]', defaultText: 'imagenet', description: 'learning-curve: the initialisation of every run (imagenet, scratch or a checkpoint / weight file); several, comma-separated: one curve per arm (OUT/ARM/) and their comparison (OUT/arms.{json,md,svg})', check: (v, f) => { for (const x of v.split(',')) checkInit(x.trim(), f); } },
+  sizes: { type: 'string', value: 'N[,N]', defaultText: 'from --fractions', description: 'learning-curve: training-set sizes in images (e.g. 5,10,20,40,80) instead of --fractions', check: checks.intList({ min: 3 }) },
+  'target-annotators': { type: 'string', value: 'F', defaultText: '1.5 when the data has two annotators', description: "learning-curve: without --target-mre, the target is F × the annotators' mean disagreement (1.5: their level plus 50 %)", check: checks.number({ above: 0 }) },
   budget: { type: 'string', value: 'epochs|updates', defaultText: 'epochs', description: "learning-curve: every size gets --epochs (with early stopping), or as many updates as the full run (epochs × N/n)", check: checks.oneOf(['epochs', 'updates']) },
   'target-mre': { type: 'string', value: 'X', defaultText: 'none', description: "learning-curve: the test MRE to reach, in the data's unit: how many annotated images are predicted to reach it", check: checks.number({ above: 0 }) },
   'annotation-minutes-per-image': { type: 'string', value: 'M', defaultText: '5', description: 'learning-curve: minutes to annotate one image (for the time and cost estimate)', check: checks.number({ above: 0 }) },
@@ -29,6 +34,9 @@ export const LEARNING_CURVE_OPTIONS = defineOptions({
 /** Options of `osteo experiment` that only the transfer study takes. */
 export const TRANSFER_ONLY = ['target', 'source', 'arms', 'seeds', 'folds', 'source-epochs', 'lr-scratch', 'allow-missing-imagenet'];
 
+/** One arm's name: its init, a checkpoint by its file name. */
+export const armName = (init: string): string => (init === 'imagenet' || init === 'scratch' ? init : `from ${basename(init).replace(/\.[^.]*$/, '')}`);
+
 export async function learningCurveMain(values: Flags & { out?: string; software?: boolean }, given: ReadonlySet<string>): Promise<LearningCurveResult> {
   for (const k of TRANSFER_ONLY) if (given.has(k)) throw new UsageError(`--${k} belongs to the transfer study, not to learning-curve`);
   if (typeof values.data !== 'string') throw new UsageError('--data SPEC is required');
@@ -36,28 +44,81 @@ export async function learningCurveMain(values: Flags & { out?: string; software
   checkWritableDir(out, '--out');
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const fractions = (str('fractions') ?? '0.1,0.25,0.5,1').split(',').map(Number);
-  const init = str('init') ?? 'imagenet';
+  const sizes = str('sizes')?.split(',').map(Number);
+  const inits = (str('init') ?? 'imagenet').split(',').map((x) => x.trim()).filter(Boolean);
+  if (new Set(inits).size !== inits.length) throw new UsageError(`--init lists an arm twice: ${inits.join(',')}`);
+  const multi = inits.length > 1;
   const { out: _o, data: _d, split: _s, seed: _seed, ...partial } = configFromFlags(values);
-  const full = withDefaults({ ...partial, data: values.data, init });
+  // Several arms share one recipe: the flags given over the from-scratch defaults (the same for every arm).
+  const full = withDefaults({ ...partial, data: values.data, init: multi ? 'scratch' : inits[0]! });
   const { data: _d2, init: _i, out: _o2, seed: _s2, split: _sp, ...base } = full;
-  // Checked before a GPU: the ImageNet weights when the runs start from them.
-  if (init === 'imagenet') findImagenetWeights(full.weights);
   const num = (k: string) => (str(k) === undefined ? undefined : Number(str(k)));
+  // Checked before a GPU: the ImageNet weights when the (only) arm starts from them.
+  if (!multi && inits[0] === 'imagenet') findImagenetWeights(full.weights);
   return withEngine(values.software, async (engine) => {
     log(`osteo experiment learning-curve — device: ${engine.adapter.description || engine.adapter.architecture} (${engine.adapter.fallback ? 'software fallback' : 'GPU'})`);
-    const source = await resolveInit(full);
     const printer = await trainPrinter();
+    const store = folderStore(out);
+    const arms: ArmCurve[] = [];
+    let last: LearningCurveResult | undefined;
     try {
-      return await runLearningCurve(engine, {
-        data: values.data as string, fractions, repeats: num('repeats') ?? 3, init: source, initName: init, base, budget: (str('budget') ?? 'epochs') as 'epochs' | 'updates',
-        testSplit: num('test-split') ?? 0.3, splitSeed: num('split-seed') ?? 0,
-        ...(num('target-mre') !== undefined ? { targetMre: num('target-mre')! } : {}),
-        minutesPerImage: num('annotation-minutes-per-image') ?? 5, ...(num('cost-per-hour') !== undefined ? { costPerHour: num('cost-per-hour')! } : {}),
-        store: folderStore(out), prepare: (spec, o) => prepareDataSpec(spec, { ...o, log }), log, onRunProgress: (tag, p) => printer.onProgress(p, tag),
-        settings: { device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback },
-      });
+      for (const init of inits) {
+        const name = armName(init);
+        if (multi && init === 'imagenet') {
+          const why = imagenetArmBlocked(engine.adapter.fallback, full);
+          if (why) {
+            log(`[${name}] not run: ${why}`);
+            arms.push({ name, init, status: 'not run', reason: why });
+            continue;
+          }
+        }
+        const source = await resolveInit({ ...full, init });
+        last = await runLearningCurve(engine, {
+          data: values.data as string, fractions, ...(sizes ? { sizes } : {}), repeats: num('repeats') ?? 3, init: source, initName: init, base, budget: (str('budget') ?? 'epochs') as 'epochs' | 'updates',
+          testSplit: num('test-split') ?? 0.3, splitSeed: num('split-seed') ?? 0,
+          ...(num('target-mre') !== undefined ? { targetMre: num('target-mre')! } : { targetFromAnnotators: num('target-annotators') ?? 1.5 }),
+          minutesPerImage: num('annotation-minutes-per-image') ?? 5, ...(num('cost-per-hour') !== undefined ? { costPerHour: num('cost-per-hour')! } : {}),
+          store: multi ? substore(store, safeDir(name)) : store, prepare: (spec, o) => prepareDataSpec(spec, { ...o, log }), log,
+          onRunProgress: (tag, p) => printer.onProgress(p, multi ? `${name} ${tag}` : tag),
+          settings: { device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback },
+        });
+        const d = last.doc;
+        arms.push({ name, init, status: 'run', curve: { bySize: d.bySize, rows: d.rows, fit: d.fit, samples: d.samples, prediction: d.prediction, collection: d.collection } });
+      }
     } finally {
       printer.stop();
     }
+    if (!last) throw new UsageError(`no arm could run: ${arms.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+    if (multi) {
+      const d = last.doc;
+      const doc: ArmsDoc = {
+        kind: 'osteo-learning-curve-arms', title: `Learning curves per initialisation: ${d.data}`, data: d.data, unit: d.unit, poolImages: d.poolImages, testImages: d.testImages,
+        describeSplit: d.describeSplit, annotators: d.annotators, target: d.target, targetWhy: d.targetWhy ?? '', budget: d.notes.find((n) => n.startsWith('Budget:')) ?? d.budget,
+        arms, crossings: crossings(arms, d.unit), notes: [`The same recipe for every arm: ${JSON.stringify({ size: base.size, loss: base.loss, sigma: base.sigma, lr: base.lr, schedule: base.schedule, batch: base.batch, epochs: base.epochs, valSplit: base.valSplit, widths: base.widths ?? 'full' })}.`, `Device: ${engine.adapter.description || engine.adapter.architecture}${engine.adapter.fallback ? ' (software fallback)' : ''}.`],
+      };
+      await store.write('arms.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
+      await store.write('arms.md', utf8(armsMarkdown(doc)));
+      await store.write('arms.svg', utf8(armsSvg(doc)));
+      log(`wrote ${store.locate('arms.md')}, arms.json, arms.svg`);
+    }
+    return last;
   });
+}
+
+const safeDir = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '-');
+
+/**
+ * Why the ImageNet arm cannot run here, or undefined. ImageNet weights need the full-width encoder
+ * (blocks 1–3 at 64/128/256 channels): on the CPU fallback one such step at 128 px takes over a
+ * minute, so a grid of runs there would take days. Narrow widths cannot take ImageNet weights.
+ */
+function imagenetArmBlocked(fallback: boolean, c: ReturnType<typeof withDefaults>): string | undefined {
+  try {
+    findImagenetWeights(c.weights);
+  } catch (e) {
+    return `no ImageNet VGG19 weights here (${(e as Error).message.split('\n')[0]})`;
+  }
+  if (c.widths && c.widths[0] !== 64) return `the ImageNet weights need the full-width encoder (64 channels in block 1), these runs use widths ${c.widths.slice(0, 3).join(',')}…; on this ${fallback ? 'CPU fallback' : 'device'} run the arm on a GPU at full width`;
+  if (fallback) return 'the ImageNet arm needs the full-width encoder, over a minute per training step at 128 px on the CPU fallback (SwiftShader); run it on a GPU';
+  return undefined;
 }

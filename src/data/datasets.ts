@@ -315,8 +315,8 @@ export function parseChestLabel(text: string, file: string, k = 6): Point[] {
 // ---------------------------------------------------------------------------------------------
 // Dataset spec strings for the CLI
 
-export type DatasetKind = 'isbi2015' | 'hand' | 'chest' | 'generic' | 'synthetic';
-export const DATASET_KINDS: readonly DatasetKind[] = ['isbi2015', 'hand', 'chest', 'generic', 'synthetic'];
+export type DatasetKind = 'isbi2015' | 'hand' | 'chest' | 'generic' | 'landmarks' | 'synthetic';
+export const DATASET_KINDS: readonly DatasetKind[] = ['isbi2015', 'hand', 'chest', 'generic', 'landmarks', 'synthetic'];
 
 export interface DatasetSpec {
   kind: DatasetKind;
@@ -328,7 +328,7 @@ export interface DatasetSpec {
 const KIND_ALIASES: Record<string, DatasetKind> = {
   isbi2015: 'isbi2015', isbi: 'isbi2015', ceph: 'isbi2015', head: 'isbi2015',
   hand: 'hand', dha: 'hand', chest: 'chest', shenzhen: 'chest',
-  generic: 'generic', synthetic: 'synthetic', synth: 'synthetic',
+  generic: 'generic', landmarks: 'landmarks', annotations: 'landmarks', synthetic: 'synthetic', synth: 'synthetic',
 };
 
 /** Query keys each kind reads (src/node/data_readers.ts readDataset); any other key is an error, not ignored. */
@@ -338,6 +338,7 @@ export const DATASET_SPEC_KEYS: Record<DatasetKind, readonly string[]> = {
   hand: ['spacing', 'images', ...READ_KEYS],
   chest: ['images', ...READ_KEYS],
   generic: ['images', 'mm', 'mmPerPixel', ...READ_KEYS],
+  landmarks: ['annotator', 'mm', 'mmPerPixel', 'k', 'names', 'test', 'seed', ...READ_KEYS],
   synthetic: ['n', 'size', 'seed'],
 };
 

@@ -76,7 +76,19 @@ export interface LandmarkDataset {
   /** Named id lists (e.g. ISBI 2015 train / test1 / test2). */
   splits?: Record<string, string[]>;
   report?: ReadReport;
+  /**
+   * Where several annotators marked the images: how far apart they are (the floor no model can be
+   * measured below) and whose points are the truth.
+   */
+  annotators?: { names: string[]; truth: string; agreement?: import('./annotators').AnnotatorAgreement };
+  /**
+   * A set combined from several (`spec+spec`): the parts' names, in order. Item ids are then
+   * `NAME/ID`, and a validation split is drawn within each part (the same images as for that part
+   * alone, so a model fine-tuned on the union keeps its held-out images held out).
+   */
+  sources?: string[];
 }
+
 
 /** Bad input data: the message names the file and (where it applies) the 1-based row. */
 export class DataError extends OsteoError {

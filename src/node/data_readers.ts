@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import {
   CHEST_LANDMARKS, ISBI2015_LANDMARKS, ISBI2015_MM_PER_PIXEL, isbiSplitOf, meanPoints, parseChestLabel,
-  parseDatasetSpec, parseHandCsv, parseImageCsv, parseImageJson, parseIsbiAnnotation, parseSpacingCsv,
+  majority, parseDatasetSpec, parseHandCsv, parseImageCsv, parseImageJson, parseIsbiAnnotation, parseSpacingCsv,
   wristMmPerPixel, type DatasetSpec, type ParseResult,
 } from '../data/datasets';
 import { checkSynthBounds, syntheticDataset, type SyntheticKind } from '../data/synthetic';
@@ -18,6 +18,7 @@ import {
 } from '../data/types';
 import { readImage, readImageSize } from './data_image';
 import { readZip } from './data_zip';
+import { annotatorAgreement, fixedTestSplit, meanOf, parseXyLines, type AnnotatorAgreement } from '../data/annotators';
 
 export interface ReadOptions {
   /** Throw the first DataError instead of skipping and counting bad items. */
@@ -334,6 +335,7 @@ type ResolvedSpec =
   | { kind: 'hand'; target: string; opts: HandOptions }
   | { kind: 'chest'; target: string; opts: ChestOptions }
   | { kind: 'generic'; target: string; opts: GenericOptions }
+  | { kind: 'landmarks'; target: string; opts: LandmarkFolderOptions }
   | { kind: 'synthetic'; target: SyntheticKind; n: number; size: number; seed: number };
 
 /** A spec with its query decoded and checked (bad values throw, naming the key); reads nothing. */
@@ -366,6 +368,27 @@ function resolveSpec(spec: string | DatasetSpec, overrides: ReadOptions): Resolv
       }
       return { kind: s.kind, target: s.target, opts: g };
     }
+    case 'landmarks': {
+      const l: LandmarkFolderOptions = { ...base };
+      if (o.annotator) l.annotator = o.annotator;
+      const mm = o.mm ?? o.mmPerPixel;
+      if (mm !== undefined) {
+        const v = Number(mm);
+        if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`dataset option mm=${mm}: expected a positive number`);
+        l.mmPerPixel = v;
+      }
+      const k = int(o.k, 'k'); if (k !== undefined) l.k = k;
+      if (o.test !== undefined) {
+        const t = Number(o.test);
+        if (!(t > 0 && Number.isFinite(t) && (t < 1 || Number.isInteger(t)))) throw new RangeError(`dataset option test=${o.test}: expected a count of test images or a fraction in (0, 1)`);
+        l.test = t;
+      }
+      const seed = int(o.seed, 'seed'); if (seed !== undefined) l.splitSeed = seed;
+      if (o.names !== undefined) {
+        l.landmarkNames = o.names.toLowerCase() === 'isbi2015' ? ISBI2015_LANDMARKS.slice() : o.names.split(',').map((x) => x.trim());
+      }
+      return { kind: s.kind, target: s.target, opts: l };
+    }
     case 'synthetic': {
       const n = int(o.n, 'n') ?? 64, size = int(o.size, 'size') ?? 128;
       checkSynthBounds(n, size);
@@ -379,6 +402,8 @@ function resolveSpec(spec: string | DatasetSpec, overrides: ReadOptions): Resolv
  * path it names exists. Throws a RangeError (bad spec) or DataError (missing path) that names it.
  */
 export function checkDatasetSpec(spec: string): DatasetSpec {
+  const parts = splitCombinedSpec(spec);
+  if (parts.length > 1) return parts.map(checkDatasetSpec)[0]!;
   const s = parseDatasetSpec(spec);
   const r = resolveSpec(s, {});
   if (r.kind !== 'synthetic') {
@@ -390,14 +415,27 @@ export function checkDatasetSpec(spec: string): DatasetSpec {
   return s;
 }
 
-/** Reads a data set from a spec string (`hand:/data/dha?strict`, `synthetic:head?n=16`), see parseDatasetSpec. */
+/** The parts of a combined spec `kind:A[?…]+kind:B[?…]` (a '+' followed by `kind:`); one part for a plain spec. */
+export function splitCombinedSpec(spec: string): string[] {
+  return spec.split(/\+(?=[A-Za-z0-9]+:)/).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Reads a data set from a spec string (`hand:/data/dha?strict`, `synthetic:head?n=16`), see
+ * parseDatasetSpec; `SPEC+SPEC` reads each and combines them (combineDatasets).
+ */
 export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions = {}): LandmarkDataset {
+  if (typeof spec === 'string') {
+    const parts = splitCombinedSpec(spec);
+    if (parts.length > 1) return combineDatasets(parts.map((p) => readDataset(p, overrides)), spec);
+  }
   const r = resolveSpec(spec, overrides);
   switch (r.kind) {
     case 'isbi2015': return readIsbi2015(r.target, r.opts);
     case 'hand': return readHand(r.target, r.opts);
     case 'chest': return readChest(r.target, r.opts);
     case 'generic': return readGeneric(r.target, r.opts);
+    case 'landmarks': return readLandmarkFolder(r.target, r.opts);
     case 'synthetic': return syntheticDataset({ kind: r.target, n: r.n, size: r.size, seed: r.seed, onProgress: synthProgress(r.target, r.n * r.size * r.size) });
   }
 }
@@ -422,3 +460,150 @@ export function loadItemImage(item: LandmarkItem): GreyImage {
   return item.image ?? readImage(item.imagePath);
 }
 
+
+// ------------------------------------------------------------------ Landmark folder (annotators)
+
+export interface LandmarkFolderOptions extends ReadOptions {
+  /** Whose points are the truth: 'mean' (default: the mean of the annotators who marked the image) or one annotator's name. */
+  annotator?: string;
+  /** mm per pixel of every image (else the unit is px, unless the image files state a spacing). */
+  mmPerPixel?: number;
+  /** Landmarks per image (default: the most common count of `x,y` lines over the files). */
+  k?: number;
+  /** Hold out this many images (a fraction when below 1) as a fixed 'test' split; the rest is 'train'. */
+  test?: number;
+  /** Seed of that split (default 0). */
+  splitSeed?: number;
+  /** Landmark names, in file order ('isbi2015' in a spec: the ISBI 2015 cephalometric order). */
+  landmarkNames?: string[];
+}
+
+/**
+ * A layout many landmark sets use: `DIR/images/ID.{png,jpg,tif,dcm,…}` and one points file per image
+ * and annotator, `DIR/annotations/ANNOTATOR/ID.txt` (`x,y` lines). The truth is the mean of the
+ * annotators who marked an image (or one annotator's, by option); how far the first two annotators
+ * are apart is reported as the floor of any measurement (`annotators.agreement`, and a note). A
+ * points file that is short or unreadable, an image nobody marked and points without an image are
+ * counted and named in the report, never dropped silently.
+ */
+export function readLandmarkFolder(root: string, opts: LandmarkFolderOptions = {}): LandmarkDataset {
+  const c = new Collector(opts);
+  const annRoot = join(root, 'annotations');
+  if (!isDir(annRoot)) throw new DataError(root, undefined, 'no annotations/ folder (expected annotations/ANNOTATOR/ID.txt)');
+  const names = readdirSync(annRoot).filter((d) => isDir(join(annRoot, d))).sort();
+  if (names.length === 0) throw new DataError(annRoot, undefined, 'no annotator folders (expected annotations/ANNOTATOR/ID.txt)');
+  const truth = opts.annotator ?? 'mean';
+  if (truth !== 'mean' && !names.includes(truth)) throw new DataError(annRoot, undefined, `annotator=${truth}: no such annotator folder (found ${names.join(', ')})`);
+  // Every file parsed first: K is the most common count of leading x,y lines unless given.
+  const raw = new Map<string, Map<string, { file: string; points: Point[] }>>();
+  const counts: number[] = [];
+  for (const who of names) {
+    const m = new Map<string, { file: string; points: Point[] }>();
+    const dir = join(annRoot, who);
+    for (const f of readdirSync(dir).filter((f) => /\.txt$/i.test(f)).sort()) {
+      const file = join(dir, f);
+      try {
+        const points = parseXyLines(readText(file), file);
+        m.set(basename(f, extname(f)), { file, points });
+        counts.push(points.length);
+      } catch (e) { c.bad(e); }
+    }
+    raw.set(who, m);
+  }
+  const k = opts.k ?? majority(counts.filter((n) => n > 0)).value;
+  if (!(k > 0)) throw new DataError(annRoot, undefined, 'no points files with x,y lines');
+  // Short files are bad items (named); longer ones keep their first K points.
+  const byWho = new Map<string, Map<string, Point[]>>();
+  for (const [who, m] of raw) {
+    const ok = new Map<string, Point[]>();
+    for (const [id, { file, points }] of m) {
+      if (points.length < k) c.bad(new DataError(file, undefined, `${points.length} x,y lines, expected ${k} (annotator ${who}, image ${id})`));
+      else ok.set(id, points.slice(0, k));
+    }
+    byWho.set(who, ok);
+  }
+  const images = indexImages([join(root, 'images'), root]);
+  const used = truth === 'mean' ? names : [truth];
+  const ids = [...new Set(used.flatMap((w) => [...byWho.get(w)!.keys()]))].sort();
+  const partial: string[] = [];
+  const items: LandmarkItem[] = [];
+  for (const id of ids) {
+    const marks = used.filter((w) => byWho.get(w)!.has(id));
+    if (truth === 'mean' && marks.length < names.length) partial.push(`${id} (${marks.join(', ')} only)`);
+    const points = meanOf(marks.map((w) => byWho.get(w)!.get(id)!));
+    const labelFile = raw.get(marks[0]!)!.get(id)!.file;
+    const path = images.get(id);
+    if (!path) { c.missing(labelFile, undefined, `${id}.{png,jpg,tif,dcm,…} under ${join(root, 'images')}`, 'error'); continue; }
+    const item: LandmarkItem = { id, imagePath: path, points, ...(opts.mmPerPixel !== undefined ? { mmPerPixel: opts.mmPerPixel } : {}) };
+    if (checkItem(item, labelFile, undefined, c, opts, 'error')) items.push(item);
+  }
+  const marked = new Set(ids);
+  const unmarked = [...images.keys()].filter((id) => !marked.has(id)).sort();
+  if (unmarked.length) {
+    c.report.notes.push(`${unmarked.length} image(s) with no points file of ${used.join(' or ')}: ${unmarked.slice(0, 10).join(', ')}${unmarked.length > 10 ? ', …' : ''}`);
+  }
+  c.report.notes.push(truth === 'mean'
+    ? `ground truth: mean of the annotators who marked each image (${names.join(', ')})${partial.length ? `; marked by only some: ${partial.join(', ')}` : ''}`
+    : `ground truth: annotator ${truth}`);
+  let agreement: AnnotatorAgreement | undefined;
+  if (names.length >= 2) {
+    const mm = opts.mmPerPixel;
+    agreement = annotatorAgreement([names[0]!, names[1]!], byWho.get(names[0]!)!, byWho.get(names[1]!)!, mm !== undefined ? () => mm : undefined);
+    if (agreement) {
+      const f = (x: number) => x.toFixed(2);
+      c.report.notes.push(`annotators ${names[0]} and ${names[1]} differ by ${f(agreement.mean)} ${agreement.unit} on average (median ${f(agreement.median)}, 90th percentile ${f(agreement.p90)}) over the ${agreement.images} images both marked: no model can be measured below this`);
+    }
+  }
+  const ds: Omit<LandmarkDataset, 'unit' | 'report'> = {
+    name: basename(resolve(root)), k, items,
+    annotators: { names, truth: truth === 'mean' ? `mean of ${names.join(', ')}` : truth, ...(agreement ? { agreement } : {}) },
+  };
+  if (opts.landmarkNames) {
+    if (opts.landmarkNames.length !== k) throw new DataError(root, undefined, `${opts.landmarkNames.length} landmark names for K=${k}`);
+    ds.landmarkNames = opts.landmarkNames;
+  }
+  if (opts.test !== undefined) {
+    const s = fixedTestSplit(items.map((it) => it.id), opts.test, opts.splitSeed ?? 0);
+    ds.splits = { train: s.train, test: s.test };
+  }
+  return finish(ds, c, opts);
+}
+
+/**
+ * Several data sets as one: the same K (else a DataError naming both), item ids `NAME/ID` (names
+ * made unique), each part's splits merged by name — a part without a 'train' split gives all its
+ * items to 'train' when another part has one — errors in mm only when every part's are, and the
+ * parts' names in `sources` (the validation split is drawn within each part).
+ */
+export function combineDatasets(parts: LandmarkDataset[], spec: string): LandmarkDataset {
+  const k = parts[0]!.k;
+  const names: string[] = [];
+  const items: LandmarkItem[] = [];
+  const splits: Record<string, string[]> = {};
+  const report = emptyReport();
+  const anyTrain = parts.some((p) => p.splits?.train);
+  for (const p of parts) {
+    if (p.k !== k) throw new DataError(spec, undefined, `the combined sets disagree on K: ${parts[0]!.name} has ${k} landmarks, ${p.name} has ${p.k}`);
+    let name = p.name;
+    for (let n = 2; names.includes(name); n++) name = `${p.name}-${n}`;
+    names.push(name);
+    for (const it of p.items) items.push({ ...it, id: `${name}/${it.id}` });
+    const own = { ...(p.splits ?? {}) };
+    if (anyTrain && !own.train) own.train = p.items.map((it) => it.id);
+    for (const [s, ids] of Object.entries(own)) (splits[s] ??= []).push(...ids.map((id) => `${name}/${id}`));
+    const r = p.report;
+    if (r) {
+      report.skipped += r.skipped;
+      report.errors.push(...r.errors);
+      report.missingImages += r.missingImages;
+      report.notes.push(...r.notes.map((n) => `${name}: ${n}`));
+    }
+  }
+  const unit = parts.every((p) => p.unit === 'mm') ? 'mm' : 'px';
+  if (unit === 'px' && parts.some((p) => p.unit === 'mm')) report.notes.push('errors of the combined set are in pixels: not every part has a pixel spacing');
+  const landmarkNames = parts.find((p) => p.landmarkNames)?.landmarkNames;
+  return {
+    name: names.join('+'), k, items, unit, report, sources: names,
+    ...(Object.keys(splits).length ? { splits } : {}), ...(landmarkNames ? { landmarkNames } : {}),
+  };
+}

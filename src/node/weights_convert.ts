@@ -11,6 +11,7 @@ import {
   WeightFileError,
   formatReport,
   numel,
+  partialEncoderLayers,
   reportOk,
   singleChannelMetadata,
   toSingleChannel,
@@ -44,6 +45,8 @@ export interface Report {
   missing: string[];
   unexpected: string[];
   mismatched: ShapeMismatch[];
+  /** A partial copy: the encoder layers converted and those absent from the source (smp names). */
+  partial?: { converted: string[]; absent: string[] };
   metadata: Record<string, string>;
   /** One-line human summary. */
   summary: string;
@@ -58,10 +61,16 @@ export function defaultOutputName(architecture: string, inputChannels: number, s
 
 export async function convertWeights(src: string, opts: ConvertOptions = {}): Promise<Report> {
   const loaded = await readWeightsFile(src, { checkFinite: opts.checkFinite ?? true, spec: opts.spec, decoderChannels: opts.decoderChannels });
-  if (!reportOk(loaded.report))
+  // A partial copy (absent shards) converts the complete layers and lists the others; anything else missing is an error.
+  const absent = partialEncoderLayers(loaded);
+  if (!reportOk(loaded.report) && !absent)
     throw new WeightFileError(`${loaded.path}: does not match the expected ${loaded.metadata.architecture ?? 'VGG19'} weights: ${formatReport(loaded.report)}`, loaded.path);
   let tensors = loaded.tensors;
   let metadata = { ...loaded.metadata };
+  if (absent) {
+    metadata.absent_layers = absent.join(',');
+    metadata.imagenet_layers = [...new Set([...tensors.keys()].filter((n) => n.startsWith('encoder.')).map((n) => n.replace(/\.(weight|bias)$/, '')))].join(',');
+  }
   const have = Number(metadata.input_channels);
   if (opts.inputChannels === 1 && have === 3) {
     tensors = toSingleChannel(tensors);
@@ -92,8 +101,10 @@ export async function convertWeights(src: string, opts: ConvertOptions = {}): Pr
     missing: r.missing,
     unexpected: r.unexpected,
     mismatched: r.mismatched,
+    ...(absent ? { partial: { converted: metadata.imagenet_layers!.split(','), absent } } : {}),
     metadata,
     summary: `${loaded.format} → ${out}: ${tensors.size} tensors, ${parameters} parameters, ${inputChannels} input channel(s), ${metadata.normalization}${
+      absent ? `; PARTIAL: ${metadata.imagenet_layers!.split(',').length} conv layers converted (${metadata.imagenet_layers}), ${absent.length} absent from the source (${absent.join(', ')}): --init imagenet starts those from scratch` : ''}${
       r.unexpected.length ? `; ignored ${r.unexpected.length} extra tensor(s) (${r.unexpected.slice(0, 3).join(', ')}${r.unexpected.length > 3 ? ', …' : ''})` : ''
     }`,
   };

@@ -5,7 +5,7 @@
  * under the final name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp, readdirSync, unlinkSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileWriteError, mkdirBounded, OutputPathError } from './out_dir';
 import { type LoadedWeights, type ReadWeightsOptions, WeightFileError, parseTfjsManifest, readWeights, writeSafetensors, type WriteTensor } from '../weights/index';
@@ -128,7 +128,12 @@ export async function readWeightsFile(path: string, opts: Omit<ReadWeightsOption
     const groups = parseTfjsManifest(bytes, p);
     const files = new Map<string, Uint8Array>([[basename(p), bytes]]);
     for (const g of groups)
-      for (const shard of g.paths) if (!files.has(shard)) files.set(shard, await readBounded(join(dirname(p), shard)));
+      for (const shard of g.paths) {
+        if (files.has(shard)) continue;
+        // An absent shard (a partial copy) is left out: the reader converts the complete layers and lists the rest.
+        if (!existsSync(join(dirname(p), shard))) continue;
+        files.set(shard, await readBounded(join(dirname(p), shard)));
+      }
     const loaded = await readWeights(files, { ...opts, file: p });
     return { ...loaded, sourceSha256, path: p };
   }

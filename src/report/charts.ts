@@ -11,10 +11,10 @@ const W = 900;
 export const COLOURS = { model: '#1f77b4', baseline: '#ff7f0e', target: '#2ca02c', band: '#1f77b4', reference: '#7f7f7f', missed: '#d62728' };
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-const svgOpen = (id: string, h: number, title: string): string =>
+export const svgOpen = (id: string, h: number, title: string): string =>
   `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="12"><rect width="${W}" height="${h}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`;
 
-function legend(items: readonly { label: string; colour: string; kind?: 'box' | 'line' | 'dash' }[], x: number, y: number): string {
+export function legend(items: readonly { label: string; colour: string; kind?: 'box' | 'line' | 'dash' }[], x: number, y: number): string {
   let cx = x;
   return items.map((it) => {
     const mark = it.kind === 'line' || it.kind === 'dash'
@@ -27,10 +27,10 @@ function legend(items: readonly { label: string; colour: string; kind?: 'box' | 
 }
 
 /** A tick label: no trailing zeros (0, 2.5, 40). */
-const tickText = (t: number): string => String(Number(t.toPrecision(4)));
+export const tickText = (t: number): string => String(Number(t.toPrecision(4)));
 
 /** A "nice" upper axis bound and its ticks. */
-function ticks(max: number, count = 5): number[] {
+export function ticks(max: number, count = 5): number[] {
   const raw = max / count;
   const mag = 10 ** Math.floor(Math.log10(raw || 1));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;

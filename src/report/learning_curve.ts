@@ -10,6 +10,7 @@
  * resumes from its last checkpoint. Writes learning-curve.json, learning-curve.md and
  * learning-curve.svg into the store.
  */
+import type { AnnotatorAgreement } from '../data/annotators';
 import type { Engine } from '../gpu/engine';
 import { mixSeed } from '../nn/random';
 import { ConfigError, withDefaults, type TrainConfig } from '../train/config';
@@ -32,6 +33,8 @@ export interface LearningCurveOptions {
   data: string;
   /** Fractions of the training pool, in (0, 1]. */
   fractions: number[];
+  /** Training-set sizes (images) instead of fractions: each at most the pool. */
+  sizes?: number[];
   repeats: number;
   /** The initialisation every run starts from, and its name for the results (imagenet, scratch, a file). */
   init: InitSource;
@@ -44,6 +47,11 @@ export interface LearningCurveOptions {
   splitSeed: number;
   /** Target test MRE in the data's unit. */
   targetMre?: number;
+  /**
+   * Without targetMre, on data marked by two annotators: the target is this multiple of their mean
+   * disagreement (e.g. 1.5: the annotators' level plus 50 %).
+   */
+  targetFromAnnotators?: number;
   minutesPerImage: number;
   costPerHour?: number;
   bootstrapReps?: number;
@@ -93,6 +101,10 @@ export interface LearningCurveDoc {
   /** Bootstrap replicates [a, b, c] (a report asks them about its own target). */
   samples: [number, number, number][];
   target: number | null;
+  /** Why that target (given, or derived from the annotators' disagreement). */
+  targetWhy: string | null;
+  /** The annotators' disagreement on this data (the floor of any measurement), when it has two. */
+  annotators: AnnotatorAgreement | null;
   prediction: TargetPrediction | null;
   collection: CollectionEstimate | null;
   minutesPerImage: number;
@@ -113,7 +125,8 @@ export const subsetSize = (f: number, pool: number): number => Math.min(pool, Ma
 export async function runLearningCurve(engine: Engine, o: LearningCurveOptions): Promise<LearningCurveResult> {
   const store = o.store;
   const log = o.log ?? (() => undefined);
-  if (!o.fractions.length || o.fractions.some((f) => !(f > 0 && f <= 1))) throw new ConfigError(`--fractions must be numbers in (0, 1], got ${o.fractions.join(',')}`);
+  if (o.sizes && (!o.sizes.length || o.sizes.some((n) => !(Number.isInteger(n) && n >= 3)))) throw new ConfigError(`--sizes must be whole numbers of images, at least 3 each, got ${o.sizes.join(',')}`);
+  if (!o.sizes && (!o.fractions.length || o.fractions.some((f) => !(f > 0 && f <= 1)))) throw new ConfigError(`--fractions must be numbers in (0, 1], got ${o.fractions.join(',')}`);
   if (!(Number.isInteger(o.repeats) && o.repeats >= 1)) throw new ConfigError(`--repeats must be a positive integer, got ${o.repeats}`);
   const fractions = [...new Set(o.fractions)].sort((a, b) => a - b);
   const prep = { size: o.base.size, strict: o.base.strict, ...(o.base.limit !== undefined ? { limit: o.base.limit } : {}) };
@@ -128,8 +141,18 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
     `Budget: ${o.budget === 'epochs' ? `at most ${o.base.epochs} epochs for every size` : `the full run's updates for every size (${o.base.epochs} epochs × N/n)`}, ReduceLROnPlateau(0.5, ${o.base.patience}), early stop ${o.base.earlyStop}, validation fraction ${o.base.valSplit}; each run scored with its best-validation checkpoint. Init: ${o.initName}.`,
   ];
   const rows: CurveRow[] = [];
-  const sizes = [...new Set(fractions.map((f) => subsetSize(f, pool.length)))];
-  if (sizes.length < fractions.length) notes.push(`Some fractions give the same number of images (at least 3 each): sizes ${sizes.join(', ')}.`);
+  const agreement = data.annotators?.agreement ?? null;
+  if (agreement) notes.push(`The annotators ${agreement.annotators.join(' and ')} differ by ${fmt(agreement.mean)} ${agreement.unit} on average over the ${agreement.images} images both marked: no model can be measured below this.`);
+  let target = o.targetMre, targetWhy: string | null = o.targetMre !== undefined ? 'given' : null;
+  if (target === undefined && o.targetFromAnnotators !== undefined && agreement && agreement.unit === data.unit) {
+    target = o.targetFromAnnotators * agreement.mean;
+    targetWhy = `${o.targetFromAnnotators} × the annotators' mean disagreement of ${fmt(agreement.mean)} ${agreement.unit}`;
+  }
+  const sizes = o.sizes
+    ? [...new Set(o.sizes.map((n) => Math.min(n, pool.length)))].sort((a, b) => a - b)
+    : [...new Set(fractions.map((f) => subsetSize(f, pool.length)))];
+  if (o.sizes && o.sizes.some((n) => n > pool.length)) notes.push(`Sizes above the ${pool.length} training images were run at ${pool.length}.`);
+  if (!o.sizes && sizes.length < fractions.length) notes.push(`Some fractions give the same number of images (at least 3 each): sizes ${sizes.join(', ')}.`);
   for (let rep = 1; rep <= o.repeats; rep++) {
     const order = permutation(pool.length, mixSeed(o.splitSeed, rep, 0x1c));
     for (const n of sizes) {
@@ -175,7 +198,7 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
       log(`[${tag}] test MRE ${fmt(row.mre)} ± ${fmt(row.std)} ${data.unit}`);
     }
   }
-  const doc = summariseCurve({ o, data, rows, sizes, poolImages: pool.length, testImages: test.length, describe, notes });
+  const doc = summariseCurve({ o: { ...o, ...(target !== undefined ? { targetMre: target } : {}) }, data, rows, sizes, poolImages: pool.length, testImages: test.length, describe, notes, targetWhy, agreement });
   const files = { json: store.locate('learning-curve.json'), markdown: store.locate('learning-curve.md'), plot: store.locate('learning-curve.svg') };
   await store.write('learning-curve.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
   await store.write('learning-curve.md', utf8(learningCurveMarkdown(doc)));
@@ -184,7 +207,7 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
   return { doc, files };
 }
 
-function summariseCurve(a: { o: LearningCurveOptions; data: PreparedData; rows: CurveRow[]; sizes: number[]; poolImages: number; testImages: number; describe: string; notes: string[] }): LearningCurveDoc {
+function summariseCurve(a: { o: LearningCurveOptions; data: PreparedData; rows: CurveRow[]; sizes: number[]; poolImages: number; testImages: number; describe: string; notes: string[]; targetWhy: string | null; agreement: AnnotatorAgreement | null }): LearningCurveDoc {
   const { o, rows } = a;
   const bySize = a.sizes.map((n) => {
     const v = rows.filter((r) => r.n === n).map((r) => r.mre);
@@ -209,9 +232,9 @@ function summariseCurve(a: { o: LearningCurveOptions; data: PreparedData; rows: 
     kind: 'osteo-learning-curve', title: `Learning curve: ${o.data}`, data: o.data, unit: a.data.unit, poolImages: a.poolImages, testImages: a.testImages, describeSplit: a.describe,
     init: o.initName, budget: o.budget, fractions: o.fractions, repeats: o.repeats,
     rows: rows.map((r) => ({ ...r, mre: round(r.mre, 4), std: round(r.std, 4), median: round(r.median, 4), sdr: Object.fromEntries(Object.entries(r.sdr).map(([k, v]) => [k, round(v, 2)])), seconds: round(r.seconds, 1) })),
-    bySize, fit, samples: samples.map((s) => [round(s.a, 6), round(s.b, 6), round(s.c, 6)]), target: o.targetMre ?? null, prediction, collection,
+    bySize, fit, samples: samples.map((s) => [round(s.a, 6), round(s.b, 6), round(s.c, 6)]), target: o.targetMre ?? null, targetWhy: a.targetWhy, annotators: a.agreement, prediction, collection,
     minutesPerImage: o.minutesPerImage, costPerHour: o.costPerHour ?? null, notes: a.notes,
-    settings: { ...o.base, fractions: o.fractions, repeats: o.repeats, budget: o.budget, testSplit: o.testSplit, splitSeed: o.splitSeed, init: o.initName, ...(o.settings ?? {}) },
+    settings: { ...o.base, fractions: o.fractions, ...(o.sizes ? { sizes: o.sizes } : {}), repeats: o.repeats, budget: o.budget, testSplit: o.testSplit, splitSeed: o.splitSeed, init: o.initName, ...(o.settings ?? {}) },
   };
 }
 

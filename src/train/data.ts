@@ -104,6 +104,28 @@ export function splitTrainVal(n: number, fraction: number, seed: number): { trai
   return { train, val };
 }
 
+/**
+ * splitTrainVal over items grouped by the part of a combined set they come from (the id prefix
+ * before '/'): each part is split on its own with the same fraction and seed, so a part's
+ * validation images are those it would have alone. Without parts it is splitTrainVal.
+ */
+export function splitTrainValBySource(ids: readonly string[], fraction: number, seed: number, sources?: readonly string[]): { train: number[]; val: number[] } {
+  if (!sources || sources.length < 2) return splitTrainVal(ids.length, fraction, seed);
+  const groups = new Map<string, number[]>();
+  ids.forEach((id, i) => {
+    const s = id.slice(0, Math.max(0, id.indexOf('/')));
+    const g = groups.get(s);
+    if (g) g.push(i); else groups.set(s, [i]);
+  });
+  const train: number[] = [], val: number[] = [];
+  for (const idx of groups.values()) {
+    const s = idx.length >= 2 ? splitTrainVal(idx.length, fraction, seed) : { train: [0], val: [] };
+    train.push(...s.train.map((j) => idx[j]!));
+    val.push(...s.val.map((j) => idx[j]!));
+  }
+  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+}
+
 /** k folds of 0..n-1 (seeded): fold f's test indices; the rest train. */
 export function kFolds(n: number, k: number, seed: number): { train: number[]; test: number[] }[] {
   if (!(Number.isInteger(k) && k >= 2 && k <= n)) throw new RangeError(`k-fold needs 2 ≤ k ≤ ${n} (items), got ${k}`);

@@ -8,7 +8,7 @@ import type { Engine } from '../gpu/engine';
 import { OsteoError } from '../gpu/errors';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
-import { grayNormalization, normalizationFromMetadata, toSingleChannel, TORCHVISION_NORMALIZATION, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS, type LoadedWeights } from '../weights/index';
+import { grayNormalization, normalizationFromMetadata, partialEncoderLayers, toGreyExact, toSingleChannel, TORCHVISION_NORMALIZATION, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS, type LoadedWeights } from '../weights/index';
 import { modelFromCheckpoint, type Checkpoint, type Normalisation } from './checkpoint';
 import { ConfigError } from './config';
 import { fmt } from './format';
@@ -40,6 +40,9 @@ export interface InitResult {
   kind: 'imagenet' | 'scratch' | 'checkpoint' | 'weights';
   /** The checkpoint's settings (init from an osteo checkpoint). */
   from?: Checkpoint;
+  /** ImageNet init: the encoder layers that came from ImageNet, and those a partial file lacked (started from scratch). */
+  imagenetLayers?: string[];
+  scratchLayers?: string[];
 }
 
 /**
@@ -47,23 +50,37 @@ export interface InitResult {
  * `model`, the first conv summed to 1 channel when needed. Throws MissingWeightsError when they
  * do not fit.
  */
-export function loadImagenetEncoder(model: UnetPlusPlus, loaded: LoadedWeights, source: string): { tensors: number; normalisation: Normalisation; describe: string } {
-  const bad = [...loaded.report.missing.filter((n) => n.startsWith('encoder.')), ...loaded.report.mismatched.map((m) => `${m.name} (file [${m.got.join(', ')}], model [${m.expected.join(', ')}])`)];
+export function loadImagenetEncoder(model: UnetPlusPlus, loaded: LoadedWeights, source: string): { tensors: number; normalisation: Normalisation; describe: string; imagenetLayers: string[]; scratchLayers: string[] } {
+  // A partial copy (later layers could not be obtained) loads what it has; the rest keeps its random init.
+  const absent = partialEncoderLayers(loaded) ?? [];
+  const bad = [...loaded.report.missing.filter((n) => n.startsWith('encoder.') && !absent.includes(n.replace(/\.(weight|bias)$/, ''))), ...loaded.report.mismatched.map((m) => `${m.name} (file [${m.got.join(', ')}], model [${m.expected.join(', ')}])`)];
   if (bad.length) {
     throw new MissingWeightsError(`${source} does not fit this model's VGG19 encoder (widths ${model.config.widths.join(',')}): ${bad.slice(0, 4).join('; ')}${bad.length > 4 ? '; …' : ''}`);
   }
-  const tensors = loaded.tensors.get('encoder.features.0.weight')?.shape[1] === 3 && model.config.inChannels === 1 ? toSingleChannel(loaded.tensors) : loaded.tensors;
+  // Grey input: the first conv folded exactly (toGreyExact), so it sees a grey X-ray as the source saw it copied into its channels.
+  const rgb = loaded.tensors.get('encoder.features.0.weight')?.shape[1] === 3 && model.config.inChannels === 1;
+  const tensors = rgb && loaded.tensors.has('encoder.features.0.bias') ? toGreyExact(loaded.tensors, normalizationFromMetadata(loaded.metadata, source)) : rgb ? toSingleChannel(loaded.tensors) : loaded.tensors;
   let n = 0;
+  const layers = new Set<string>();
   for (const [name, t] of tensors) {
     if (!name.startsWith('encoder.')) continue;
     model.params.load(name, t.data);
+    layers.add(name.replace(/\.(weight|bias)$/, ''));
     n++;
   }
   if (n === 0) throw new MissingWeightsError(`${source} holds no VGG19 encoder tensors`);
   const norm = grayNormalization(normalizationFromMetadata(loaded.metadata, source));
   const normalisation = { name: norm.name, mean: norm.mean[0]!, std: norm.std[0]! };
-  return { tensors: n, normalisation, describe: `imagenet (${source}: ${n} encoder tensors from ${loaded.metadata.source_format ?? loaded.format}; normalisation ${norm.name}, mean ${normalisation.mean.toFixed(3)}, std ${normalisation.std.toFixed(3)})` };
+  const imagenetLayers = [...layers].sort(byLayer);
+  const partial = absent.length ? `; PARTIAL: ${imagenetLayers.length} conv layers from ImageNet (${imagenetLayers.join(', ')}), ${absent.length} from scratch (${absent.join(', ')})` : '';
+  return {
+    tensors: n, normalisation, imagenetLayers, scratchLayers: absent.slice().sort(byLayer),
+    describe: `imagenet (${source}: ${n} encoder tensors from ${loaded.metadata.source_format ?? loaded.format}; normalisation ${norm.name}, mean ${normalisation.mean.toFixed(3)}, std ${normalisation.std.toFixed(3)}${partial})`,
+  };
 }
+
+/** encoder.features.2 before encoder.features.10. */
+const byLayer = (a: string, b: string): number => Number(/\d+$/.exec(a)?.[0]) - Number(/\d+$/.exec(b)?.[0]);
 
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -91,7 +108,7 @@ export async function initModel(engine: Engine, c: InitSettings, source: InitSou
     const model = fresh(k);
     try {
       const r = loadImagenetEncoder(model, source.weights, source.source);
-      return { model, normalisation: r.normalisation, describe: r.describe, kind: 'imagenet' };
+      return { model, normalisation: r.normalisation, describe: r.describe, kind: 'imagenet', imagenetLayers: r.imagenetLayers, scratchLayers: r.scratchLayers };
     } catch (e) {
       model.dispose();
       throw e;

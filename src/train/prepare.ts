@@ -26,6 +26,10 @@ export interface PreparedData {
   /** Original image paths (or names) by index, for messages and outputs. */
   paths: string[];
   splits?: Record<string, string[]>;
+  /** A combined set's parts (ids are `PART/ID`): validation splits are drawn within each part. */
+  sources?: string[];
+  /** Where several annotators marked the images: their agreement (the floor of any measurement). */
+  annotators?: LandmarkDataset['annotators'];
   /** Items left out: parse/check errors of the reader plus images that failed to decode. */
   skipped: number;
   missingImages: number;
@@ -103,6 +107,8 @@ export function prepareData(spec: string, ds: LandmarkDataset, opts: PrepareOpti
   };
   if (ds.landmarkNames) out.landmarkNames = ds.landmarkNames;
   if (ds.splits) out.splits = ds.splits;
+  if (ds.sources) out.sources = ds.sources;
+  if (ds.annotators) out.annotators = ds.annotators;
   return out;
 }
 

@@ -33,7 +33,7 @@ import { makeRng } from '../nn/random';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type RefineSettings, type TrainingState } from './checkpoint';
 import { REFINE_DEFAULTS, type TrainConfig } from './config';
-import { permutation, splitTrainVal, subset } from './data';
+import { permutation, splitTrainValBySource, subset } from './data';
 import { fmt } from './format';
 import { DEFAULT_NORMALISATION } from './init';
 import type { PreparedData } from './prepare';
@@ -161,6 +161,11 @@ export interface RefineRunOptions {
   store: RunStore;
   /** The coarse stage. */
   coarse: Checkpoint;
+  /**
+   * A two-stage checkpoint whose refinement network to fine-tune (its crop and normalisation are
+   * kept); absent: a new network from scratch.
+   */
+  initRefine?: Checkpoint;
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -211,7 +216,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   const { data, store, coarse } = o;
   if (coarse.model.classes !== data.k) throw new OsteoError(`coarse checkpoint ${coarse.path} predicts K=${coarse.model.classes} landmarks, data ${c.data} has K=${data.k}`);
   const crop = c.crop ?? REFINE_DEFAULTS.crop;
-  const split = splitTrainVal(data.set.images.length, c.valSplit, c.seed);
+  const split = splitTrainValBySource(data.set.ids, c.valSplit, c.seed, data.sources);
   const train = subset(data.set, split.train);
   const val = subset(data.set, split.val);
 
@@ -231,12 +236,17 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   const outside = offsets.filter(([x, y]) => Math.max(Math.abs(x), Math.abs(y)) > crop / 2).length;
   if (outside) say(`note: ${outside} of ${offsets.length} coarse errors fall outside the crop (±${(50 * crop).toFixed(1)} % of the longer side); a larger --crop covers them`);
 
-  const model = new UnetPlusPlus(engine, { classes: data.k, inChannels: 1, widths: c.widths ?? [...VGG19_WIDTHS], decoderChannels: c.decoder ?? [...UNETPP_DECODER_CHANNELS] });
+  const from = o.initRefine;
+  if (from && !from.refine) throw new OsteoError(`${from.path} holds no refinement stage to fine-tune (a one-stage checkpoint)`);
+  if (from?.refine && from.refine.settings.model.classes !== data.k) throw new OsteoError(`${from.path}'s refinement stage predicts K=${from.refine.settings.model.classes} landmarks, data ${c.data} has K=${data.k}`);
+  if (from?.refine && Math.abs(from.refine.settings.crop - crop) > 1e-9) throw new OsteoError(`${from.path}'s refinement stage was trained on crops of ${from.refine.settings.crop}; fine-tune it with --crop ${from.refine.settings.crop}`);
+  const model = from ? refineModelFromCheckpoint(engine, from)! : new UnetPlusPlus(engine, { classes: data.k, inChannels: 1, widths: c.widths ?? [...VGG19_WIDTHS], decoderChannels: c.decoder ?? [...UNETPP_DECODER_CHANNELS] });
   let trainer: LandmarkTrainer | undefined;
   let refiner: Refiner | undefined;
   try {
-    initializeUnetPP(model, c.seed);
-    const norm = { ...DEFAULT_NORMALISATION };
+    if (!from) initializeUnetPP(model, c.seed);
+    else say(`refinement network fine-tuned from ${from.path}`);
+    const norm = from?.refine ? { ...from.refine.settings.normalization } : { ...DEFAULT_NORMALISATION };
     const settings: Omit<RefineSettings, 'model'> & { minConfidence?: number } = {
       size: c.size, crop, sigma: c.sigma, loss: c.loss, targetScale: c.targetScale, normalization: norm, decode: c.decode,
       coarseError: { mre: coarseEval.overall.mre, unit: coarseEval.unit, sigmaRel, n: offsets.length },
@@ -334,7 +344,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
     }
     if (book.finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(book.bestMetric)} ${bestUnit} at epoch ${book.bestEpoch})`);
     return {
-      out, init: 'scratch', initKind: 'scratch', epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
+      out, init: from ? from.path : 'scratch', initKind: from ? 'checkpoint' : 'scratch', epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
       lastCheckpoint: store.locate(CHECKPOINT_LAST), bestCheckpoint: store.locate(CHECKPOINT_BEST), trainImages: train.images.length, valImages: val.images.length, skipped: data.skipped,
       seconds: (now() - t0) / 1000,
     };

@@ -15,7 +15,7 @@ import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint,
 import { EpochBook } from './epoch_book';
 export { closedFormSchedule } from './epoch_book';
 import type { TrainConfig } from './config';
-import { splitTrainVal, subset } from './data';
+import { splitTrainValBySource, subset } from './data';
 import { fmt } from './format';
 import { initModel, LandmarkCountError, type InitResult, type InitSource } from './init';
 import { selectIds, type PreparedData } from './prepare';
@@ -39,6 +39,9 @@ export interface TrainResult {
   out: string;
   init: string;
   initKind: InitResult['kind'];
+  /** ImageNet init: the encoder layers that came from ImageNet, and those started from scratch (a partial file). */
+  imagenetLayers?: string[];
+  scratchLayers?: string[];
   epochs: number;
   bestEpoch: number;
   bestMetric: number | null;
@@ -91,7 +94,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     data = selectIds(data, o.ids);
     if (data.set.images.length === 0) throw new DataError(c.data, undefined, 'none of the requested items is in the data set');
   }
-  const split = splitTrainVal(data.set.images.length, c.valSplit, c.seed);
+  const split = splitTrainValBySource(data.set.ids, c.valSplit, c.seed, data.sources);
   const train = subset(data.set, split.train);
   const val = subset(data.set, split.val);
 
@@ -100,8 +103,11 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
   if (resume) {
     if (resume.model.classes !== data.k) throw new LandmarkCountError(`checkpoint ${resume.path} predicts K=${resume.model.classes} landmarks, data ${c.data} has K=${data.k}`);
     const n = resume.train.normalization;
-    const run = resume.train.run as { initDescribe?: string; initKind?: InitResult['kind'] } | undefined;
-    init = { model: modelFromCheckpoint(engine, resume), normalisation: { name: n.name, mean: n.mean, std: n.std }, describe: run?.initDescribe ?? 'resumed', kind: run?.initKind ?? 'checkpoint' };
+    const run = resume.train.run as { initDescribe?: string; initKind?: InitResult['kind']; imagenetLayers?: string[]; scratchLayers?: string[] } | undefined;
+    init = {
+      model: modelFromCheckpoint(engine, resume), normalisation: { name: n.name, mean: n.mean, std: n.std }, describe: run?.initDescribe ?? 'resumed', kind: run?.initKind ?? 'checkpoint',
+      ...(run?.imagenetLayers ? { imagenetLayers: run.imagenetLayers, scratchLayers: run.scratchLayers ?? [] } : {}),
+    };
   } else {
     init = await initModel(engine, c, o.init ?? { kind: 'scratch' }, data.k, c.data);
   }
@@ -129,6 +135,8 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     const book = new EpochBook(c, resume?.state);
     if (resume?.optimizer) trainer.optimizer.loadState(resume.optimizer);
     trainer.optimizer.lr = book.lr;
+    // which encoder layers came from ImageNet (all, or a partial file's), in the checkpoint, metrics.json and the summary
+    const imagenetFields = init.imagenetLayers ? { imagenetLayers: init.imagenetLayers, scratchLayers: init.scratchLayers ?? [] } : {};
     const settings: TrainSettings = {
       size: c.size,
       sigma: c.sigma,
@@ -137,7 +145,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       normalization: init.normalisation,
       decode: c.decode,
       unit: data.unit,
-      run: { ...c, initDescribe: init.describe, initKind: init.kind, k: data.k, ...(o.runExtra ?? {}) },
+      run: { ...c, initDescribe: init.describe, initKind: init.kind, ...imagenetFields, k: data.k, ...(o.runExtra ?? {}) },
     };
     if (data.landmarkNames) settings.landmarkNames = data.landmarkNames;
     const out = store.locate('');
@@ -146,7 +154,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     const writeMetrics = async () => {
       const doc = {
         out, data: { spec: c.data, name: data.name, k: data.k, unit: data.unit, train: train.images.length, val: val.images.length, skipped: data.skipped, errors: data.errors.slice(0, 50) },
-        init: init.describe, initKind: init.kind, device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback,
+        init: init.describe, initKind: init.kind, ...imagenetFields, device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback,
         config: c, ...book.metrics(bestUnit),
       };
       await store.write('metrics.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
@@ -194,7 +202,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     if (book.finished === 'early-stop') say(`early stop: no improvement for ${c.earlyStop} epochs (best ${fmt(book.bestMetric)} ${bestUnit} at epoch ${book.bestEpoch})`);
     if (!(await store.exists('metrics.json'))) await writeMetrics();
     return {
-      out, init: init.describe, initKind: init.kind, epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
+      out, init: init.describe, initKind: init.kind, ...imagenetFields, epochs: book.epoch, bestEpoch: book.bestEpoch, bestMetric: book.bestMetric, unit: data.unit, history: book.history, finished: book.finished || 'epochs',
       lastCheckpoint: store.locate(CHECKPOINT_LAST), bestCheckpoint: store.locate(CHECKPOINT_BEST), trainImages: train.images.length, valImages: val.images.length, skipped: data.skipped,
       seconds: (now() - t0) / 1000,
     };

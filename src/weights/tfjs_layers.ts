@@ -115,6 +115,8 @@ export function readTfjsLayers(files: Map<string, Uint8Array>, opts: TfjsReadOpt
   const byLayer = new Map(vgg19Convs(opts.spec).map((c) => [c.keras, c]));
   const found: WeightMap = new Map();
   const unexpected: string[] = [];
+  const absentShards: string[] = [];
+  const absentWeights: string[] = [];
   let inputChannels = 3;
   for (const g of groups) {
     // Check sizes before concatenating anything.
@@ -125,11 +127,15 @@ export function readTfjsLayers(files: Map<string, Uint8Array>, opts: TfjsReadOpt
       for (const d of w.shape) n = Math.min(n * d, 2 ** 40);
       need += n * per;
     }
-    const shards = g.paths.map((p) => {
-      const b = files.get(p);
-      if (!b) throw new WeightFileError(`${file}: shard ${p} is missing (it must sit next to model.json)`, file);
-      return b;
-    });
+    // A group whose shards are absent (a partial copy of a model) is skipped and listed; its layers
+    // are then missing from the result, which says so. A shard present but of the wrong size is an error.
+    const absent = g.paths.filter((p) => !files.has(p));
+    if (absent.length) {
+      absentShards.push(...absent);
+      absentWeights.push(...g.weights.map((w) => w.name));
+      continue;
+    }
+    const shards = g.paths.map((p) => files.get(p)!);
     const have = shards.reduce((a, b) => a + b.byteLength, 0);
     if (have !== need)
       throw new WeightFileError(`${file}: shards [${g.paths.join(', ')}] hold ${have} bytes but the manifest describes ${need}; truncated or mismatched shards`, file);
@@ -186,5 +192,12 @@ export function readTfjsLayers(files: Map<string, Uint8Array>, opts: TfjsReadOpt
       found.set(name, { shape, data: oihw });
     }
   }
-  return kerasVgg19Result('tfjs-layers', found, unexpected, inputChannels, opts.spec);
+  if (absentShards.length && ![...found.keys()].some((n) => n.endsWith('.weight'))) {
+    throw new WeightFileError(`${file}: no complete layer: the shards of every VGG19 conv layer are absent (${absentShards.slice(0, 4).join(', ')}${absentShards.length > 4 ? ', …' : ''})`, file);
+  }
+  const r = kerasVgg19Result('tfjs-layers', found, unexpected, inputChannels, opts.spec);
+  if (absentShards.length) {
+    r.report.absent = { shards: absentShards, layers: [...new Set(absentWeights.map((w) => splitName(w)?.[0] ?? w))] };
+  }
+  return r;
 }

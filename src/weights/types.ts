@@ -37,6 +37,24 @@ export interface TensorReport {
   unexpected: string[];
   /** Canonical names present with the wrong shape (after layout conversion). */
   mismatched: ShapeMismatch[];
+  /**
+   * A partial copy of a model (tfjs shards absent): the shard files and the source layers they
+   * held. Their tensors are in `missing`; the rest was read.
+   */
+  absent?: { shards: string[]; layers: string[] };
+}
+
+/**
+ * A partial encoder (a copy of a model whose later layers could not be obtained): the encoder
+ * layers it lacks (smp names without .weight/.bias), when the file says it is partial — tfjs shards
+ * absent, or a converted file's `absent_layers` metadata — and every missing tensor is an encoder
+ * conv's. Undefined for a complete file, or one missing anything else (that is an error).
+ */
+export function partialEncoderLayers(w: { report: TensorReport; metadata: Record<string, string> }): string[] | undefined {
+  const declared = w.report.absent !== undefined || (w.metadata.absent_layers ?? '') !== '';
+  if (!declared || w.report.mismatched.length || w.report.missing.length === 0) return undefined;
+  if (!w.report.missing.every((n) => /^encoder\.features\.\d+\.(weight|bias)$/.test(n))) return undefined;
+  return [...new Set(w.report.missing.map((n) => n.replace(/\.(weight|bias)$/, '')))];
 }
 
 export type WeightFormat =

@@ -185,6 +185,46 @@ export function toSingleChannel(weights: WeightMap, name = FIRST_CONV): WeightMa
   return res;
 }
 
+/**
+ * The first conv for grey input, exact: a grey image g in [0, 1] normalised once as
+ * x = (g − m̄) / s̄ (m̄, s̄ the means of the per-channel mean and std, grayNormalization) gives in the
+ * interior of the image the same first-conv output as the source weights on the grey image copied
+ * into each of their channels with their own per-channel normalisation x_c = (g − m_c) / s_c:
+ * since x_c = x · s̄/s_c + (m̄ − m_c)/s_c, the kernel is W' = Σ_c W_c · s̄/s_c and the bias
+ * b' = b + Σ_c (m̄ − m_c)/s_c · Σ_taps W_c. (Keras' caffe weights take BGR in [0, 255] minus
+ * (103.939, 116.779, 123.68): the per-channel means differ by up to 20 grey levels, which a plain sum
+ * over channels would leave as a bias error.) Only the zero-padded border differs, as in any
+ * channel fold. `n`: the source's normalisation, channels in the kernel's order.
+ */
+export function toGreyExact(weights: WeightMap, n: Normalization, name = FIRST_CONV): WeightMap {
+  const w = weights.get(name);
+  const b = weights.get(name.replace(/weight$/, 'bias'));
+  if (!w || !b) throw new WeightFileError(`toGreyExact: no tensor ${!w ? name : name.replace(/weight$/, 'bias')}`, undefined, name);
+  const [co, ci, kh, kw] = w.shape as [number, number, number, number];
+  if (ci === 1) return new Map(weights);
+  if (n.mean.length !== ci || n.std.length !== ci) throw new WeightFileError(`toGreyExact: ${ci} input channels but a ${n.mean.length}-channel normalisation`, undefined, name);
+  const g = grayNormalization(n);
+  const mBar = g.mean[0]!, sBar = g.std[0]!;
+  const k = kh * kw;
+  const out = new Float32Array(co * k);
+  const bias = Float32Array.from(b.data);
+  for (let o = 0; o < co; o++) {
+    for (let c = 0; c < ci; c++) {
+      const src = (o * ci + c) * k;
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        out[o * k + j] += (w.data[src + j]! * sBar) / n.std[c]!;
+        sum += w.data[src + j]!;
+      }
+      bias[o] += ((mBar - n.mean[c]!) / n.std[c]!) * sum;
+    }
+  }
+  const res = new Map(weights);
+  res.set(name, { shape: [co, 1, kh, kw], data: out });
+  res.set(name.replace(/weight$/, 'bias'), { shape: [...b.shape], data: bias });
+  return res;
+}
+
 /** Metadata after `toSingleChannel`. */
 export function singleChannelMetadata(md: Record<string, string>): Record<string, string> {
   const n = grayNormalization(normalizationFromMetadata(md));

@@ -108,7 +108,9 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
   if (!hooks.data) checkSpec(config.data, 'data');
   const refine = config.stage === 'refine';
   if (!resume && !refine && config.init === 'imagenet') findImagenetWeights(config.weights);
-  if (refine && explicit.init !== undefined && explicit.init !== 'scratch') throw new UsageError('--stage refine trains the refinement network from scratch; --init applies to the coarse stage');
+  // --stage refine: --init scratch (a new refinement network) or a two-stage checkpoint whose refinement network to fine-tune
+  const initRefine = refine && explicit.init !== undefined && explicit.init !== 'scratch' ? await loadCheckpoint(explicit.init) : undefined;
+  if (initRefine && !initRefine.refine) throw new UsageError(`--init ${explicit.init}: with --stage refine, --init is scratch or a two-stage checkpoint whose refinement network to fine-tune; this one holds the coarse stage only`);
   const coarse = refine ? await loadCheckpoint(config.coarse!) : undefined;
   if (coarse?.refine) log(`note: ${config.coarse} already holds a refinement stage; it is replaced`);
   return withEngine(values.software, async (engine) => {
@@ -125,7 +127,7 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
     }
     const printer = await trainPrinter({ ...(hooks.quiet ? { quiet: true } : {}), ...(hooks.onStep ? { onStep: hooks.onStep } : {}) });
     try {
-      if (coarse) return await runRefineTraining(engine, config, { data, store: folderStore(config.out), coarse, onProgress: (p) => printer.onProgress(p) });
+      if (coarse) return await runRefineTraining(engine, config, { data, store: folderStore(config.out), coarse, ...(initRefine ? { initRefine } : {}), onProgress: (p) => printer.onProgress(p) });
       return await runTraining(engine, config, {
         data, store: folderStore(config.out), onProgress: (p) => printer.onProgress(p), ...(resume ? { resume } : { init: await resolveInit(config) }),
       });
@@ -161,7 +163,7 @@ export const trainCommand: Command = {
 export function trainSummary(r: Awaited<ReturnType<typeof trainMain>>): Record<string, unknown> {
   const best = r.bestMetric === null ? null : round(r.bestMetric);
   return {
-    out: r.out, init: r.initKind, describe: r.init, epochs: r.epochs, finished: r.finished, bestEpoch: r.bestEpoch,
+    out: r.out, init: r.initKind, describe: r.init, ...(r.imagenetLayers ? { imagenetLayers: r.imagenetLayers, scratchLayers: r.scratchLayers } : {}), epochs: r.epochs, finished: r.finished, bestEpoch: r.bestEpoch,
     ...(r.valImages ? { bestMre: best, unit: r.unit } : { bestMre: null, bestTrainLoss: best }),
     train: r.trainImages, val: r.valImages, skipped: r.skipped,
     best: r.bestCheckpoint, last: r.lastCheckpoint, seconds: round(r.seconds),

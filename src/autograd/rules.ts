@@ -10,7 +10,7 @@
  */
 import type { Tensor } from '../gpu/tensor';
 import { addInto, reluBackward, sigmoidBackward } from '../kernels/arith';
-import { batchNorm, batchNormBackward, type BatchNormSaved } from '../kernels/batchnorm';
+import { batchNorm, batchNormBackward, frozenBatchNormSaved, type BatchNormSaved } from '../kernels/batchnorm';
 import { copyChannels, sliceChannels } from '../kernels/concat';
 import { conv2d, conv2dBackwardInput } from '../kernels/conv2d';
 import { conv2dBackwardBias, conv2dBackwardWeight } from '../kernels/conv2d_grad_weight';
@@ -123,11 +123,11 @@ export const RULES: { [K in OpName]: Rule<K> } = {
       return { out: y, saved: saved ? [saved.mean, saved.invStd] : [] };
     },
     backward({ gy, inputs: [x, gamma], out, saved, attrs, needs }) {
-      if (saved.length !== 2) {
-        throw new Error('autograd: batch norm in eval mode has no backward here (use training mode, or freeze the layer)');
-      }
-      const s: BatchNormSaved = { mean: saved[0]!, invStd: saved[1]! };
-      const { dx, dgamma, dbeta } = batchNormBackward(gy, x!, gamma!, s, attrs.relu ? { y: out! } : {});
+      // Eval mode (frozen statistics): the running mean and variance are constants of the layer.
+      const frozen = saved.length !== 2;
+      const s: BatchNormSaved = frozen ? frozenBatchNormSaved(attrs.runningMean, attrs.runningVar, attrs.eps) : { mean: saved[0]!, invStd: saved[1]! };
+      const { dx, dgamma, dbeta } = batchNormBackward(gy, x!, gamma!, s, { ...(attrs.relu ? { y: out! } : {}), frozen });
+      if (frozen) s.invStd.dispose();
       const keep = (t: Tensor, need: boolean | undefined) => (need ? t : (t.dispose(), null));
       return [keep(dx, needs[0]), keep(dgamma, needs[1]), keep(dbeta, needs[2])];
     },

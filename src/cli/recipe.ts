@@ -39,6 +39,8 @@ export const RECIPE_OPTIONS = defineOptions({
   patience: { type: 'string', value: 'N', defaultText: String(D.patience), description: 'ReduceLROnPlateau: halve the learning rate after N epochs without a better validation MRE', check: checks.int(1) },
   'early-stop': { type: 'string', value: 'N', defaultText: String(D.earlyStop), description: 'stop after N epochs without a better validation MRE', check: checks.int(1) },
   'no-augment': { type: 'boolean', description: 'train without the shift / scale / rotation / intensity augmentation' },
+  'freeze-bn': { type: 'boolean', description: 'batch norm in eval mode while training: running statistics used and kept, γ and β still learn (fine-tuning on a few images at a small batch)' },
+  'freeze-encoder': { type: 'string', value: 'N', defaultText: '0', description: "freeze the first N of the encoder's 5 VGG19 blocks (not updated)", check: checks.int(0) },
   decode: { type: 'string', value: 'argmax|blob', defaultText: D.decode, description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around the peak (the paper authors\' way)', check: checks.oneOf(['argmax', 'blob']) },
   widths: { type: 'string', value: 'W1,…,W16', defaultText: `VGG19's ${VGG19_WIDTHS.join(',')}`, description: 'channels of the 16 VGG19 convs (narrow models for tests and the CPU fallback; ImageNet weights need the default)', check: checks.intList({ count: 16 }) },
   decoder: { type: 'string', value: 'D1,…,D5', defaultText: UNETPP_DECODER_CHANNELS.join(','), description: 'channels of the 5 U-Net++ decoder stages', check: checks.intList({ count: 5 }) },
@@ -91,6 +93,8 @@ export function configFromFlags(v: Flags): Partial<TrainConfig> {
   set('patience', num('patience'));
   set('earlyStop', num('early-stop'));
   if (v['no-augment']) c.augment = false;
+  if (v['freeze-bn']) c.freezeBn = true;
+  if (typeof v['freeze-encoder'] === 'string') c.freezeEncoder = Number(v['freeze-encoder']);
   if (v.strict) c.strict = true;
   if (typeof v.widths === 'string') c.widths = parseList(v.widths, 'widths', 16);
   if (typeof v.decoder === 'string') c.decoder = parseList(v.decoder, 'decoder', 5);

@@ -332,7 +332,7 @@ const KIND_ALIASES: Record<string, DatasetKind> = {
 };
 
 /** Query keys each kind reads (src/node/data_readers.ts readDataset); any other key is an error, not ignored. */
-const READ_KEYS = ['strict', 'limit', 'missing'] as const;
+const READ_KEYS = ['strict', 'limit', 'missing', 'heldout'] as const;
 export const DATASET_SPEC_KEYS: Record<DatasetKind, readonly string[]> = {
   isbi2015: ['annotator', ...READ_KEYS],
   hand: ['spacing', 'images', ...READ_KEYS],

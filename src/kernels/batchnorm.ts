@@ -1,3 +1,4 @@
+import { mapKernel } from './arith';
 import { formatShape, ShapeError } from '../gpu/errors';
 import { nchw, Tensor } from '../gpu/tensor';
 import template from '../../shaders/batchnorm.wgsl';
@@ -179,7 +180,7 @@ export function batchNormBackward(
   x: Tensor,
   gamma: Tensor,
   saved: BatchNormSaved,
-  opts: { y?: Tensor } = {},
+  opts: { y?: Tensor; frozen?: boolean } = {},
 ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   const L = layout(x, 'batchNormBackward');
   const sameAsX = (t: Tensor, name: string) => {
@@ -229,7 +230,8 @@ export function batchNormBackward(
   e.run({
     kernel: 'bn_bwd_finalize',
     code: specialize(BWD_FINALIZE, reductionSizes(e)),
-    uniforms: new Uniforms().u32(L.c, L.parts).f32(1 / (L.n * L.hw)).u32(0).bytes(),
+    // frozen (eval-mode) statistics are constants: the batch terms B and C vanish (1/M → 0), dx = γ·inv·g
+    uniforms: new Uniforms().u32(L.c, L.parts).f32(opts.frozen ? 0 : 1 / (L.n * L.hw)).u32(0).bytes(),
     buffers: [part.binding, gb, mb, ib, dgamma.binding, dbeta.binding, coef.binding],
     workgroups: [L.c],
     flops: 2 * L.c * L.parts,
@@ -257,4 +259,15 @@ export function batchNormBackward(
   });
   coef.dispose();
   return { dx, dgamma, dbeta };
+}
+
+/**
+ * The saved statistics of an eval-mode (frozen) batch norm: the running mean and
+ * 1/√(running_var + eps), for {@link batchNormBackward} with `frozen`. PyTorch's gradient of
+ * BatchNorm in eval mode: dx = γ/√(running_var + ε)·dy, dγ = Σ dy·x̂, dβ = Σ dy.
+ */
+export function frozenBatchNormSaved(runningMean: Tensor, runningVar: Tensor, eps = 1e-5): BatchNormSaved {
+  const invStd = runningVar.engine.empty(runningVar.shape, 'bn_frozen_inv_std');
+  mapKernel({ kernel: 'bn_frozen_inv_std', inputs: [runningVar], out: invStd, s: eps, expr: () => 'inverseSqrt(v0 + s)', flops: 2 * runningVar.size });
+  return { mean: runningMean, invStd };
 }

@@ -82,6 +82,13 @@ export function foldPays(x: readonly number[], w: readonly number[]): boolean {
 export class UnetPlusPlus {
   readonly params: ParameterSet;
   readonly config: Required<UnetPPConfig>;
+  /**
+   * Batch norm in eval mode while training: the running statistics are used and kept (not updated
+   * from the batch), γ and β still learn, gradients flow as PyTorch's eval-mode BN
+   * (dx = γ/√(running_var + ε)·dy). For fine-tuning on a few images at batch 2, whose batch
+   * statistics are noisy.
+   */
+  frozenBatchNorm = false;
   private readonly schedule = decoderSchedule();
 
   constructor(
@@ -209,6 +216,7 @@ export class UnetPlusPlus {
       runningMean: this.params.buffer(`${p}.1.running_mean`),
       runningVar: this.params.buffer(`${p}.1.running_var`),
       relu: true,
+      ...(this.frozenBatchNorm ? { training: false } : {}),
     });
     c.release();
     return y;

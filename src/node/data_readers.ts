@@ -18,6 +18,7 @@ import {
 } from '../data/types';
 import { readImage, readImageSize } from './data_image';
 import { readZip } from './data_zip';
+import { splitTrainVal } from '../train/data';
 import { annotatorAgreement, fixedTestSplit, meanOf, parseXyLines, type AnnotatorAgreement } from '../data/annotators';
 
 export interface ReadOptions {
@@ -430,6 +431,25 @@ export function readDataset(spec: string | DatasetSpec, overrides: ReadOptions =
     if (parts.length > 1) return combineDatasets(parts.map((p) => readDataset(p, overrides)), spec);
   }
   const r = resolveSpec(spec, overrides);
+  const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  const ds = readResolved(r);
+  return s.options.heldout !== undefined ? withHeldout(ds, s.options.heldout) : ds;
+}
+
+/**
+ * `heldout=F,S`: the images a training run on this data with `--val-split F --seed S` held out for
+ * validation become split 'val' (the rest 'fit'), taken from the 'train' split when the data has
+ * one (as `osteo train` does). Scores a model on exactly the images it never trained on.
+ */
+function withHeldout(ds: LandmarkDataset, value: string): LandmarkDataset {
+  const m = /^(0?\.\d+),(\d+)$/.exec(value.trim());
+  if (!m) throw new RangeError(`dataset option heldout=${value}: expected FRACTION,SEED (the --val-split and --seed of the training run), e.g. heldout=0.1,1`);
+  const pool = ds.splits?.train ? ds.items.filter((it) => ds.splits!.train!.includes(it.id)) : ds.items;
+  const split = splitTrainVal(pool.length, Number(m[1]), Number(m[2]));
+  return { ...ds, splits: { ...(ds.splits ?? {}), val: split.val.map((i) => pool[i]!.id), fit: split.train.map((i) => pool[i]!.id) } };
+}
+
+function readResolved(r: ResolvedSpec): LandmarkDataset {
   switch (r.kind) {
     case 'isbi2015': return readIsbi2015(r.target, r.opts);
     case 'hand': return readHand(r.target, r.opts);

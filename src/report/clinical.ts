@@ -3,6 +3,7 @@
  * per landmark, per image, the mean-shape baseline beside it, and the worst images with their
  * predictions (in the working copy's pixels, for overlays).
  */
+import { landmarkOffsets, type OffsetSummary } from './offsets';
 import type { Point } from '../data/types';
 import { meanShape, meanShapePrediction } from '../landmarks/baseline';
 import { evaluate, type Evaluation } from '../landmarks/metrics';
@@ -37,6 +38,8 @@ export interface ClinicalResult {
   confidence: number[][];
   /** Predictions and truth in each working copy's pixels (index = image), for drawing. */
   drawn: { predicted: Point[][]; truth: Point[][] };
+  /** Each landmark's error split into a systematic offset and the spread around it (original pixels / mm). */
+  offsets: OffsetSummary;
 }
 
 const avg = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
@@ -89,6 +92,7 @@ export async function clinicalMetrics(trainer: LandmarkTrainer, data: PreparedDa
     perImage,
     confidence,
     drawn: { predicted: points, truth: set.points },
+    offsets: landmarkOffsets(preds, truth, names ?? data.landmarkNames ?? [], set.mmPerPixel),
   };
 }
 

@@ -2,6 +2,8 @@
  * The decision report as data (host-neutral): what `osteo report` writes as report.json and what
  * the markdown and HTML renderings show (src/report/render.ts).
  */
+import type { AnnotatorAgreement } from '../data/annotators';
+import type { OffsetSummary } from './offsets';
 import type { LandmarkStatsJson, StatsJson } from '../landmarks/report_json';
 import type { OperationalReport } from './operational';
 import type { PowerLawFit, TargetPrediction } from './powerlaw';
@@ -27,6 +29,10 @@ export interface ClinicalSection {
   /** The worst images, worst first (overlays in the HTML). */
   worst: ImageRow[];
   perImage: ImageRow[];
+  /** Each landmark's error as a systematic offset (the same shift on every image) and the spread around it. */
+  offsets?: OffsetSummary;
+  /** Where the data has two annotators: how far apart they are (the floor of any measurement). */
+  annotators?: AnnotatorAgreement;
 }
 
 export interface LearningCurveSection {
@@ -48,10 +54,12 @@ export interface ShiftSection {
   /** The same metrics on both sets. */
   referenceOverall: StatsJson;
   targetOverall: StatsJson;
-  /** Per-image MRE, this data − reference, 95 % bootstrap interval. */
-  mreDifference: Interval;
-  /** SDR at the first radius (percentage points), this data − reference. */
-  sdrDifference: Interval & { radius: string };
+  /** The reference's unit (when it differs from `unit`, errors are not compared). */
+  referenceUnit: 'mm' | 'px';
+  /** Per-image MRE, this data − reference, 95 % bootstrap interval (null when the units differ). */
+  mreDifference: Interval | null;
+  /** SDR at the first radius (percentage points), this data − reference (null when the units differ). */
+  sdrDifference: (Interval & { radius: string }) | null;
   signals: ShiftSignals;
 }
 

@@ -44,6 +44,25 @@ function sections(d: ReportDoc): { title: string; lines: string[]; id: string }[
       String(l.landmark), l.name, fmt(l.mre), fmt(l.std), fmt(l.median), ...radii.map((r) => `${fmt(l.sdrPercent[r], 1)}%`), fmt(c.baseline.perLandmark[i]?.mre),
     ])),
   });
+  if (c.annotators) {
+    const a = c.annotators;
+    out.push({
+      id: 'annotators', title: "The annotators' own disagreement",
+      lines: [`The annotators ${a.annotators.join(' and ')} differ by ${fmt(a.mean)} ${a.unit} on average (median ${fmt(a.median)}, 90th percentile ${fmt(a.p90)}) over the ${a.images} images both marked: the truth is that uncertain, so no model can be measured below it. The model's MRE is ${fmt(c.overall.mre / a.mean, 2)}× their disagreement${a.unit !== u ? ` (their distance in ${a.unit}, the model's error in ${u})` : ''}.`],
+    });
+  }
+  if (c.offsets) {
+    const f = c.offsets;
+    out.push({
+      id: 'offsets', title: 'Systematic offset per landmark',
+      lines: [
+        `The same shift on every image (another annotation convention for the landmark, or another field of view) is cheap to fix — a few annotated images of the site estimate it — while the spread around it is not. Removing each landmark's median offset takes the mean error from ${fmt(f.mre)} to ${fmt(f.spread)} ${f.unit}: ${fmt(100 * f.systematicShare, 0)}% of the error is systematic.`,
+        '',
+        ...table(['#', 'landmark', `MRE (${f.unit})`, `median offset dx, dy (${f.unit})`, `|offset| (${f.unit})`, `spread after removing it (${f.unit})`],
+          f.perLandmark.map((l) => [String(l.landmark), l.name, fmt(l.mre), `${fmt(l.dx, 1)}, ${fmt(l.dy, 1)}`, fmt(l.offset), fmt(l.spread)])),
+      ],
+    });
+  }
   out.push({
     id: 'worst', title: 'Worst images',
     lines: table(['image', `MRE (${u})`, `max (${u})`, 'mean heatmap peak'], c.worst.map((w) => [w.id, fmt(w.mre), fmt(w.max), fmt(w.confidence)])),
@@ -81,8 +100,12 @@ function sections(d: ReportDoc): { title: string; lines: string[]; id: string }[
       lines: [
         ...table(['', 'this data', 'reference', 'difference [95% interval]'], [
           ['images', String(s.images), String(s.referenceImages), ''],
-          [`MRE (${s.unit})`, fmt(s.targetOverall.mre), fmt(s.referenceOverall.mre), interval(s.mreDifference)],
-          [`SDR ${s.sdrDifference.radius} ${s.unit} (%)`, fmt(s.targetOverall.sdrPercent[`${s.sdrDifference.radius} ${s.unit}`], 1), fmt(s.referenceOverall.sdrPercent[`${s.sdrDifference.radius} ${s.unit}`], 1), interval(s.sdrDifference, 1)],
+          ...(s.mreDifference && s.sdrDifference
+            ? [
+                [`MRE (${s.unit})`, fmt(s.targetOverall.mre), fmt(s.referenceOverall.mre), interval(s.mreDifference)],
+                [`SDR ${s.sdrDifference.radius} ${s.unit} (%)`, fmt(s.targetOverall.sdrPercent[`${s.sdrDifference.radius} ${s.unit}`], 1), fmt(s.referenceOverall.sdrPercent[`${s.sdrDifference.radius} ${s.unit}`], 1), interval(s.sdrDifference, 1)],
+              ]
+            : [['MRE', `${fmt(s.targetOverall.mre)} ${s.unit}`, `${fmt(s.referenceOverall.mre)} ${s.referenceUnit}`, `not compared: errors in ${s.unit} here, ${s.referenceUnit} on the reference`]]),
           ['intensity histogram distance (W1)', fmt(sg.intensity.distance, 4), `chance ${fmt(sg.intensity.chance, 4)}`, `p = ${fmt(sg.intensity.p, 3)} (${sg.intensity.permutations} permutations)`],
           ['noise σ (of the intensity range)', fmt(sg.noise.target, 4), fmt(sg.noise.reference, 4), interval(sg.noise, 4)],
           ...(sg.confidence ? [['mean heatmap peak', fmt(sg.confidence.target, 3), fmt(sg.confidence.reference, 3), interval(sg.confidence, 3)]] : []),

@@ -6,6 +6,7 @@
  * unlike the training site's) when given. The host supplies the data, an image loader for timing,
  * and writes the files.
  */
+import type { AnnotatorAgreement } from '../data/annotators';
 import type { GreyImage } from '../data/types';
 import type { Engine } from '../gpu/engine';
 import { drawOverlay } from '../landmarks/draw';
@@ -59,9 +60,12 @@ export interface ReportResult {
 }
 
 /** The clinical section of a clinicalMetrics result. */
-export function clinicalSection(r: ClinicalResult, worst: number): ClinicalSection {
+export function clinicalSection(r: ClinicalResult, worst: number, annotators?: AnnotatorAgreement): ClinicalSection {
   const rows = r.perImage.map((p) => ({ id: p.id, mre: round(p.mre, 4), max: round(p.max, 4), confidence: round(p.confidence, 4) }));
+  const o = r.offsets;
   return {
+    offsets: { ...o, mre: round(o.mre, 4), spread: round(o.spread, 4), systematicShare: round(o.systematicShare, 4), perLandmark: o.perLandmark.map((l) => ({ ...l, dx: round(l.dx, 3), dy: round(l.dy, 3), offset: round(l.offset, 3), mre: round(l.mre, 3), spread: round(l.spread, 3) })) },
+    ...(annotators ? { annotators } : {}),
     unit: r.json.unit, sdrRadii: r.json.sdrRadii, images: r.perImage.length, overall: r.json.overall, perLandmark: r.json.perLandmark,
     baseline: { describe: r.baseline.describe, overall: r.baseline.json.overall, perLandmark: r.baseline.json.perLandmark.map((l) => ({ landmark: l.landmark, name: l.name, mre: l.mre })) },
     worst: worstImages(r.perImage, worst).map((i) => rows[i]!), perImage: rows,
@@ -80,11 +84,13 @@ export async function compareSites(p: Predictor, target: { data: PreparedData; c
   const meanConf = (c: ClinicalResult) => c.confidence.map((v) => v.reduce((a, b) => a + b, 0) / v.length);
   const signals = shiftSignals(reference.set.images, target.data.set.images, { confidence: { reference: meanConf(ref), target: meanConf(target.clinical) } });
   const r4 = (i: { value: number; lo: number; hi: number }) => ({ value: round(i.value, 4), lo: round(i.lo, 4), hi: round(i.hi, 4) });
+  // errors in px on one side and mm on the other are not comparable: no difference then
+  const same = ref.evaluation.unit === target.clinical.evaluation.unit;
   return {
-    reference: reference.spec, referenceImages: reference.set.images.length, images: target.data.set.images.length, unit: ref.evaluation.unit,
+    reference: reference.spec, referenceImages: reference.set.images.length, images: target.data.set.images.length, unit: target.clinical.evaluation.unit, referenceUnit: ref.evaluation.unit,
     referenceOverall: ref.json.overall, targetOverall: target.clinical.json.overall,
-    mreDifference: r4(bootstrapMeanDiff(target.clinical.perImage.map((x) => x.mre), ref.perImage.map((x) => x.mre), { seed: 3 })),
-    sdrDifference: { ...r4(bootstrapMeanDiff(withinRadius(target.clinical), withinRadius(ref), { seed: 4 })), radius },
+    mreDifference: same ? r4(bootstrapMeanDiff(target.clinical.perImage.map((x) => x.mre), ref.perImage.map((x) => x.mre), { seed: 3 })) : null,
+    sdrDifference: same ? { ...r4(bootstrapMeanDiff(withinRadius(target.clinical), withinRadius(ref), { seed: 4 })), radius } : null,
     signals,
   };
 }
@@ -133,7 +139,7 @@ export async function runReport(engine: Engine, o: ReportOptions): Promise<Repor
   const learningCurve = o.learningCurve ? learningSection(o.learningCurve, o.thresholds, ev.unit, notes) : null;
   const verdict = decide(checks, {
     ...(shift?.signals.shifted ? { shifted: { reasons: shift.signals.reasons } } : {}),
-    ...(learningCurve?.collection ? { collection: learningCurve.collection } : {}),
+    ...(learningCurve?.collection ? { collection: learningCurve.collection, collectionOnThisSite: sameSite(o.learningCurve!.doc.data, o.data.spec) } : {}),
     ...(operational ? { fallback: operational.fallback } : {}),
     baseline: { model: ev.overall.mre, baseline: clinical.baseline.evaluation.overall.mre, unit: ev.unit },
   });
@@ -146,7 +152,7 @@ export async function runReport(engine: Engine, o: ReportOptions): Promise<Repor
     verdict, thresholds: checks.map((c) => ({ ...c, value: round(c.value, 6), measured: c.measured === null ? null : round(c.measured, 6) })),
     model: { path: o.modelName, size: p.ck.train.size, landmarks: p.ck.model.classes, parameters: p.model.parameterCount, decode: p.trainer.options.decode.method ?? 'argmax' },
     data: { spec: o.data.spec, split: o.split ?? null, images: o.data.set.images.length, skipped: o.data.skipped, unit: ev.unit },
-    clinical: clinicalSection(clinical, o.worst ?? 3),
+    clinical: clinicalSection(clinical, o.worst ?? 3, o.data.annotators?.agreement),
     operational: operational && roundOperational(operational),
     learningCurve, shift, notes,
   };
@@ -171,3 +177,9 @@ function roundOperational(r: OperationalReport): OperationalReport {
 }
 
 
+
+/** Two data specs name the same images (the same kind and path, whatever their options: split, test=…). */
+function sameSite(a: string, b: string): boolean {
+  const base = (s: string) => s.replace(/\?[^?]*$/, '').replace(/\/+$/, '');
+  return base(a) === base(b);
+}

@@ -49,7 +49,7 @@ const list = (v: readonly ThresholdCheck[]): string => v.map((c) => c.text).join
 const int = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
 
 /** Makes the decision from the threshold checks and, when given, the shift and the learning curve. */
-export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { reasons: string[] }; collection?: CollectionEstimate; fallback?: boolean; baseline?: { model: number; baseline: number; unit: string } } = {}): Verdict {
+export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { reasons: string[] }; collection?: CollectionEstimate; collectionOnThisSite?: boolean; fallback?: boolean; baseline?: { model: number; baseline: number; unit: string } } = {}): Verdict {
   const met = checks.filter((c) => c.status === 'met');
   const missed = checks.filter((c) => c.status === 'missed');
   const na = checks.filter((c) => c.status === 'not assessable');
@@ -63,6 +63,12 @@ export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { rea
     return { ...base, decision: 'set-thresholds', sentence: `No threshold could be checked${na.length ? ` (${na.map((c) => `${c.text}: ${c.detail}`).join('; ')})` : ''}: set thresholds in this data's units before deciding.` };
   }
   if (clinicalMissed.length) {
+    const c0 = ctx.collection;
+    if (ctx.shifted && ctx.shifted.reasons.length && c0 && ctx.collectionOnThisSite && Number.isFinite(c0.prediction.images)) {
+      // the learning curve was measured on this site's own annotated images: it says how many of them fix the shift
+      const cost = c0.cost !== undefined ? `, cost about ${c0.cost.toFixed(0)}` : '';
+      return { ...base, decision: 'collect-data', sentence: `Do not deploy: ${list(clinicalMissed)} missed and the data is shifted from the training site (${ctx.shifted.reasons.join('; ')}). Annotate images of this site and fine-tune on them: about ${int(c0.currentImages + c0.moreImages)} annotated images (${int(c0.moreImages)} more than the ${int(c0.currentImages)} measured; 95% interval ${int(c0.moreImagesLo)}–${int(c0.moreImagesHi)} more) are predicted to reach MRE ${fmt(c0.target, 2)} ${c0.unit} by the learning curve on this site — about ${c0.hours.toFixed(1)} h of annotation at ${c0.minutesPerImage} min per image${cost}.${opNote}` };
+    }
     if (ctx.shifted && ctx.shifted.reasons.length) {
       return { ...base, decision: 'site-shift', sentence: `Do not deploy: ${list(clinicalMissed)} missed and the data looks shifted from the training site (${ctx.shifted.reasons.join('; ')}); check acquisition and preprocessing, and annotate images from this site, before collecting more data like the old.${opNote}` };
     }

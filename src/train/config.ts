@@ -97,6 +97,25 @@ export interface TrainConfig {
   crop?: number;
   /** Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark). */
   crops?: number;
+  /**
+   * Batch norm in eval mode while training (running statistics used and kept, γ and β still
+   * learn): for fine-tuning on a few images at a small batch, whose batch statistics are noisy.
+   */
+  freezeBn?: boolean;
+  /** Freeze the first N of the encoder's 5 VGG19 blocks (their convs are not updated); 0 = none. */
+  freezeEncoder?: number;
+}
+
+/** The last conv index + 1 of each VGG19 block (features.0–2, 5–7, 10–16, 19–25, 28–34). */
+export const VGG19_BLOCK_ENDS = [4, 9, 18, 27, 36] as const;
+
+/** Parameter-name test for the convs of the encoder's first `blocks` blocks (encoder.features.N.*). */
+export function inFrozenBlocks(blocks: number): (name: string) => boolean {
+  const end = blocks > 0 ? VGG19_BLOCK_ENDS[Math.min(blocks, 5) - 1]! : 0;
+  return (name) => {
+    const m = /^encoder\.features\.(\d+)\./.exec(name);
+    return m !== null && Number(m[1]) < end;
+  };
 }
 
 /**
@@ -163,6 +182,7 @@ export function validateConfig(c: TrainConfig): void {
   for (const [k, v] of [['lr', c.lr], ['sigma', c.sigma], ['target-scale', c.targetScale]] as const) if (!(v > 0 && Number.isFinite(v))) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
   if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
+  if (c.freezeEncoder !== undefined && !(Number.isInteger(c.freezeEncoder) && c.freezeEncoder >= 0 && c.freezeEncoder <= 5)) throw new ConfigError(`--freeze-encoder must be 0 to 5 (VGG19 blocks), got ${c.freezeEncoder}`);
   if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);
   if (c.targetScale !== 1 && c.loss !== 'mse') throw new ConfigError(`--target-scale scales MSE targets only (${c.loss} needs targets in [0, 1]${c.loss === 'spatial_ce' ? ', normalised per map' : ''}); drop it or use --loss mse`);
   if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);

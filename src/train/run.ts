@@ -14,7 +14,7 @@ import { statsJson } from '../landmarks/report_json';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, type Checkpoint, type EpochRecord, type TrainSettings } from './checkpoint';
 import { EpochBook } from './epoch_book';
 export { closedFormSchedule } from './epoch_book';
-import type { TrainConfig } from './config';
+import { inFrozenBlocks, type TrainConfig } from './config';
 import { splitTrainValBySource, subset } from './data';
 import { fmt } from './format';
 import { initModel, LandmarkCountError, type InitResult, type InitSource } from './init';
@@ -112,6 +112,9 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     init = await initModel(engine, c, o.init ?? { kind: 'scratch' }, data.k, c.data);
   }
   const model = init.model;
+  // Fine-tuning on few images: batch norm on its running statistics, and / or the first encoder blocks fixed.
+  if (c.freezeBn) model.frozenBatchNorm = true;
+  if (c.freezeEncoder) model.params.setTrainable(inFrozenBlocks(c.freezeEncoder), false);
   let trainer: LandmarkTrainer | undefined;
   try {
     say(`init: ${init.describe}${resume ? ` — resuming ${resume.path} after epoch ${resume.state.epoch}` : ''}`);

@@ -102,6 +102,18 @@ describe('landmarks:DIR — several annotators', () => {
     expect(fixedTestSplit(ids, 0.25, 0).test).toHaveLength(28);
   });
 
+  it('heldout=F,S names the images a run with --val-split F --seed S held out (split val, the rest fit)', () => {
+    const ds = readDataset(`landmarks:${root}?heldout=0.3,1`);
+    const want = splitTrainVal(7, 0.3, 1).val.map((i) => ds.items[i]!.id);
+    expect(ds.splits!.val).toEqual(want);
+    expect([...ds.splits!.val!, ...ds.splits!.fit!].sort()).toEqual(ds.items.map((it) => it.id));
+    // from the train split when there is one
+    const t = readDataset(`landmarks:${root}?test=2&heldout=0.5,2`);
+    expect(t.splits!.val!.every((id) => t.splits!.train!.includes(id))).toBe(true);
+    expect(t.splits!.val).toHaveLength(Math.round(5 * 0.5));
+    expect(() => readDataset(`landmarks:${root}?heldout=0.1`)).toThrow(/heldout=0\.1: expected FRACTION,SEED/);
+  });
+
   it('SPEC+SPEC: ids by part, splits merged, K checked, validation drawn within each part', () => {
     const ds = readDataset(`landmarks:${root}?test=2+landmarks:${root}?annotator=b`);
     expect(ds.sources).toEqual([ds.sources![0], `${ds.sources![0]}-2`]);

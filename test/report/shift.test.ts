@@ -71,9 +71,11 @@ describe('site shift', () => {
     expect(s.images).toBe(8);
     expect(s.referenceImages).toBe(8);
     expect(s.unit).toBe('mm');
-    expect(s.mreDifference.value).toBeCloseTo(s.targetOverall.mre - s.referenceOverall.mre, 2);
-    expect(s.mreDifference.lo).toBeLessThanOrEqual(s.mreDifference.value);
-    expect(s.mreDifference.hi).toBeGreaterThanOrEqual(s.mreDifference.value);
+    expect(s.referenceUnit).toBe('mm');
+    const md = s.mreDifference!;
+    expect(md.value).toBeCloseTo(s.targetOverall.mre - s.referenceOverall.mre, 2);
+    expect(md.lo).toBeLessThanOrEqual(md.value);
+    expect(md.hi).toBeGreaterThanOrEqual(md.value);
     expect(s.signals.confidence).toBeDefined();
     expect(s.signals.shifted).toBe(true);
 

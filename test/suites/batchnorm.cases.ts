@@ -1,7 +1,7 @@
 import type { Engine } from '../../src/gpu/engine';
 import { ShapeError } from '../../src/gpu/errors';
 import type { Tensor } from '../../src/gpu/tensor';
-import { batchNorm, batchNormBackward } from '../../src/kernels/batchnorm';
+import { batchNorm, batchNormBackward, frozenBatchNormSaved } from '../../src/kernels/batchnorm';
 import { assert, assertClose, assertThrows } from '../helpers/compare';
 import { prod, randn, uniform } from '../helpers/random';
 import { tfCpu } from '../helpers/tf';
@@ -305,3 +305,68 @@ batchnormCases.push({
     disposeAll(x, c3, c4, rv, one, bad);
   },
 });
+
+// Eval mode (frozen statistics) backward: PyTorch's dx = γ/√(running_var + ε)·dy (masked by the ReLU),
+// dγ = Σ dy·x̂, dβ = Σ dy with x̂ = (x − running_mean)/√(running_var + ε); the statistics are constants.
+for (const shape of [[2, 3, 5, 7], [3, 5, 4, 6], [2, 16, 8, 8]] as Shape[]) {
+  for (const relu of [false, true]) {
+    const tag = `${shape.join('x')}${relu ? ' +relu' : ''}`;
+    batchnormCases.push({
+      name: `eval-mode (frozen) backward vs tf.grads and finite differences ${tag}`,
+      async run(e) {
+        const tf = await tfCpu();
+        const d = inputs(shape, prod(shape) + 23);
+        const c = shape[1];
+        const x = e.tensor(d.x, shape);
+        const g = e.tensor(d.gamma, [c]);
+        const b = e.tensor(d.beta, [c]);
+        const rm = e.tensor(d.rm.map((v) => v + 3), [c]);
+        const rv = e.tensor(d.rv, [c]);
+        const dy = e.tensor(d.dy, shape);
+        const { y, saved } = batchNorm(x, g, b, rm, rv, { training: false, relu });
+        assert(saved === null, 'eval mode saves no batch statistics');
+        const s = frozenBatchNormSaved(rm, rv);
+        const grads = batchNormBackward(dy, x, g, s, { ...(relu ? { y } : {}), frozen: true });
+        const [gdx, gdg, gdb, grm, grv] = await readAll(grads.dx, grads.dgamma, grads.dbeta, rm, rv);
+        const rmv = d.rm.map((v) => v + 3);
+        assertClose(grm!, rmv, `running mean unchanged ${tag}`, { atol: 0, rtol: 0 });
+        assertClose(grv!, d.rv, `running var unchanged ${tag}`, { atol: 0, rtol: 0 });
+        const want = tf.tidy(() => {
+          const f = (xt: import('@tensorflow/tfjs-core').Tensor, gt: import('@tensorflow/tfjs-core').Tensor, bt: import('@tensorflow/tfjs-core').Tensor) => {
+            const mean = tf.reshape(tf.tensor1d(rmv), [1, c, 1, 1]);
+            const sd = tf.sqrt(tf.add(tf.reshape(tf.tensor1d(d.rv), [1, c, 1, 1]), 1e-5));
+            let out = tf.add(tf.mul(tf.div(tf.sub(xt, mean), sd), tf.reshape(gt, [1, c, 1, 1])), tf.reshape(bt, [1, c, 1, 1]));
+            if (relu) out = tf.relu(out);
+            return tf.sum(tf.mul(out, tf.tensor4d(d.dy, shape)));
+          };
+          return tf.grads(f)([tf.tensor4d(d.x, shape), tf.tensor1d(d.gamma), tf.tensor1d(d.beta)]).map((t) => t.dataSync() as Float32Array);
+        });
+        assertClose(gdx!, want[0]!, `dx ${tag}`, BWD);
+        assertClose(gdg!, want[1]!, `dgamma ${tag}`, { atol: 2e-4, rtol: 5e-4 });
+        assertClose(gdb!, want[2]!, `dbeta ${tag}`, { atol: 2e-4, rtol: 5e-4 });
+        // central finite differences of Σ dy·BN_eval(x) at a few elements (float64 on the host)
+        const obj = (xx: Float64Array) => {
+          let t = 0;
+          const hw = shape[2] * shape[3];
+          for (let k = 0; k < xx.length; k++) {
+            const ch = Math.floor(k / hw) % c;
+            let v = ((xx[k]! - rmv[ch]!) / Math.sqrt(d.rv[ch]! + 1e-5)) * d.gamma[ch]! + d.beta[ch]!;
+            if (relu) v = Math.max(v, 0);
+            t += d.dy[k]! * v;
+          }
+          return t;
+        };
+        const x64 = Float64Array.from(d.x);
+        for (const k of [0, 7, Math.floor(x64.length / 2), x64.length - 1]) {
+          const h = 1e-4;
+          const p = Float64Array.from(x64), m = Float64Array.from(x64);
+          p[k]! += h;
+          m[k]! -= h;
+          const fd = (obj(p) - obj(m)) / (2 * h);
+          assertClose([gdx![k]!], [fd], `dx[${k}] vs finite difference ${tag}`, { atol: 1e-3, rtol: 1e-3 });
+        }
+        disposeAll(x, g, b, rm, rv, dy, y, s.invStd, grads.dx, grads.dgamma, grads.dbeta);
+      },
+    });
+  }
+}

@@ -103,8 +103,10 @@ function shiftText(s: ShiftSection): string {
   const g = s.signals;
   const d = (i: { value: number; lo: number; hi: number }, n = 3) => `${fmt(i.value, n)} [${fmt(i.lo, n)}, ${fmt(i.hi, n)}]`;
   return [
-    `vs reference ${s.reference} (${s.referenceImages} images): MRE ${fmt(s.targetOverall.mre)} vs ${fmt(s.referenceOverall.mre)} ${s.unit}, difference ${d(s.mreDifference)} (95% bootstrap interval)`,
-    `  SDR ${s.sdrDifference.radius} ${s.unit}: difference ${d(s.sdrDifference, 1)} percentage points`,
+    ...(s.mreDifference && s.sdrDifference
+      ? [`vs reference ${s.reference} (${s.referenceImages} images): MRE ${fmt(s.targetOverall.mre)} vs ${fmt(s.referenceOverall.mre)} ${s.unit}, difference ${d(s.mreDifference)} (95% bootstrap interval)`,
+        `  SDR ${s.sdrDifference.radius} ${s.unit}: difference ${d(s.sdrDifference, 1)} percentage points`]
+      : [`vs reference ${s.reference} (${s.referenceImages} images): MRE ${fmt(s.targetOverall.mre)} ${s.unit} vs ${fmt(s.referenceOverall.mre)} ${s.referenceUnit} (errors in different units: not compared)`]),
     `  shift signals: intensity histogram distance ${fmt(g.intensity.distance, 4)} (chance ${fmt(g.intensity.chance, 4)}, p ${fmt(g.intensity.p, 3)}); noise σ ${fmt(g.noise.target, 4)} vs ${fmt(g.noise.reference, 4)}` +
       (g.confidence ? `; heatmap confidence ${fmt(g.confidence.target)} vs ${fmt(g.confidence.reference)}` : ''),
     `  ${g.shifted ? `SHIFTED: ${g.reasons.join('; ')}` : 'no clear shift from the reference'}`,

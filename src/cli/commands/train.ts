@@ -49,7 +49,7 @@ const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
   data: true, split: true, init: true, weights: true, resetHead: true, size: true, batch: true, accum: true, epochs: true, lr: true,
   weightDecay: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
   augment: true, strict: true, widths: true, decoder: true, decode: true, limit: true,
-  schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true,
+  schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true, freezeBn: true, freezeEncoder: true,
 };
 
 /** The options of this command beyond the shared recipe's (src/cli/recipe.ts), as config fields. */

@@ -27,11 +27,11 @@ describe('did you mean', () => {
 describe('data spec keys', () => {
   test('an unknown key is an error that lists the kind\'s keys, with did-you-mean', () => {
     expect(() => parseDatasetSpec('synthetic:hand?bogus=1')).toThrow("dataset spec 'synthetic:hand?bogus=1': unknown option 'bogus' for synthetic data; valid: n, size, seed");
-    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mmm=0.1')).toThrow(/unknown option 'mmm' for isbi2015 data; valid: annotator, strict, limit, missing$/);
+    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mmm=0.1')).toThrow(/unknown option 'mmm' for isbi2015 data; valid: annotator, strict, limit, missing, heldout$/);
     expect(() => parseDatasetSpec('generic:/x/labels.csv?mmPerPixl=0.1')).toThrow(/unknown option 'mmPerPixl' \(did you mean 'mmPerPixel'\?\) for generic data/);
     expect(() => parseDatasetSpec('hand:/data/dha?spaceing=wrist')).toThrow(/\(did you mean 'spacing'\?\)/);
     // a key of another kind says whose it is
-    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mm=0.1')).toThrow(/'mm' is an option of generic data/);
+    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mm=0.1')).toThrow(/'mm' is an option of generic, landmarks data/);
     expect(() => parseDatasetSpec('synthetic:hand?strict')).toThrow(/unknown option 'strict' for synthetic data; valid: n, size, seed \('strict' is an option of isbi2015, hand, chest, generic data\)/);
   });
 

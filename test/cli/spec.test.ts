@@ -32,7 +32,7 @@ describe('data spec keys', () => {
     expect(() => parseDatasetSpec('hand:/data/dha?spaceing=wrist')).toThrow(/\(did you mean 'spacing'\?\)/);
     // a key of another kind says whose it is
     expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mm=0.1')).toThrow(/'mm' is an option of generic, landmarks data/);
-    expect(() => parseDatasetSpec('synthetic:hand?strict')).toThrow(/unknown option 'strict' for synthetic data; valid: n, size, seed \('strict' is an option of isbi2015, hand, chest, generic data\)/);
+    expect(() => parseDatasetSpec('synthetic:hand?strict')).toThrow(/unknown option 'strict' for synthetic data; valid: n, size, seed \('strict' is an option of isbi2015, hand, chest, generic, landmarks data\)/);
   });
 
   test('a mistyped kind or layout gets a suggestion', () => {

@@ -51,7 +51,7 @@ export function crossings(arms: readonly ArmCurve[], unit: string): string[] {
       if (!sizes.length) continue;
       const diff = sizes.map((n) => a.curve!.bySize.find((s) => s.n === n)!.mre - b.curve!.bySize.find((s) => s.n === n)!.mre);
       const better = (d: number) => (d < 0 ? a.name : b.name);
-      const flips = sizes.slice(1).flatMap((n, k) => (Math.sign(diff[k + 1]!) !== Math.sign(diff[k]!) && diff[k]! !== 0 ? [`between ${sizes[k]} and ${n} images (${better(diff[k]!)} better before, ${better(diff[k + 1]!)} after)`] : []));
+      const flips = sizes.slice(1).flatMap((n, k) => (Math.sign(diff[k + 1]!) !== Math.sign(diff[k]!) && diff[k]! !== 0 ? [`between ${sizes[k]} and ${n} images (${better(diff[k]!)} better before, ${better(diff[k + 1]!)} better after)`] : []));
       const gap = (k: number) => `${fmt(Math.abs(diff[k]!), 3)} ${unit}`;
       out.push(flips.length
         ? `${a.name} vs ${b.name}: the curves cross ${flips.join('; ')}.`

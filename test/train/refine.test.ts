@@ -10,7 +10,7 @@ import { synthesize } from '../../src/data/synthetic';
 import type { Engine } from '../../src/gpu/engine';
 import { CropSource, cropSide, cropTransform } from '../../src/landmarks/crop';
 import { applyAffine } from '../../src/landmarks/preprocess';
-import { CHECKPOINT_BEST, decodeCheckpoint } from '../../src/train/checkpoint';
+import { CHECKPOINT_BEST, CHECKPOINT_LAST, decodeCheckpoint } from '../../src/train/checkpoint';
 import { withDefaults } from '../../src/train/config';
 import { evaluateCheckpoint, predictorFromCheckpoint } from '../../src/train/evaluate';
 import { inMemoryDataset, prepareData } from '../../src/train/prepare';
@@ -103,3 +103,24 @@ test('one file holds both stages: the predictor and the library model refine, an
     model.dispose();
   }
 }, 300_000);
+
+test('--init a two-stage checkpoint: the refinement network is fine-tuned from its refiner (crop kept), not started anew', async () => {
+  const pair = decodeCheckpoint(pairBytes, 'pair');
+  const rc = withDefaults({ ...COMMON, size: 32, sigma: 3, targetScale: 30, epochs: 1, lr: 1e-9, stage: 'refine', coarse: 'coarse', crop: 0.25, out: 'refine2' });
+  const store = new MemoryStore();
+  const r = await runRefineTraining(engine, rc, { data: prepareData('synthetic-chest', DS, { size: refineCacheSize(rc) }), store, coarse: decodeCheckpoint(coarseBytes, 'coarse'), initRefine: pair });
+  expect(r.initKind).toBe('checkpoint');
+  const after = decodeCheckpoint((await store.read(CHECKPOINT_LAST))!, 'after');
+  // at lr 1e-9 one epoch leaves the refiner where it started: the pair's, weight for weight
+  let maxDiff = 0;
+  for (const [n, t] of pair.refine!.tensors) {
+    if (/running_(mean|var)|num_batches/.test(n)) continue;
+    const u = after.refine!.tensors.get(n)!;
+    for (let i = 0; i < t.length; i++) maxDiff = Math.max(maxDiff, Math.abs(t[i]! - u[i]!));
+  }
+  expect(maxDiff).toBeLessThan(1e-5);
+  // another crop than the refiner was trained on is refused, naming the flag
+  const bad = withDefaults({ ...rc, crop: 0.3 });
+  await expect(runRefineTraining(engine, bad, { data: prepareData('synthetic-chest', DS, { size: refineCacheSize(bad) }), store: new MemoryStore(), coarse: decodeCheckpoint(coarseBytes, 'coarse'), initRefine: pair })).rejects.toThrow(/--crop 0.25/);
+  await expect(runRefineTraining(engine, rc, { data: prepareData('synthetic-chest', DS, { size: refineCacheSize(rc) }), store: new MemoryStore(), coarse: decodeCheckpoint(coarseBytes, 'coarse'), initRefine: decodeCheckpoint(coarseBytes, 'coarse') })).rejects.toThrow(/holds no refinement stage/);
+}, 600_000);

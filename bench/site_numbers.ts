@@ -1,0 +1,79 @@
+/**
+ * The numbers of the second-site decision (issue 23) as the README and weights/README.md quote them,
+ * rendered from bench/results/site-hamedan.json (bench/site_decision.sh, bench/site_summary.mjs).
+ * Pure: no I/O.
+ */
+import { fmt } from './stats';
+
+interface Overall { images: number; unit: string; mre: number; std: number; median: number; max: number; sdrPercent: Record<string, number>; perLandmark: { name: string; mre: number }[] }
+interface Arm {
+  name: string; init: string; status: 'run' | 'not run'; reason: string | null;
+  bySize: { n: number; runs: number; mre: number; sd: number }[] | null;
+  fit: { a: number; b: number; c: number } | null;
+  prediction: { target: number; images: number; lo: number; hi: number; unreachableShare: number } | null;
+  collection: { moreImages: number; hours: number; cost?: number; minutesPerImage: number; currentImages: number } | null;
+  seconds: number;
+}
+interface Run { dir: string; epochs: number; bestEpoch: number; seconds: number; config: { size: number; lr: number; epochs: number; stage: string } | null }
+
+/** bench/results/site-hamedan.json */
+export interface SiteFile {
+  date: string;
+  machine: string;
+  models: {
+    isbi: { file: string; hamedan: Overall | null; isbi: Overall | null };
+    twoSite: { file: string; hamedan: Overall | null; isbi: Overall | null; training: Run[] };
+  };
+  annotators: { annotators: [string, string]; images: number; mean: number; median: number; unit: string } | null;
+  study: { target: number | null; targetWhy: string; budget: string; crossings: string[]; arms: Arm[] } | null;
+  report: { verdict: string; decision: string; offsets: { mre: number; spread: number; systematicShare: number } | null } | null;
+}
+
+const n0 = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
+const sdr = (o: Overall) => `SDR ${['2 mm', '2.5 mm', '3 mm', '4 mm'].map((k) => fmt(o.sdrPercent[k], 1)).join(' / ')} % at 2 / 2.5 / 3 / 4 mm`;
+const mins = (s: number) => `${Math.round(s / 60)} min`;
+
+/** The README's worked example: the shipped model at the second site, the study, the two-site model. */
+export function siteDecision(f: SiteFile): string {
+  const a = f.annotators, i = f.models.isbi, t = f.models.twoSite, s = f.study;
+  const out: string[] = [];
+  out.push(`Measured on this project's machine (${f.machine}, ${f.date}; \`bench/results/site-hamedan.json\`, \`docs/examples/site-hamedan/\`).`);
+  if (i.hamedan && a) {
+    out.push('', `**The shipped ISBI model at the second site.** On the 30 fixed Hamedan test images it misses by ${fmt(i.hamedan.mre, 1)} px on average (median ${fmt(i.hamedan.median, 1)}, worst ${fmt(i.hamedan.max, 0)} px), ${fmt(i.hamedan.mre / a.mean, 1)}× the annotators' own disagreement of ${fmt(a.mean, 2)} px` +
+      (f.report?.offsets ? `; ${fmt(100 * f.report.offsets.systematicShare, 0)} % of that error is a systematic offset per landmark (removing each landmark's median offset leaves ${fmt(f.report.offsets.spread, 1)} px), the mark of another annotation convention that a few annotated images of the site would estimate.` : '.'));
+  }
+  if (f.report) out.push('', `The report's verdict (thresholds set in advance: \`mre<=17.7px,median<=15px,p95<=2s\`, 17.7 px being the annotators' level + 50 %):`, '', `> ${f.report.verdict}`);
+  if (s) {
+    out.push('', `**Annotate at the site, and how many?** Learning curves on the Hamedan training images (${s.budget.replace(/^Budget: /, 'budget: ')}):`, '');
+    const sizes = [...new Set(s.arms.flatMap((x) => (x.bySize ?? []).map((b) => b.n)))].sort((p, q) => p - q);
+    const run = s.arms.filter((x) => x.bySize);
+    out.push(`| annotated Hamedan images | ${run.map((x) => x.name).join(' | ')} |`, `|---|${run.map(() => '---|').join('')}`);
+    for (const n of sizes) out.push(`| ${n} | ${run.map((x) => { const b = x.bySize!.find((y) => y.n === n); return b ? `${fmt(b.mre, 1)} ± ${fmt(b.sd, 1)} px` : '—'; }).join(' | ')} |`);
+    out.push('');
+    for (const c of s.crossings) out.push(`- ${c.replace(/(\d+\.\d{1})\d+/g, '$1')}`);
+    for (const x of s.arms) {
+      if (x.status !== 'run') { out.push(`- ${x.name}: not run — ${x.reason}`); continue; }
+      const p = x.prediction, c = x.collection;
+      if (!p || !s.target) continue;
+      out.push(Number.isFinite(p.images)
+        ? `- ${x.name}: ${fmt(s.target, 1)} px is predicted at ${n0(p.images)} annotated images (95 % interval ${n0(p.lo)}–${n0(p.hi)})${c ? `, about ${c.hours.toFixed(1)} h of annotation at ${c.minutesPerImage} min per image` : ''}; ${mins(x.seconds)} of CPU training for the curve.`
+        : `- ${x.name}: ${fmt(s.target, 1)} px is not reached by more images at this size: the curve levels off at ${fmt(x.fit?.c, 1)} px (${fmt(100 * p.unreachableShare, 0)} % of bootstrap refits agree); ${mins(x.seconds)} of CPU training for the curve.`);
+    }
+  }
+  if (t.hamedan && t.isbi && i.hamedan && i.isbi) {
+    out.push('', `**A model for both sites** (\`${t.file}\`: the ISBI model fine-tuned on ISBI + the 80 Hamedan training images, 128 px + refinement): Hamedan test ${fmt(t.hamedan.mre, 1)} px (median ${fmt(t.hamedan.median, 1)}; the ISBI model ${fmt(i.hamedan.mre, 1)}), ISBI held-out images ${fmt(t.isbi.mre, 2)} mm, ${sdr(t.isbi)} (the ISBI model ${fmt(i.isbi.mre, 2)} mm).`);
+  }
+  return out.join('\n');
+}
+
+/** weights/README.md's figures of the two-site model. */
+export function twoSiteModel(f: SiteFile): string {
+  const t = f.models.twoSite, i = f.models.isbi;
+  if (!t.hamedan || !t.isbi) return 'Not measured yet (bench/site_decision.sh).';
+  const train = t.training.map((r) => `${r.config?.stage ?? 'coarse'} ${r.epochs} epochs (best ${r.bestEpoch}) in ${mins(r.seconds)}`).join(', ');
+  return [
+    `**Validation, per site** (\`bench/results/site-hamedan.json\`, ${f.date}): Hamedan — the 30 fixed test images, never used for training or selection — MRE ${fmt(t.hamedan.mre, 2)} px (median ${fmt(t.hamedan.median, 2)}, max ${fmt(t.hamedan.max, 1)}) against the annotators' mean${f.annotators ? `, who differ by ${fmt(f.annotators.mean, 2)} px` : ''}; the ISBI-only model ${fmt(i.hamedan?.mre, 2)} px.`,
+    `ISBI 2015 — the 15 training-split images both models held out (their best epochs were picked on them) — MRE ${fmt(t.isbi.mre, 2)} mm, ${sdr(t.isbi)}; the ISBI-only model ${fmt(i.isbi?.mre, 2)} mm.`,
+    `**Training** on the CPU fallback (${f.machine}): ${train}.`,
+  ].join('\n');
+}

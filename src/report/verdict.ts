@@ -69,6 +69,10 @@ export function decide(checks: readonly ThresholdCheck[], ctx: { shifted?: { rea
       const cost = c0.cost !== undefined ? `, cost about ${c0.cost.toFixed(0)}` : '';
       return { ...base, decision: 'collect-data', sentence: `Do not deploy: ${list(clinicalMissed)} missed and the data is shifted from the training site (${ctx.shifted.reasons.join('; ')}). Annotate images of this site and fine-tune on them: about ${int(c0.currentImages + c0.moreImages)} annotated images (${int(c0.moreImages)} more than the ${int(c0.currentImages)} measured; 95% interval ${int(c0.moreImagesLo)}–${int(c0.moreImagesHi)} more) are predicted to reach MRE ${fmt(c0.target, 2)} ${c0.unit} by the learning curve on this site — about ${c0.hours.toFixed(1)} h of annotation at ${c0.minutesPerImage} min per image${cost}.${opNote}` };
     }
+    if (ctx.shifted && ctx.shifted.reasons.length && c0 && ctx.collectionOnThisSite) {
+      // measured on this site's own images, and the curve levels off above the target
+      return { ...base, decision: 'data-will-not-help', sentence: `Do not deploy: ${list(clinicalMissed)} missed and the data is shifted from the training site (${ctx.shifted.reasons.join('; ')}). The learning curve on this site's own annotated images levels off at ${fmt(c0.asymptote, 2)} ${c0.unit}, above MRE ${fmt(c0.target, 2)} ${c0.unit}: more images of this site will not reach it with the model the curve trained; change the model or recipe (input size, a refinement stage, longer training) and fine-tune it on the site's images.${opNote}` };
+    }
     if (ctx.shifted && ctx.shifted.reasons.length) {
       return { ...base, decision: 'site-shift', sentence: `Do not deploy: ${list(clinicalMissed)} missed and the data looks shifted from the training site (${ctx.shifted.reasons.join('; ')}); check acquisition and preprocessing, and annotate images from this site, before collecting more data like the old.${opNote}` };
     }

@@ -26,8 +26,9 @@ for a in runs/study-hamedan/*/; do n=$(basename "$a"); mkdir -p "$EX/$n"; cp "$a
 for m in isbi:$ISBI two:$TWO; do
   k=${m%%:*}; f=${m#*:}
   [ -f "$f" ] || continue
-  $O eval --model "$f" --data "$H" --split test --json > runs/site-eval/$k-hamedan.json
-  $O eval --model "$f" --data "$I" --split val --json > runs/site-eval/$k-isbi.json
+  # (re)scored when missing or older than the model file
+  [ runs/site-eval/$k-hamedan.json -nt "$f" ] || $O eval --model "$f" --data "$H" --split test --json > runs/site-eval/$k-hamedan.json
+  [ runs/site-eval/$k-isbi.json -nt "$f" ] || $O eval --model "$f" --data "$I" --split val --json > runs/site-eval/$k-isbi.json
 done
 node bench/site_summary.mjs > bench/results/site-hamedan.json.tmp && mv bench/results/site-hamedan.json.tmp bench/results/site-hamedan.json
 echo "wrote $EX and bench/results/site-hamedan.json"

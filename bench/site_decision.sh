@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The second-site decision (issue 23) end to end, on the CPU fallback, from the repo root after
 # `npm run build`. Every step resumes or is cheap to redo; outputs:
-#   runs/study-hamedan/            learning curves per initialisation (runs/study.sh, the long part)
+#   runs/study-hamedan/            learning curves per initialisation (bench/site_study.sh, the long part)
 #   docs/examples/site-hamedan/    the committed example: report.{html,json,md} of the shipped ISBI
 #                                  model on Hamedan with the ISBI arm's learning curve, arms.{json,md,svg},
 #                                  each arm's learning-curve.{json,md,svg}
@@ -18,7 +18,7 @@ mkdir -p "$EX" runs/site-eval
 # thresholds set in advance: the annotators' level + 50 % (1.5 x 11.78 px), a median, and a latency
 T='mre<=17.7px,median<=15px,p95<=2s'
 ARM=runs/study-hamedan/from-osteo-isbi2015-ceph
-[ -f runs/study-hamedan/arms.json ] || { echo "run runs/study.sh first (the learning curves)"; exit 1; }
+[ -f runs/study-hamedan/arms.json ] || { echo "run bench/site_study.sh first (the learning curves)"; exit 1; }
 $O report --model $ISBI --data "$H" --split test --reference "$I" --reference-split val --thresholds "$T" \
   --learning-curve $ARM/learning-curve.json --timing-runs 5 --max-batch 4 --out "$EX"
 cp runs/study-hamedan/arms.{json,md,svg} "$EX/"

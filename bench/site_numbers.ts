@@ -55,7 +55,9 @@ export function siteDecision(f: SiteFile): string {
       if (x.status !== 'run') { out.push(`- ${x.name}: not run — ${x.reason}`); continue; }
       const p = x.prediction, c = x.collection;
       if (!p || !s.target) continue;
-      out.push(Number.isFinite(p.images)
+      out.push(Number.isFinite(p.images) && c && p.images > 100 * Math.max(1, c.currentImages)
+        ? `- ${x.name}: ${fmt(s.target, 1)} px is not reached within 100× the ${c.currentImages} measured images (the fit would need about ${n0(p.images)}: too far an extrapolation to plan on); ${mins(x.seconds)} of CPU training for the curve.`
+        : Number.isFinite(p.images)
         ? `- ${x.name}: ${fmt(s.target, 1)} px is predicted at ${n0(p.images)} annotated images (95 % interval ${n0(p.lo)}–${n0(p.hi)})${c ? `, about ${c.hours.toFixed(1)} h of annotation at ${c.minutesPerImage} min per image` : ''}; ${mins(x.seconds)} of CPU training for the curve.`
         : `- ${x.name}: ${fmt(s.target, 1)} px is not reached by more images at this size: the curve levels off at ${fmt(x.fit?.c, 1)} px (${fmt(100 * p.unreachableShare, 0)} % of bootstrap refits agree); ${mins(x.seconds)} of CPU training for the curve.`);
     }

@@ -93,7 +93,7 @@ export async function learningCurveMain(values: Flags & { out?: string; software
       const d = last.doc;
       const doc: ArmsDoc = {
         kind: 'osteo-learning-curve-arms', title: `Learning curves per initialisation: ${d.data}`, data: d.data, unit: d.unit, poolImages: d.poolImages, testImages: d.testImages,
-        describeSplit: d.describeSplit, annotators: d.annotators, target: d.target, targetWhy: d.targetWhy ?? '', budget: d.notes.find((n) => n.startsWith('Budget:')) ?? d.budget,
+        describeSplit: d.describeSplit, annotators: d.annotators, target: d.target, targetWhy: d.targetWhy ?? '', budget: (d.notes.find((n) => n.startsWith('Budget:')) ?? d.budget).replace(/ Init: [^;]*$/, '').replace(/\.$/, ''),
         arms, crossings: crossings(arms, d.unit), notes: [`The same recipe for every arm: ${JSON.stringify({ size: base.size, loss: base.loss, sigma: base.sigma, lr: base.lr, schedule: base.schedule, batch: base.batch, epochs: base.epochs, valSplit: base.valSplit, widths: base.widths ?? 'full' })}.`, `Device: ${engine.adapter.description || engine.adapter.architecture}${engine.adapter.fallback ? ' (software fallback)' : ''}.`],
       };
       await store.write('arms.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
@@ -113,12 +113,13 @@ const safeDir = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '-')
  * minute, so a grid of runs there would take days. Narrow widths cannot take ImageNet weights.
  */
 function imagenetArmBlocked(fallback: boolean, c: ReturnType<typeof withDefaults>): string | undefined {
+  const why: string[] = [];
+  if (c.widths && c.widths[0] !== 64) why.push(`the ImageNet weights need the full-width encoder (64 channels in block 1); these runs use widths ${c.widths.slice(0, 3).join(',')}…`);
+  if (fallback) why.push('a full-width training step at 128 px takes over a minute on the CPU fallback (SwiftShader), days for a grid of runs: run this arm on a GPU (bench/gpu_site_study.ts)');
   try {
     findImagenetWeights(c.weights);
   } catch (e) {
-    return `no ImageNet VGG19 weights here (${(e as Error).message.split('\n')[0]})`;
+    why.push(`no ImageNet VGG19 weights here (${(e as Error).message.split('(')[0]!.trim()})`);
   }
-  if (c.widths && c.widths[0] !== 64) return `the ImageNet weights need the full-width encoder (64 channels in block 1), these runs use widths ${c.widths.slice(0, 3).join(',')}…; on this ${fallback ? 'CPU fallback' : 'device'} run the arm on a GPU at full width`;
-  if (fallback) return 'the ImageNet arm needs the full-width encoder, over a minute per training step at 128 px on the CPU fallback (SwiftShader); run it on a GPU';
-  return undefined;
+  return why.length ? why.join('; ') : undefined;
 }

@@ -138,7 +138,7 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
   const notes = [
     `Data ${o.data}: ${data.set.images.length} images, K=${data.k}, errors in ${data.unit}; ${describe}. Every run is scored on the same ${test.length} test images.`,
     `Nested subsets of the ${pool.length} training images: repeat r draws one seeded order of them and each fraction takes its first images; training seed r for every fraction of repeat r.`,
-    `Budget: ${o.budget === 'epochs' ? `at most ${o.base.epochs} epochs for every size` : `the full run's updates for every size (${o.base.epochs} epochs × N/n)`}, ReduceLROnPlateau(0.5, ${o.base.patience}), early stop ${o.base.earlyStop}, validation fraction ${o.base.valSplit}; each run scored with its best-validation checkpoint. Init: ${o.initName}.`,
+    `Budget: ${o.budget === 'epochs' ? `at most ${o.base.epochs} epochs for every size` : `the full run's updates for every size (${o.base.epochs} epochs × N/n)`}, ${o.base.schedule === 'cosine' ? 'cosine learning-rate decay over the run' : `ReduceLROnPlateau(0.5, ${o.base.patience})`}, early stop ${o.base.earlyStop}, validation fraction ${o.base.valSplit}; each run scored with its best-validation checkpoint. Init: ${o.initName}.`,
   ];
   const rows: CurveRow[] = [];
   const agreement = data.annotators?.agreement ?? null;
@@ -238,10 +238,17 @@ function summariseCurve(a: { o: LearningCurveOptions; data: PreparedData; rows: 
   };
 }
 
+/** How far past the measured pool a predicted image count is still quoted as a number to plan on. */
+export const FAR = 100;
+
 const n0 = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
 
 /** A sentence about the prediction (markdown and the report). */
 export function predictionSentence(p: TargetPrediction, c: CollectionEstimate | null, unit: string): string {
+  // a fit extrapolated far past the measured sizes says nothing usable about how many images
+  if (c && Number.isFinite(p.images) && p.images > FAR * Math.max(1, c.currentImages)) {
+    return `MRE ${fmt(p.target, 2)} ${unit} is not reached within ${FAR}× the ${c.currentImages} measured images: the fit would need about ${n0(p.images)}, an extrapolation too far to plan on — more images of this kind are no practical way to reach it.`;
+  }
   if (!Number.isFinite(p.images)) return `MRE ${fmt(p.target, 2)} ${unit} is not reached by more data of this kind: the curve levels off at c = ${fmt(c?.asymptote, 3)} ${unit} (${(100 * p.unreachableShare).toFixed(0)}% of bootstrap refits agree).`;
   const more = c ? `: ${n0(c.moreImages)} more than the ${c.currentImages} measured (95% interval ${n0(c.moreImagesLo)}–${n0(c.moreImagesHi)}), about ${c.hours.toFixed(1)} h of annotation at ${c.minutesPerImage} min per image${c.cost !== undefined ? `, cost ${c.cost.toFixed(0)} at ${c.costPerHour} per hour` : ''}` : '';
   return `MRE ${fmt(p.target, 2)} ${unit} is predicted at ${n0(p.images)} annotated images (95% interval ${n0(p.lo)}–${n0(p.hi)}; ${(100 * p.unreachableShare).toFixed(0)}% of bootstrap refits never reach it)${more}.`;

@@ -32,3 +32,7 @@ for m in isbi:$ISBI two:$TWO; do
 done
 node bench/site_summary.mjs > bench/results/site-hamedan.json.tmp && mv bench/results/site-hamedan.json.tmp bench/results/site-hamedan.json
 echo "wrote $EX and bench/results/site-hamedan.json"
+# after: the two-site model's report on the same test images and thresholds
+[ -f "$TWO" ] && $O report --model "$TWO" --data "$H" --split test --reference "$I" --reference-split val --thresholds "$T" \
+  --timing-runs 5 --max-batch 4 --out "$EX/two-site-model"
+node bench/site_summary.mjs > bench/results/site-hamedan.json.tmp && mv bench/results/site-hamedan.json.tmp bench/results/site-hamedan.json

@@ -27,6 +27,7 @@ export interface SiteFile {
   annotators: { annotators: [string, string]; images: number; mean: number; median: number; unit: string } | null;
   study: { target: number | null; targetWhy: string; budget: string; crossings: string[]; arms: Arm[] } | null;
   report: { verdict: string; decision: string; offsets: { mre: number; spread: number; systematicShare: number } | null } | null;
+  reportTwoSite?: { verdict: string; decision: string } | null;
 }
 
 const n0 = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
@@ -64,6 +65,7 @@ export function siteDecision(f: SiteFile): string {
   }
   if (t.hamedan && t.isbi && i.hamedan && i.isbi) {
     out.push('', `**A model for both sites** (\`${t.file}\`: the ISBI model fine-tuned on ISBI + the 80 Hamedan training images, 128 px + refinement): Hamedan test ${fmt(t.hamedan.mre, 1)} px (median ${fmt(t.hamedan.median, 1)}; the ISBI model ${fmt(i.hamedan.mre, 1)}), ISBI held-out images ${fmt(t.isbi.mre, 2)} mm, ${sdr(t.isbi)} (the ISBI model ${fmt(i.isbi.mre, 2)} mm).`);
+    if (f.reportTwoSite) out.push('', 'Its report on the same test images and thresholds:', '', `> ${f.reportTwoSite.verdict}`);
   }
   return out.join('\n');
 }

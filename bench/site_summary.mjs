@@ -7,9 +7,10 @@ const pick = (e) => e && { images: e.images, unit: e.unit, mre: e.overall.mre, s
   perLandmark: e.perLandmark.map((l) => ({ name: l.name, mre: l.mre })) };
 const arms = read('runs/study-hamedan/arms.json');
 const report = read('docs/examples/site-hamedan/report.json');
+const reportTwo = read('docs/examples/site-hamedan/two-site-model/report.json');
 const run = (dir) => {
   const m = read(`${dir}/metrics.json`);
-  return m && { dir, init: m.init, epochs: m.epochs ?? m.history?.length, bestEpoch: m.bestEpoch, best: m.bestMetric ?? m.best, seconds: m.seconds ?? (m.history ?? []).reduce((a, h) => a + (h.seconds ?? 0), 0), config: m.config && { size: m.config.size, lr: m.config.lr, epochs: m.config.epochs, loss: m.config.loss, stage: m.config.stage ?? 'coarse', data: m.config.data } };
+  return m && { dir, init: m.init, epochs: m.epochs ?? m.history?.length, bestEpoch: m.bestEpoch ?? m.best?.epoch, best: m.bestMetric ?? m.best, seconds: m.seconds ?? (m.history ?? []).reduce((a, h) => a + (h.seconds ?? 0), 0), config: m.config && { size: m.config.size, lr: m.config.lr, epochs: m.config.epochs, loss: m.config.loss, stage: m.config.stage ?? 'coarse', data: m.config.data } };
 };
 console.log(JSON.stringify({
   what: 'Issue 23: the shipped ISBI 2015 model and the two-site model on both sites; the learning curves per initialisation on the second site (Hamedan). bench/site_decision.sh.',
@@ -29,5 +30,6 @@ console.log(JSON.stringify({
     arms: arms.arms.map((a) => ({ name: a.name, init: a.init, status: a.status, reason: a.reason ?? null, bySize: a.curve?.bySize ?? null, fit: a.curve?.fit ? { a: a.curve.fit.a, b: a.curve.fit.b, c: a.curve.fit.c } : null,
       prediction: a.curve?.prediction ?? null, collection: a.curve?.collection ?? null,
       seconds: a.curve ? a.curve.rows.reduce((s, r) => s + r.seconds, 0) : 0 })) },
+  reportTwoSite: reportTwo && { verdict: reportTwo.verdict.sentence, decision: reportTwo.verdict.decision },
   report: report && { verdict: report.verdict.sentence, decision: report.verdict.decision, offsets: report.clinical.offsets && { mre: report.clinical.offsets.mre, spread: report.clinical.offsets.spread, systematicShare: report.clinical.offsets.systematicShare } },
 }, null, 2));

@@ -11,26 +11,41 @@
  * `--quick` checks the script on the CPU fallback with tiny sizes.
  */
 import { join } from 'node:path';
-import { learningCurveCommandMain } from '../src/cli/commands/experiment';
+import { acquireNodeEngine } from '../src/node/acquire_node';
+import { folderStore } from '../src/node/store';
+import { prepareDataSpec, resolveInit } from '../src/node/train_io';
+import { runArms } from '../src/report/arms';
+import { withDefaults } from '../src/train/config';
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const quick = args.includes('--quick');
 const dir = args.find((a) => !a.startsWith('--')) ?? '.gpu/site';
 const OUT = process.env.OUT ?? 'gpu-out';
+const data = `landmarks:${join(dir, 'hamedan')}?test=30&names=isbi2015`;
 
-const t0 = performance.now();
-learningCurveCommandMain([
-  'learning-curve', '--data', `landmarks:${join(dir, 'hamedan')}?test=30&names=isbi2015`,
-  '--init', 'imagenet,scratch', '--weights', join(dir, 'vgg19-imagenet-blocks1-3.safetensors'),
-  '--sizes', quick ? '5,10' : '5,10,20,40,80', '--repeats', quick ? '1' : '2', '--budget', 'updates', '--epochs', quick ? '1' : '3',
-  '--size', quick ? '32' : '128', '--loss', 'spatial_ce', '--sigma', quick ? '1.5' : '2', '--lr', '1e-3', '--batch', '2', '--accum', '1', '--val-split', '0.2',
-  ...(quick ? ['--limit', '40'] : []),
-  '--annotation-minutes-per-image', '6', '--cost-per-hour', '60', '--out', join(OUT, 'study-hamedan-gpu'),
-]).then(
-  (r) => {
-    console.log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${r.files.json}`);
-    process.exit(0);
-  },
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const engine = await acquireNodeEngine();
+  const full = withDefaults({
+    data, init: 'scratch', weights: join(dir, 'vgg19-imagenet-blocks1-3.safetensors'), size: quick ? 32 : 128, loss: 'spatial_ce', sigma: quick ? 1.5 : 2, lr: 1e-3,
+    batch: 2, accum: 1, epochs: quick ? 1 : 3, valSplit: 0.2, ...(quick ? { limit: 40 } : {}),
+  });
+  const { data: _d, init: _i, out: _o, seed: _s, split: _sp, ...base } = full;
+  const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}`);
+  const { doc } = await runArms(engine, [
+    { name: 'imagenet', init: 'imagenet', source: () => resolveInit({ ...full, init: 'imagenet' }) },
+    { name: 'scratch', init: 'scratch', source: () => resolveInit(full) },
+  ], {
+    data, fractions: [], sizes: quick ? [5, 10] : [5, 10, 20, 40, 80], repeats: quick ? 1 : 2, base, budget: 'updates', testSplit: 0.3, splitSeed: 0,
+    targetFromAnnotators: 1.5, minutesPerImage: 6, costPerHour: 60, store: folderStore(join(OUT, 'study-hamedan-gpu')),
+    prepare: (spec, o) => prepareDataSpec(spec, { ...o, log }), log, settings: { device: engine.adapter.description, fallback: engine.adapter.fallback },
+    device: `${engine.adapter.description || engine.adapter.architecture}${engine.adapter.fallback ? ' (software fallback)' : ''}`,
+  });
+  log(`done: ${doc.arms.map((a) => `${a.name} ${a.status}`).join(', ')}`);
+}
+
+main().then(
+  () => process.exit(0),
   (e) => {
     console.error(e);
     process.exit(1);

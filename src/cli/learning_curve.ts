@@ -8,9 +8,9 @@ import { checkWritableDir } from '../node/out_dir';
 import { folderStore } from '../node/store';
 import { findImagenetWeights, prepareDataSpec, resolveInit } from '../node/train_io';
 import { basename } from 'node:path';
-import { armsMarkdown, armsSvg, crossings, type ArmCurve, type ArmsDoc } from '../report/arms';
+import { runArms, type ArmPlan } from '../report/arms';
 import { runLearningCurve, type LearningCurveResult } from '../report/learning_curve';
-import { substore, utf8 } from '../train/store';
+import type { TrainProgress } from '../train/run';
 import { withDefaults } from '../train/config';
 import { UsageError } from './command';
 import { withEngine } from './engine';
@@ -59,53 +59,30 @@ export async function learningCurveMain(values: Flags & { out?: string; software
     log(`osteo experiment learning-curve — device: ${engine.adapter.description || engine.adapter.architecture} (${engine.adapter.fallback ? 'software fallback' : 'GPU'})`);
     const printer = await trainPrinter();
     const store = folderStore(out);
-    const arms: ArmCurve[] = [];
-    let last: LearningCurveResult | undefined;
+    const common = {
+      data: values.data as string, fractions, ...(sizes ? { sizes } : {}), repeats: num('repeats') ?? 3, base, budget: (str('budget') ?? 'epochs') as 'epochs' | 'updates',
+      testSplit: num('test-split') ?? 0.3, splitSeed: num('split-seed') ?? 0,
+      ...(num('target-mre') !== undefined ? { targetMre: num('target-mre')! } : { targetFromAnnotators: num('target-annotators') ?? 1.5 }),
+      minutesPerImage: num('annotation-minutes-per-image') ?? 5, ...(num('cost-per-hour') !== undefined ? { costPerHour: num('cost-per-hour')! } : {}),
+      prepare: (spec: string, o: { size: number; strict: boolean; limit?: number }) => prepareDataSpec(spec, { ...o, log }), log,
+      onRunProgress: (tag: string, p: TrainProgress) => printer.onProgress(p, tag),
+      settings: { device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback },
+    };
     try {
-      for (const init of inits) {
+      if (!multi) return await runLearningCurve(engine, { ...common, store, init: await resolveInit(full), initName: inits[0]! });
+      const plans: ArmPlan[] = inits.map((init) => {
         const name = armName(init);
-        if (multi && init === 'imagenet') {
-          const why = imagenetArmBlocked(engine.adapter.fallback, full);
-          if (why) {
-            log(`[${name}] not run: ${why}`);
-            arms.push({ name, init, status: 'not run', reason: why });
-            continue;
-          }
-        }
-        const source = await resolveInit({ ...full, init });
-        last = await runLearningCurve(engine, {
-          data: values.data as string, fractions, ...(sizes ? { sizes } : {}), repeats: num('repeats') ?? 3, init: source, initName: init, base, budget: (str('budget') ?? 'epochs') as 'epochs' | 'updates',
-          testSplit: num('test-split') ?? 0.3, splitSeed: num('split-seed') ?? 0,
-          ...(num('target-mre') !== undefined ? { targetMre: num('target-mre')! } : { targetFromAnnotators: num('target-annotators') ?? 1.5 }),
-          minutesPerImage: num('annotation-minutes-per-image') ?? 5, ...(num('cost-per-hour') !== undefined ? { costPerHour: num('cost-per-hour')! } : {}),
-          store: multi ? substore(store, safeDir(name)) : store, prepare: (spec, o) => prepareDataSpec(spec, { ...o, log }), log,
-          onRunProgress: (tag, p) => printer.onProgress(p, multi ? `${name} ${tag}` : tag),
-          settings: { device: engine.adapter.description || engine.adapter.architecture, fallback: engine.adapter.fallback },
-        });
-        const d = last.doc;
-        arms.push({ name, init, status: 'run', curve: { bySize: d.bySize, rows: d.rows, fit: d.fit, samples: d.samples, prediction: d.prediction, collection: d.collection } });
-      }
+        const why = init === 'imagenet' ? imagenetArmBlocked(engine.adapter.fallback, full) : undefined;
+        return why ? { name, init, notRun: why } : { name, init, source: () => resolveInit({ ...full, init }) };
+      });
+      const device = `${engine.adapter.description || engine.adapter.architecture}${engine.adapter.fallback ? ' (software fallback)' : ''}`;
+      return (await runArms(engine, plans, { ...common, store, device })).last;
     } finally {
       printer.stop();
     }
-    if (!last) throw new UsageError(`no arm could run: ${arms.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
-    if (multi) {
-      const d = last.doc;
-      const doc: ArmsDoc = {
-        kind: 'osteo-learning-curve-arms', title: `Learning curves per initialisation: ${d.data}`, data: d.data, unit: d.unit, poolImages: d.poolImages, testImages: d.testImages,
-        describeSplit: d.describeSplit, annotators: d.annotators, target: d.target, targetWhy: d.targetWhy ?? '', budget: (d.notes.find((n) => n.startsWith('Budget:')) ?? d.budget).replace(/ Init: [^;]*$/, '').replace(/\.$/, ''),
-        arms, crossings: crossings(arms, d.unit), notes: [`The same recipe for every arm: ${JSON.stringify({ size: base.size, loss: base.loss, sigma: base.sigma, lr: base.lr, schedule: base.schedule, batch: base.batch, epochs: base.epochs, valSplit: base.valSplit, widths: base.widths ?? 'full' })}.`, `Device: ${engine.adapter.description || engine.adapter.architecture}${engine.adapter.fallback ? ' (software fallback)' : ''}.`],
-      };
-      await store.write('arms.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
-      await store.write('arms.md', utf8(armsMarkdown(doc)));
-      await store.write('arms.svg', utf8(armsSvg(doc)));
-      log(`wrote ${store.locate('arms.md')}, arms.json, arms.svg`);
-    }
-    return last;
   });
 }
 
-const safeDir = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '-');
 
 /**
  * Why the ImageNet arm cannot run here, or undefined. ImageNet weights need the full-width encoder

@@ -8,7 +8,12 @@
 import type { AnnotatorAgreement } from '../data/annotators';
 import { fmt } from '../train/format';
 import { COLOURS, esc, legend, svgOpen, tickText, ticks } from './charts';
-import { type LearningCurveDoc, predictionSentence } from './learning_curve';
+import type { Engine } from '../gpu/engine';
+import { ConfigError } from '../train/config';
+import type { InitSource } from '../train/init';
+import type { TrainProgress } from '../train/run';
+import { substore, utf8 } from '../train/store';
+import { type LearningCurveDoc, type LearningCurveOptions, type LearningCurveResult, predictionSentence, runLearningCurve } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
 /** One arm's curve, or why it has none. */
@@ -135,4 +140,45 @@ export function armsSvg(d: ArmsDoc): string {
   if (d.target !== null) out.push(`<line x1="${left}" y1="${Y(d.target)}" x2="${right}" y2="${Y(d.target)}" stroke="${COLOURS.target}" stroke-width="2" stroke-dasharray="5 3"/>`);
   out.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#333"/>`, '</svg>');
   return out.join('\n');
+}
+
+/** One arm to run: its name and init, the init's weights (read by the host), or why it cannot run here. */
+export type ArmPlan = { name: string; init: string } & ({ source: () => Promise<InitSource> } | { notRun: string });
+
+/**
+ * Runs a learning curve per arm with one recipe (`o` without its init), each in the store's folder
+ * named after the arm, and writes their comparison: arms.json, arms.md, arms.svg. An arm with
+ * `notRun` is listed with its reason. Finished runs are kept (each curve resumes).
+ */
+export async function runArms(engine: Engine, plans: readonly ArmPlan[], o: Omit<LearningCurveOptions, 'init' | 'initName'> & { device: string }): Promise<{ doc: ArmsDoc; last: LearningCurveResult }> {
+  const arms: ArmCurve[] = [];
+  let last: LearningCurveResult | undefined;
+  for (const p of plans) {
+    if ('notRun' in p) {
+      o.log?.(`[${p.name}] not run: ${p.notRun}`);
+      arms.push({ name: p.name, init: p.init, status: 'not run', reason: p.notRun });
+      continue;
+    }
+    last = await runLearningCurve(engine, {
+      ...o, init: await p.source(), initName: p.init, store: substore(o.store, p.name.replace(/[^A-Za-z0-9._-]+/g, '-')),
+      ...(o.onRunProgress ? { onRunProgress: (tag: string, q: TrainProgress) => o.onRunProgress!(`${p.name} ${tag}`, q) } : {}),
+    });
+    const d = last.doc;
+    arms.push({ name: p.name, init: p.init, status: 'run', curve: { bySize: d.bySize, rows: d.rows, fit: d.fit, samples: d.samples, prediction: d.prediction, collection: d.collection } });
+  }
+  if (!last) throw new ConfigError(`no arm could run: ${arms.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+  const d = last.doc;
+  const b = o.base;
+  const doc: ArmsDoc = {
+    kind: 'osteo-learning-curve-arms', title: `Learning curves per initialisation: ${d.data}`, data: d.data, unit: d.unit, poolImages: d.poolImages, testImages: d.testImages,
+    describeSplit: d.describeSplit, annotators: d.annotators, target: d.target, targetWhy: d.targetWhy ?? '',
+    budget: (d.notes.find((n) => n.startsWith('Budget:')) ?? d.budget).replace(/ Init: [^;]*$/, '').replace(/\.$/, ''),
+    arms, crossings: crossings(arms, d.unit),
+    notes: [`The same recipe for every arm: ${JSON.stringify({ size: b.size, loss: b.loss, sigma: b.sigma, lr: b.lr, schedule: b.schedule, batch: b.batch, epochs: b.epochs, valSplit: b.valSplit, widths: b.widths ?? 'full' })}.`, `Device: ${o.device}.`],
+  };
+  await o.store.write('arms.json', utf8(`${JSON.stringify(doc, null, 2)}\n`));
+  await o.store.write('arms.md', utf8(armsMarkdown(doc)));
+  await o.store.write('arms.svg', utf8(armsSvg(doc)));
+  o.log?.(`wrote ${o.store.locate('arms.md')}, arms.json, arms.svg`);
+  return { doc, last };
 }

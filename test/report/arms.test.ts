@@ -34,9 +34,9 @@ describe('learning curves per arm', () => {
       arms: [a, s, { name: 'imagenet', init: 'imagenet', status: 'not run', reason: 'needs a GPU' }], crossings: c, notes: [],
     };
     const md = armsMarkdown(doc);
-    expect(md).toMatch(/\| 20 \| 17 ± 1 \(2\) \| 15 ± 1 \(2\) \|/);
+    expect(md).toMatch(/\| 20 \| 17.000 ± 1.000 \(2\) \| 15.000 ± 1.000 \(2\) \|/);
     expect(md).toMatch(/\*\*imagenet\*\* \(init imagenet\): not run — needs a GPU/);
-    expect(md).toMatch(/differ by 11\.8 px/);
+    expect(md).toMatch(/differ by 11\.800 px/);
     const svg = armsSvg(doc);
     expect(svg.match(/class="arm-mean"/g)).toHaveLength(8);
     expect(svg).toContain('not run: imagenet');

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appHandler } from '../../src/cli/commands/serve';
+import { appHandler, startAppServer } from '../../src/cli/commands/serve';
 import { synthesize } from '../../src/data/synthetic';
 import { createEngine, createModel } from '../../src/node/api';
 import { launchChromium } from '../../src/node/chromium';
@@ -218,6 +218,78 @@ describe('the web app under events in any order', () => {
       expect(labels).toEqual(names('a', 19).map((n, i) => `${i + 1} ${n}`));
     } finally {
       await context.close();
+    }
+  }, LONG);
+
+  test('many images: at most 4 stay decoded in memory, an evicted one is decoded again with the same points, and Remove image forgets one', async () => {
+    const { page, context } = await freshPage();
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => /19 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      await upload(page, '#image-input', ...Array.from({ length: 7 }, (_, i) => `x${i + 1}.png`));
+      expect(await ready(page)).toMatch(/^x1\.png/);
+      const first = await page.$$eval('[data-landmark]', (els) => els.map((e) => [(e as HTMLElement).dataset.x, (e as HTMLElement).dataset.y]));
+      const decoded = () => page.$eval('#memory', (e) => Number((e as HTMLElement).dataset.decoded));
+      expect(await decoded()).toBeLessThanOrEqual(4);
+      expect(await page.$$eval('#strip .thumb', (t) => t.length)).toBe(7);
+      for (const i of [6, 5, 0]) {
+        await page.evaluate((i: number) => (document.querySelectorAll('#strip .thumb')[i] as HTMLElement).click(), i);
+        await page.waitForFunction((name: string) => (document.querySelector('#status')?.textContent ?? '').startsWith(name), { timeout: LONG, polling: 100 }, `x${i + 1}.png`);
+        await ready(page);
+        expect(await decoded()).toBeLessThanOrEqual(4);
+      }
+      expect(await page.$$eval('[data-landmark]', (els) => els.map((e) => [(e as HTMLElement).dataset.x, (e as HTMLElement).dataset.y]))).toEqual(first);
+      await page.click('#remove-image');
+      await page.waitForFunction(() => document.querySelectorAll('#strip .thumb').length === 6, { timeout: LONG });
+      expect(await page.$$eval('#strip .thumb', (t) => t.map((b) => b.textContent))).not.toContain('x1.png');
+      const stored = await page.evaluate(() => new Promise<number>((res) => { const r = indexedDB.open('osteo-app'); r.onsuccess = () => { const c = r.result.transaction('files').objectStore('files').count(); c.onsuccess = () => res(c.result); }; }));
+      expect(stored).toBe(6);
+    } finally {
+      await context.close();
+    }
+  }, LONG);
+
+  test('a full disk (IndexedDB put fails with QuotaExceededError): the image still gets its points and a warning says what was not kept', async () => {
+    const { page, context } = await freshPage(() => {
+      IDBObjectStore.prototype.put = function () { throw new DOMException('the quota has been exceeded', 'QuotaExceededError'); };
+    });
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => /19 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      await upload(page, '#image-input', 'x1.png');
+      expect(await ready(page)).toMatch(/^x1\.png: 19 landmarks/);
+      expect(await page.$$eval('[data-landmark]', (e) => e.length)).toBe(19);
+      expect(await page.$eval('#storage-warning', (e) => (e as HTMLElement).hidden)).toBe(false);
+      expect(await page.$eval('#storage-warning', (e) => e.textContent)).toMatch(/storage is full: .* not kept .*Export/);
+    } finally {
+      await context.close();
+    }
+  }, LONG);
+
+  test('installable and offline: a manifest, a service worker, and with the network gone a reload opens the page and finds points', async () => {
+    const own = await startAppServer({ root: APP, port: 0, host: '127.0.0.1', model: join(dir, 'a.safetensors') });
+    const { page, context } = await freshPage();
+    try {
+      await page.goto(own.url);
+      await page.waitForFunction(() => /19 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      const manifest = await page.$eval('link[rel="manifest"]', (e) => (e as HTMLLinkElement).href);
+      const m = (await (await fetch(manifest)).json()) as { name: string; start_url: string; display: string; icons: unknown[] };
+      expect(m.display).toBe('standalone');
+      expect(m.icons.length).toBeGreaterThan(0);
+      await page.waitForFunction(() => !!navigator.serviceWorker.controller, { timeout: LONG, polling: 200 });
+      // the network is gone: the browser offline and the server closed
+      await page.setOfflineMode(true);
+      own.server.close();
+      own.server.closeAllConnections();
+      await page.reload();
+      await page.waitForFunction(() => /19 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      await upload(page, '#image-input', 'x1.png');
+      expect(await ready(page)).toMatch(/^x1\.png: 19 landmarks/);
+      expect(await page.$$eval('[data-landmark]', (e) => e.length)).toBe(19);
+    } finally {
+      await page.setOfflineMode(false).catch(() => undefined);
+      await context.close();
+      own.server.close();
     }
   }, LONG);
 });

@@ -14,7 +14,7 @@
  * names and the status always describe one model, the last one asked for.
  */
 import { synthesize, type GreyImage } from '../browser';
-import { $, download, escapeHtml, fileKind } from './dom';
+import { $, download, droppedFiles, escapeHtml, fileKind, openable } from './dom';
 import { renderLandmarkList, renderStrip } from './lists';
 import { explain } from './errors';
 import { decodeFile, spacingOf, thumbnail, toDisplay } from './images';
@@ -207,10 +207,21 @@ export class App {
       const input = $<HTMLInputElement>(id);
       input.addEventListener('change', () => { onFiles(input.files); input.value = ''; });
     }
+    const folder = $<HTMLInputElement>('#folder-input');
+    folder.addEventListener('change', () => {
+      const all = folder.files ? Array.from(folder.files) : [];
+      void this.openFiles(all.filter((f) => openable(f.name)).sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })));
+      folder.value = '';
+    });
     const drop = document.body;
     drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('dropping'); });
     drop.addEventListener('dragleave', () => drop.classList.remove('dropping'));
-    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('dropping'); onFiles(e.dataTransfer?.files ?? null); });
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('dropping');
+      // a dropped folder is walked (its images, checkpoints and points files); plain files open as they are
+      if (e.dataTransfer) droppedFiles(e.dataTransfer).then((files) => this.openFiles(files), (err: unknown) => this.fail(err, 'drop'));
+    });
     $('#export-json').addEventListener('click', () => this.exportPoints('json'));
     $('#export-csv').addEventListener('click', () => this.exportPoints('csv'));
     $('#undo').addEventListener('click', () => this.undoRedo('undo'));
@@ -228,8 +239,41 @@ export class App {
       if (e.key.toLowerCase() === 'z') { e.preventDefault(); this.undoRedo(e.shiftKey ? 'redo' : 'undo'); }
       if (e.key.toLowerCase() === 'y') { e.preventDefault(); this.undoRedo('redo'); }
     });
+    document.addEventListener('keydown', (e) => this.onKey(e));
     this.viewer.onMove = (k, to) => { const im = this.state.current; if (im) this.state.move(im.id, k, to); };
     this.viewer.onSelect = (k) => { this.selectedLandmark = k; this.viewer.setSelected(k); this.drawHeatmap(); this.renderList(); };
+  }
+
+  /**
+   * Keyboard: PageDown / PageUp the next / previous image, N / P (or . / ,) the next / previous
+   * landmark, the arrow keys move the selected landmark by one image pixel (Shift: ten), a
+   * correction like a drag; Delete removes the image. Not while typing in a field.
+   */
+  private onKey(e: KeyboardEvent): void {
+    const t = e.target as HTMLElement;
+    if (e.ctrlKey || e.metaKey || e.altKey || t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return;
+    const im = this.state.current;
+    const goImage = (d: number) => {
+      const i = this.state.selected + d;
+      if (i < 0 || i >= this.state.images.length) return;
+      this.state.select(i);
+      this.renderStrip();
+      void this.showCurrent();
+    };
+    const arrows: Record<string, XY> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (e.key === 'PageDown') goImage(1);
+    else if (e.key === 'PageUp') goImage(-1);
+    else if (im?.points.length && (e.key === 'n' || e.key === '.' || e.key === 'p' || e.key === ',')) {
+      const d = e.key === 'n' || e.key === '.' ? 1 : -1;
+      this.viewer.onSelect((this.selectedLandmark + d + im.points.length) % im.points.length);
+    } else if (im?.points.length && arrows[e.key] && this.selectedLandmark < im.points.length) {
+      const [dx, dy] = arrows[e.key]!;
+      const step = e.shiftKey ? 10 : 1;
+      const [x, y] = im.points[this.selectedLandmark]!;
+      this.state.move(im.id, this.selectedLandmark, [Math.min(im.width - 1, Math.max(0, x + dx * step)), Math.min(im.height - 1, Math.max(0, y + dy * step))]);
+    } else if (e.key === 'Delete') void this.removeCurrent();
+    else return;
+    e.preventDefault();
   }
 
   /** Opens dropped or picked files by kind: checkpoints, points files, images (in that order). */

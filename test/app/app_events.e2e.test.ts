@@ -292,4 +292,40 @@ describe('the web app under events in any order', () => {
       own.server.close();
     }
   }, LONG);
+
+  test('keyboard: PageDown / PageUp between images, N between landmarks, arrow keys move the selected one by a pixel (Shift: ten) as a correction; focus is visible', async () => {
+    const { page, context } = await freshPage();
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => /19 landmarks/.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      await upload(page, '#image-input', 'x1.png', 'x2.png');
+      expect(await ready(page)).toMatch(/^x1\.png/);
+      const at = (k: number) => page.$eval(`[data-landmark="${k}"]`, (e) => ({ x: Number((e as HTMLElement).dataset.x), y: Number((e as HTMLElement).dataset.y), selected: e.classList.contains('selected'), corrected: e.classList.contains('corrected') }));
+      await page.focus('#viewer');
+      await page.keyboard.press('n');
+      await page.keyboard.press('n');
+      const before = await at(2);
+      expect(before.selected).toBe(true);
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.down('Shift');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.up('Shift');
+      const after = await at(2);
+      expect([after.x - before.x, after.y - before.y]).toEqual([1, 10]);
+      expect(after.corrected).toBe(true);
+      await page.keyboard.press('PageDown');
+      await page.waitForFunction(() => /^x2\.png: .*ready$/.test(document.querySelector('#status')?.textContent ?? ''), { timeout: LONG, polling: 100 });
+      await page.keyboard.press('PageUp');
+      await page.waitForFunction(() => /^x1\.png: .*ready$/.test(document.querySelector('#status')?.textContent ?? ''), { timeout: LONG, polling: 100 });
+      expect(await at(2)).toMatchObject({ x: after.x, y: after.y, corrected: true });
+      // the file inputs are labelled, and keyboard focus draws an outline
+      for (const id of ['model-input', 'image-input', 'folder-input', 'points-input']) {
+        expect(await page.$eval(`#${id}`, (e) => (e.closest('label')?.textContent ?? '').trim().length > 0), id).toBe(true);
+      }
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
+    } finally {
+      await context.close();
+    }
+  }, LONG);
 });

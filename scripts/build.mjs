@@ -2,7 +2,7 @@
 // browser library (dist/osteo.browser.js: `osteo/browser`). Types: scripts/build_types.mjs.
 // WGSL is imported as text in both (esbuild's `text` loader), exactly as in vitest.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 // `osteo --version` (src/cli/run.ts) prints the version of the package.json it was built from.
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -38,22 +38,33 @@ await build({
   platform: 'browser',
 });
 
-// The web app (src/app/): a static folder for any host, `osteo serve` included. One JS file with
-// the WGSL inlined, its CSS and HTML; nothing fetched from a CDN. Built into a temp folder and
-// renamed, so a server never sees half an app.
+// The web app (src/app/): a static folder for any host, `osteo serve` included: the page's core
+// (app.js with the WGSL inlined, its CSS and HTML) and, split off by esbuild and loaded on first use
+// by dynamic import, the decoders of DICOM / TIFF / MetaImage and the Keras HDF5 reader (h5wasm) as
+// chunk-HASH.js files (content-hashed, so `osteo serve` lets browsers keep them). Nothing is fetched
+// from a CDN. Built into a temp folder and renamed, so a server never sees half an app.
 const appTmp = 'dist/app.tmp';
 rmSync(appTmp, { recursive: true, force: true });
 mkdirSync(appTmp, { recursive: true });
 await build({
   ...common,
-  entryPoints: ['src/app/main.ts'],
-  outfile: `${appTmp}/app.js`,
+  entryPoints: { app: 'src/app/main.ts' },
+  outdir: appTmp,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   platform: 'browser',
   minify: true,
   keepNames: true, // error classes are told apart by name (NoAdapterError, CheckpointError…)
   sourcemap: false, // the map is 2.5x the app; the unminified library bundle has one
 });
-for (const f of ['index.html', 'app.css']) copyFileSync(`src/app/${f}`, `${appTmp}/${f}`);
+// the service worker: one classic script of its own (a worker script shares no chunks)
+await build({ ...common, entryPoints: ['src/app/sw.ts'], outfile: `${appTmp}/sw.js`, format: 'iife', platform: 'browser', minify: true, sourcemap: false });
+for (const f of ['index.html', 'app.css', 'manifest.webmanifest', 'icon.svg']) copyFileSync(`src/app/${f}`, `${appTmp}/${f}`);
+// the service worker stores the whole build for offline use: it gets the list of files
+const files = readdirSync(appTmp).sort();
+const sw = readFileSync(`${appTmp}/sw.js`, 'utf8');
+if (!sw.includes('"__OSTEO_APP_FILES__"')) throw new Error('build: the service worker lost its file-list placeholder');
+writeFileSync(`${appTmp}/sw.js`, sw.replace('"__OSTEO_APP_FILES__"', JSON.stringify(files)));
 rmSync('dist/app', { recursive: true, force: true });
 renameSync(appTmp, 'dist/app');
 console.log('built dist/osteo.mjs, dist/index.js, dist/osteo.browser.js and the web app in dist/app/');

@@ -4,10 +4,17 @@
  * fine-tune the model on the corrections. This class wires the page to the modules that do the
  * work: Session (GPU, through osteo/browser), Annotations (points, undo), Persistence (IndexedDB),
  * Viewer (image and markers), TrainPanel (training). #status ends in "ready" when the current
- * image's predictions are drawn and starts with "error:" when something failed.
+ * image's predictions are drawn and nothing is pending (no model load, decode or training in
+ * flight), and starts with "error:" when something failed.
+ *
+ * Events may finish in any order (a slow default model after the user's own, two uploads in a
+ * row, an image dropped during a fine-tune): every model request takes a number and only the
+ * newest one may change the model; every view request takes a token and only the newest one may
+ * draw; predictions carry the model generation that made them. So the panel, the markers, their
+ * names and the status always describe one model, the last one asked for.
  */
 import { synthesize, type GreyImage } from '../browser';
-import { $, download, escapeHtml, fileKind } from './dom';
+import { $, download, droppedFiles, escapeHtml, fileKind, openable } from './dom';
 import { renderLandmarkList, renderStrip } from './lists';
 import { explain } from './errors';
 import { decodeFile, spacingOf, thumbnail, toDisplay } from './images';
@@ -15,8 +22,13 @@ import { Persistence } from './persist';
 import { checkLandmarkCount, exportCsv, exportJson, parsePointsFile, toPointsFile, type PointsFile } from './points_io';
 import { Session, type ModelInfo } from './session';
 import { Annotations, type ImageRecord, type XY } from './state';
+import { BoundedCache } from './cache';
 import { TrainPanel } from './train_panel';
 import { confidenceLevels, Viewer } from './viewer';
+
+/** At most this many decoded X-rays and bytes of them stay in memory (a float cephalogram is ~18 MB). */
+export const DECODED_IMAGES = 4;
+export const DECODED_BYTES = 160 << 20;
 
 export class App {
   readonly session = new Session();
@@ -24,11 +36,18 @@ export class App {
   private store: Persistence | undefined;
   private readonly viewer = new Viewer($('#viewer'));
   private readonly trainPanel = new TrainPanel($('#train-panel'));
-  /** Decoded pixels and display images, by image id (memory only; files are in IndexedDB). */
-  private readonly grey = new Map<string, GreyImage>();
+  /**
+   * Decoded pixels and heatmaps by image id, bounded (memory only; an evicted image is decoded
+   * again from its file). Files are Blobs (on disk for picked files) and in IndexedDB.
+   */
+  private readonly grey = new BoundedCache<string, GreyImage>(DECODED_IMAGES, DECODED_BYTES, (g) => g.data.byteLength);
   private readonly files = new Map<string, Blob>();
   private readonly thumbs = new Map<string, string>();
-  private readonly heatmaps = new Map<string, { generation: number; size: number; data: Float32Array }>();
+  private readonly heatmaps = new BoundedCache<string, { generation: number; size: number; data: Float32Array }>(64, 128 << 20, (h) => h.data.byteLength);
+  /** Number of the newest model request (default, opened, fine-tuned): older ones may not change the model. */
+  private modelRequest = 0;
+  /** Operations in flight (model loads, opening files, training): "ready" waits for none. */
+  private busy = 0;
   /** Points imported for images not open yet, by file name. */
   private readonly pending = new Map<string, { points: XY[]; corrected: boolean[] }>();
   private selectedLandmark = 0;
@@ -43,6 +62,33 @@ export class App {
     a.hidden = !advice;
   }
 
+  /**
+   * Waits for a write to IndexedDB; when it fails (the quota is full, storage was cleared) the work
+   * stays open in this tab and a warning says what was not kept and what to do.
+   */
+  private async keep(write: Promise<void> | undefined, what: string): Promise<void> {
+    try {
+      await write;
+    } catch (e) {
+      this.storageFailed(e, what);
+    }
+  }
+
+  private storageFailed(e: unknown, what: string): void {
+    const full = e instanceof DOMException && e.name === 'QuotaExceededError';
+    const w = $('#storage-warning');
+    w.hidden = false;
+    w.textContent = `${full ? 'This browser\'s storage is full' : 'Saving in this browser failed'}: ${what} is open here but not kept for the next visit. Export your points (Export JSON) to keep them${full ? ', or free space: remove images you are done with, or clear site data' : ''}.`;
+    console.error(`osteo: saving ${what} to IndexedDB failed`, e);
+  }
+
+  /** How many X-rays are decoded in memory (the rest are decoded again when shown). */
+  private renderMemory(): void {
+    const mb = (this.grey.heldBytes / 2 ** 20).toFixed(0);
+    $('#memory').textContent = this.state.images.length ? `${this.grey.size} of ${this.state.images.length} image${this.state.images.length === 1 ? '' : 's'} decoded in memory (${mb} MB)` : '';
+    $('#memory').dataset.decoded = String(this.grey.size);
+  }
+
   fail(e: unknown, what?: string): void {
     const x = explain(e, what ? { what } : {});
     this.status(`error: ${x.message}`, x.advice);
@@ -52,6 +98,20 @@ export class App {
 
   async start(): Promise<void> {
     this.bind();
+    this.busy++;
+    try {
+      await this.startUp();
+    } finally {
+      this.busy--;
+    }
+    await this.showCurrent(this.session.engine !== undefined && !this.failed);
+    this.watchDevice();
+  }
+
+  /** Saved work, the GPU, the default model; false when the page cannot predict (the error is in #status). */
+  private failed = false;
+
+  private async startUp(): Promise<void> {
     this.status('starting: opening saved work');
     this.store = await Persistence.open();
     const saved = await this.store?.loadState().catch(() => undefined);
@@ -72,11 +132,17 @@ export class App {
     } catch (e) {
       this.fail(e);
       this.disableGpu();
-      await this.showCurrent(false);
+      this.failed = true;
       return;
     }
-    await this.loadDefaultModel();
-    await this.showCurrent();
+    try {
+      await this.loadDefaultModel();
+    } catch {
+      this.failed = true; // the error stays in #status
+    }
+  }
+
+  private watchDevice(): void {
     // a device lost while idle (driver reset, GPU process crash) is reported before the next click fails
     setInterval(() => {
       const reason = this.session.engine?.lostReason;
@@ -91,32 +157,39 @@ export class App {
   /** ?model=URL, else the model saved from the last visit, else the server's default (osteo serve --model). */
   private async loadDefaultModel(): Promise<void> {
     const param = new URLSearchParams(location.search).get('model');
+    if (param) return this.requestModel(urlName(param), () => fetchModel(param), true);
+    const saved = await this.store?.loadModel().catch(() => undefined);
+    if (saved) return this.requestModel(saved.name, async () => saved.bytes, false);
+    const res = await fetch('config.json').catch(() => undefined);
+    const config = res?.ok ? ((await res.json().catch(() => ({}))) as { model?: string }) : {};
+    if (config.model) return this.requestModel(urlName(config.model), () => fetchModel(config.model!), true);
+    if (!this.session.info && this.modelRequest === 0) this.renderModel(undefined);
+  }
+
+  /**
+   * Makes a checkpoint the model in use, unless a newer request came meanwhile (then this one is
+   * dropped, its bytes unused and its errors unreported): the last model asked for wins.
+   */
+  private async requestModel(name: string, bytes: () => Promise<Uint8Array>, save: boolean): Promise<void> {
+    const request = ++this.modelRequest;
+    const wanted = () => request === this.modelRequest;
+    this.busy++;
     try {
-      if (param) return await this.loadModelFrom(param);
-      const saved = await this.store?.loadModel().catch(() => undefined);
-      if (saved) return await this.useModel(saved.bytes, saved.name, false);
-      const res = await fetch('config.json').catch(() => undefined);
-      const config = res?.ok ? ((await res.json().catch(() => ({}))) as { model?: string }) : {};
-      if (config.model) return await this.loadModelFrom(config.model);
+      this.status(`loading model ${name}`);
+      const b = await bytes();
+      if (!wanted()) return;
+      const info = await this.session.load(b, name, wanted);
+      if (!info) return;
+      this.renderModel(info);
+      this.failed = false;
+      if (save) await this.keep(this.store?.saveModel({ name, bytes: b }), `the model ${name}`);
     } catch (e) {
-      this.fail(e, 'model');
-      return;
+      if (!wanted()) return; // superseded: its failure no longer matters
+      this.fail(e, name);
+      throw e;
+    } finally {
+      this.busy--;
     }
-    this.renderModel(undefined);
-  }
-
-  private async loadModelFrom(url: string): Promise<void> {
-    this.status(`loading model ${url}`);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText} (checkpoint)`);
-    await this.useModel(new Uint8Array(await res.arrayBuffer()), decodeURIComponent(url.split('/').pop() || url), true);
-  }
-
-  private async useModel(bytes: Uint8Array, name: string, save: boolean): Promise<void> {
-    this.status(`loading model ${name}`);
-    const info = await this.session.load(bytes, name);
-    if (save) await this.store?.saveModel({ name, bytes }).catch(() => undefined);
-    this.renderModel(info);
   }
 
   private renderModel(info: ModelInfo | undefined): void {
@@ -134,10 +207,21 @@ export class App {
       const input = $<HTMLInputElement>(id);
       input.addEventListener('change', () => { onFiles(input.files); input.value = ''; });
     }
+    const folder = $<HTMLInputElement>('#folder-input');
+    folder.addEventListener('change', () => {
+      const all = folder.files ? Array.from(folder.files) : [];
+      void this.openFiles(all.filter((f) => openable(f.name)).sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })));
+      folder.value = '';
+    });
     const drop = document.body;
     drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('dropping'); });
     drop.addEventListener('dragleave', () => drop.classList.remove('dropping'));
-    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('dropping'); onFiles(e.dataTransfer?.files ?? null); });
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('dropping');
+      // a dropped folder is walked (its images, checkpoints and points files); plain files open as they are
+      if (e.dataTransfer) droppedFiles(e.dataTransfer).then((files) => this.openFiles(files), (err: unknown) => this.fail(err, 'drop'));
+    });
     $('#export-json').addEventListener('click', () => this.exportPoints('json'));
     $('#export-csv').addEventListener('click', () => this.exportPoints('csv'));
     $('#undo').addEventListener('click', () => this.undoRedo('undo'));
@@ -149,13 +233,47 @@ export class App {
     $('#demo-train').addEventListener('click', () => void this.train());
     $('#demo-image').addEventListener('click', () => void this.addDemoImage());
     $('#clear-work').addEventListener('click', () => void this.clearWork());
+    $('#remove-image').addEventListener('click', () => void this.removeCurrent());
     document.addEventListener('keydown', (e) => {
       if (!(e.ctrlKey || e.metaKey) || (e.target as HTMLElement).tagName === 'INPUT') return;
       if (e.key.toLowerCase() === 'z') { e.preventDefault(); this.undoRedo(e.shiftKey ? 'redo' : 'undo'); }
       if (e.key.toLowerCase() === 'y') { e.preventDefault(); this.undoRedo('redo'); }
     });
+    document.addEventListener('keydown', (e) => this.onKey(e));
     this.viewer.onMove = (k, to) => { const im = this.state.current; if (im) this.state.move(im.id, k, to); };
     this.viewer.onSelect = (k) => { this.selectedLandmark = k; this.viewer.setSelected(k); this.drawHeatmap(); this.renderList(); };
+  }
+
+  /**
+   * Keyboard: PageDown / PageUp the next / previous image, N / P (or . / ,) the next / previous
+   * landmark, the arrow keys move the selected landmark by one image pixel (Shift: ten), a
+   * correction like a drag; Delete removes the image. Not while typing in a field.
+   */
+  private onKey(e: KeyboardEvent): void {
+    const t = e.target as HTMLElement;
+    if (e.ctrlKey || e.metaKey || e.altKey || t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return;
+    const im = this.state.current;
+    const goImage = (d: number) => {
+      const i = this.state.selected + d;
+      if (i < 0 || i >= this.state.images.length) return;
+      this.state.select(i);
+      this.renderStrip();
+      void this.showCurrent();
+    };
+    const arrows: Record<string, XY> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (e.key === 'PageDown') goImage(1);
+    else if (e.key === 'PageUp') goImage(-1);
+    else if (im?.points.length && (e.key === 'n' || e.key === '.' || e.key === 'p' || e.key === ',')) {
+      const d = e.key === 'n' || e.key === '.' ? 1 : -1;
+      this.viewer.onSelect((this.selectedLandmark + d + im.points.length) % im.points.length);
+    } else if (im?.points.length && arrows[e.key] && this.selectedLandmark < im.points.length) {
+      const [dx, dy] = arrows[e.key]!;
+      const step = e.shiftKey ? 10 : 1;
+      const [x, y] = im.points[this.selectedLandmark]!;
+      this.state.move(im.id, this.selectedLandmark, [Math.min(im.width - 1, Math.max(0, x + dx * step)), Math.min(im.height - 1, Math.max(0, y + dy * step))]);
+    } else if (e.key === 'Delete') void this.removeCurrent();
+    else return;
+    e.preventDefault();
   }
 
   /** Opens dropped or picked files by kind: checkpoints, points files, images (in that order). */
@@ -164,32 +282,42 @@ export class App {
     const points = files.filter((f) => fileKind(f.name) === 'points');
     const images = files.filter((f) => fileKind(f.name) === 'image');
     let error: unknown;
-    for (const f of models.slice(-1)) {
-      try { await this.useModel(new Uint8Array(await f.arrayBuffer()), f.name, true); } catch (e) { error = e; this.fail(e, f.name); }
-    }
+    this.busy++;
     let first: string | undefined;
-    for (const [i, f] of images.entries()) {
-      this.status(`decoding ${f.name} (${i + 1}/${images.length})`);
-      try {
-        const g = await decodeFile(f, f.name);
-        const rec = this.state.add(f.name, g.width, g.height, spacingOf(g));
-        this.grey.set(rec.id, g);
-        this.files.set(rec.id, f);
-        await this.store?.saveFile(rec.id, f).catch(() => undefined);
-        const p = this.pending.get(f.name);
-        if (p && (!this.session.info || p.points.length === this.session.info.landmarks)) { this.pending.delete(f.name); this.state.importPoints(rec.id, p.points, p.corrected); }
-        first ??= rec.id;
-      } catch (e) {
-        error = e;
-        this.fail(e, f.name);
-      }
-    }
     const notes: string[] = [];
-    for (const f of points) {
-      try { notes.push(await this.importPoints(f)); } catch (e) { error = e; this.fail(e, f.name); }
+    try {
+      for (const f of models.slice(-1)) {
+        try { await this.requestModel(f.name, async () => new Uint8Array(await f.arrayBuffer()), true); } catch (e) { error = e; }
+      }
+      const progress = $<HTMLProgressElement>('#progress');
+      if (images.length > 1) { progress.hidden = false; progress.max = images.length; progress.value = 0; }
+      for (const [i, f] of images.entries()) {
+        this.status(`decoding ${f.name} (${i + 1}/${images.length})`);
+        try {
+          const g = await decodeFile(f, f.name);
+          const rec = this.state.add(f.name, g.width, g.height, spacingOf(g));
+          this.grey.set(rec.id, g);
+          this.files.set(rec.id, f);
+          await this.keep(this.store?.saveFile(rec.id, f), f.name);
+          const p = this.pending.get(f.name);
+          if (p && (!this.session.info || p.points.length === this.session.info.landmarks)) { this.pending.delete(f.name); this.state.importPoints(rec.id, p.points, p.corrected); }
+          first ??= rec.id;
+        } catch (e) {
+          error = e;
+          this.fail(e, f.name);
+        }
+        progress.value = i + 1;
+        this.renderMemory();
+      }
+      progress.hidden = true;
+      for (const f of points) {
+        try { notes.push(await this.importPoints(f)); } catch (e) { error = e; this.fail(e, f.name); }
+      }
+      if (first) this.state.select(this.state.images.findIndex((im) => im.id === first));
+      this.renderStrip();
+    } finally {
+      this.busy--;
     }
-    if (first) this.state.select(this.state.images.findIndex((im) => im.id === first));
-    this.renderStrip();
     if (error) {
       await this.showCurrent(false);
       return; // the error stays in #status
@@ -228,7 +356,7 @@ export class App {
 
   /** After any state change: persist, and redraw the markers, the list and the buttons. */
   private changed(): void {
-    this.store?.saveState(() => this.state.snapshot());
+    this.store?.saveState(() => this.state.snapshot(), (e) => this.storageFailed(e, 'the points and corrections'));
     this.renderMarkers();
     // a drag or an undo keeps the image ready: refresh the counts in the status line
     const im = this.state.current;
@@ -242,16 +370,21 @@ export class App {
     $<HTMLButtonElement>('#redo').disabled = !this.state.canRedo;
   }
 
+  /** The model's landmark names when they describe this image's points (same count), else numbers. */
+  private namesFor(im: ImageRecord): string[] {
+    return this.session.info?.landmarks === im.points.length ? this.session.info.landmarkNames : im.points.map((_, k) => String(k + 1));
+  }
+
   private renderMarkers(): void {
     const im = this.state.current;
     if (!im || !im.points.length || this.viewer.canvas.dataset.image !== im.id) { this.viewer.setMarkers(undefined); this.renderList(); return; }
-    const names = this.session.info?.landmarks === im.points.length ? this.session.info.landmarkNames : im.points.map((_, k) => String(k + 1));
-    this.viewer.setMarkers({ points: im.points, names, corrected: im.corrected, levels: confidenceLevels(im.confidence) });
+    this.viewer.setMarkers({ points: im.points, names: this.namesFor(im), corrected: im.corrected, levels: confidenceLevels(im.confidence) });
     this.renderList();
   }
 
   private renderList(): void {
-    renderLandmarkList(this.state.current, this.session.info?.landmarkNames ?? [], this.selectedLandmark, (k) => this.viewer.onSelect(k));
+    const im = this.state.current;
+    renderLandmarkList(im, im ? this.namesFor(im) : [], this.selectedLandmark, (k) => this.viewer.onSelect(k));
   }
 
   private renderStrip(): void {
@@ -268,46 +401,54 @@ export class App {
     return g;
   }
 
-  /** Shows the current image and its markers; predicts when the model has not seen it yet. */
+  /**
+   * Shows the current image and its markers; predicts when the model in use has not seen it yet.
+   * Only the newest call draws (a token), a prediction counts only for the model generation that
+   * made it, and the status says "ready" only when nothing else is in flight.
+   */
   async showCurrent(predict = true, note = ''): Promise<void> {
     const lead = note ? `${note}; ` : '';
     const token = ++this.showToken;
+    const stale = () => token !== this.showToken;
     const im = this.state.current;
+    this.renderMemory();
     if (!im) {
       this.viewer.clear();
       this.renderList();
-      if (predict) this.status(lead + (this.session.info ? 'no image: drop X-rays here or use "Open X-rays"' : 'no model: open a checkpoint or train a demo model'));
+      if (predict && !this.busy) this.status(lead + (this.session.info ? 'no image: drop X-rays here or use "Open X-rays"' : 'no model: open a checkpoint or train a demo model'));
       return;
     }
     try {
       const g = await this.pixels(im);
-      if (token !== this.showToken) return;
+      if (stale()) return;
       if (this.viewer.canvas.dataset.image !== im.id) {
         const display = await toDisplay(g);
-        if (token !== this.showToken) return;
+        if (stale()) return;
         this.viewer.show(display);
         this.viewer.canvas.dataset.image = im.id;
         if (!this.thumbs.has(im.id)) { this.thumbs.set(im.id, await thumbnail(display)); this.renderStrip(); }
       }
       this.renderMarkers();
       this.drawHeatmap();
+      this.renderMemory();
       if (!predict) return;
-      if (!this.session.model) { this.status(`${im.name}: no model loaded, open a checkpoint to find landmarks`); return; }
-      const generation = this.session.generation;
-      if (this.heatmaps.get(im.id)?.generation !== generation) {
-        this.status(`${im.name}: finding landmarks`);
+      if (!this.session.model) { if (!this.busy) this.status(`${im.name}: no model loaded, open a checkpoint to find landmarks`); return; }
+      // the model may change while a prediction runs: then the newer model predicts again
+      while (this.heatmaps.get(im.id)?.generation !== this.session.generation) {
+        if (!this.busy) this.status(`${im.name}: finding landmarks`);
         const t = await this.session.predict(g);
-        if (token !== this.showToken) return;
-        this.heatmaps.set(im.id, { generation, size: t.prediction.heatmaps!.size, data: t.prediction.heatmaps!.data });
+        if (stale()) return;
+        if (t.generation !== this.session.generation) continue;
+        this.heatmaps.set(im.id, { generation: t.generation, size: t.prediction.heatmaps!.size, data: t.prediction.heatmaps!.data });
         this.timing = t.first ? `${t.ms.toFixed(0)} ms (first run, with shader compilation)` : `${t.ms.toFixed(0)} ms`;
         if (t.first) $('#timing').textContent = `first image: ${t.ms.toFixed(0)} ms including shader compilation`;
         else $('#timing').textContent = `${$('#timing').textContent?.split(' · ')[0]} · last image: ${t.ms.toFixed(0)} ms`;
         this.state.setPrediction(im.id, t.prediction.points, t.prediction.confidence);
         this.drawHeatmap();
       }
-      this.status(lead + this.readyText(im));
+      if (!this.busy) this.status(lead + this.readyText(im));
     } catch (e) {
-      this.fail(e, im.name);
+      if (!stale()) this.fail(e, im.name);
     }
   }
 
@@ -355,8 +496,12 @@ export class App {
   private async train(): Promise<void> {
     if (this.trainPanel.running) return;
     const model = this.session.model;
+    const modelName = this.session.info?.name ?? 'model';
+    const requestAtStart = this.modelRequest;
     const buttons = ['#train-start', '#demo-train'].map((id) => $<HTMLButtonElement>(id));
     buttons.forEach((b) => (b.disabled = true));
+    let note = '';
+    this.busy++;
     try {
       const engine = await this.session.acquire();
       const labelled = model ? this.state.labelled().filter((im) => im.points.length === model.landmarks) : [];
@@ -366,20 +511,29 @@ export class App {
       const dataset = images.length ? { images, points: labelled.map((im) => im.points), landmarkNames: model!.landmarkNames, ...(mm ? { mmPerPixel: mm } : {}) } : undefined;
       this.status(model ? `fine-tuning on ${images.length} corrected image${images.length === 1 ? '' : 's'}` : 'training a demo model on synthetic hands');
       const trained = await this.trainPanel.run({ engine, model, dataset }, (s) => this.status(s));
-      if (!trained) { await this.showCurrent(); return; }
-      const name = model ? `${(this.session.info?.name ?? 'model').replace(/(-finetuned)?\.safetensors$/i, '')}-finetuned.safetensors` : 'demo-hand.safetensors';
-      const info = await this.session.adopt(trained.model, trained.bytes, name);
-      if (model) model.dispose();
-      const bytes = this.session.bytes!;
-      await this.store?.saveModel({ name, bytes }).catch(() => undefined);
-      this.renderModel(info);
-      download(name, bytes.slice(), 'application/octet-stream');
-      await this.showCurrent();
+      if (trained) {
+        const name = model ? `${modelName.replace(/(-finetuned)?\.safetensors$/i, '')}-finetuned.safetensors` : 'demo-hand.safetensors';
+        download(name, trained.bytes.slice(), 'application/octet-stream');
+        // another model opened during the run wins: the trained one is downloaded, not used
+        const request = this.modelRequest === requestAtStart ? ++this.modelRequest : -1;
+        const info = await this.session.adopt(trained.model, trained.bytes, name, () => request === this.modelRequest);
+        if (info) {
+          this.renderModel(info);
+          await this.keep(this.store?.saveModel({ name, bytes: trained.bytes }), `the model ${name}`);
+        } else {
+          trained.model.dispose();
+          note = `${name} downloaded but not used: another model was opened during training`;
+        }
+      }
     } catch (e) {
       this.fail(e, 'training');
+      this.busy--;
+      return;
     } finally {
       buttons.forEach((b) => (b.disabled = false));
     }
+    this.busy--;
+    await this.showCurrent(true, note);
   }
 
   /** A synthetic hand X-ray as a PNG file, to try the app without data. */
@@ -393,10 +547,22 @@ export class App {
     await this.openFiles([file]);
   }
 
+  /** Forgets the image on screen: its points, its file here and in IndexedDB (the "Remove image" button, Delete key). */
+  private async removeCurrent(): Promise<void> {
+    const im = this.state.current;
+    if (!im) return;
+    this.grey.delete(im.id); this.files.delete(im.id); this.thumbs.delete(im.id); this.heatmaps.delete(im.id);
+    this.state.remove(im.id);
+    if (this.viewer.canvas.dataset.image === im.id) this.viewer.canvas.dataset.image = '';
+    await this.keep(this.store?.deleteFile(im.id), `the removal of ${im.name}`);
+    this.renderStrip();
+    await this.showCurrent(true, `removed ${im.name}`);
+  }
+
   private async clearWork(): Promise<void> {
     if (!confirm('Forget every opened image, point and correction (the model stays)?')) return;
     await this.store?.clear().catch(() => undefined);
-    if (this.session.bytes && this.session.info) await this.store?.saveModel({ name: this.session.info.name, bytes: this.session.bytes }).catch(() => undefined);
+    if (this.session.bytes && this.session.info) await this.keep(this.store?.saveModel({ name: this.session.info.name, bytes: this.session.bytes }), `the model ${this.session.info.name}`);
     this.grey.clear(); this.files.clear(); this.thumbs.clear(); this.heatmaps.clear(); this.pending.clear();
     this.state = new Annotations();
     this.state.onChange = () => this.changed();
@@ -404,4 +570,13 @@ export class App {
     this.renderStrip();
     await this.showCurrent();
   }
+}
+
+/** The file name at the end of a model URL. */
+const urlName = (url: string): string => decodeURIComponent(url.split('?')[0]!.split('/').pop() || url);
+
+async function fetchModel(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText} (checkpoint)`);
+  return new Uint8Array(await res.arrayBuffer());
 }

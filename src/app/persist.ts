@@ -65,11 +65,14 @@ export class Persistence {
     return this.get<Snapshot>('kv', 'state');
   }
 
-  /** Saves the state soon (debounced); the function is read at save time, so the newest state is written. */
-  saveState(snapshot: () => Snapshot): void {
+  /**
+   * Saves the state soon (debounced); the function is read at save time, so the newest state is
+   * written. A failed save (quota) goes to `onError`; the state in memory is untouched.
+   */
+  saveState(snapshot: () => Snapshot, onError: (e: unknown) => void): void {
     this.pending = snapshot;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush().catch((e: unknown) => console.error('osteo: saving work to IndexedDB failed', e)), 150);
+    this.timer = setTimeout(() => this.flush().catch(onError), 150);
   }
 
   async flush(): Promise<void> {

@@ -21,6 +21,8 @@ export interface Timed {
   ms: number;
   /** The first prediction of this model on this device (includes shader compilation). */
   first: boolean;
+  /** The model generation that made it (stale once the model changed). */
+  generation: number;
 }
 
 export function describeCheckpoint(bytes: Uint8Array, name: string): Omit<ModelInfo, 'parameters'> {
@@ -61,24 +63,35 @@ export class Session {
     return next;
   }
 
+  private acquiring: Promise<Engine> | undefined;
+
+  /** The engine, made once: callers that ask while it is being made share the same one. */
   async acquire(): Promise<Engine> {
     if (this.engine && !this.engine.lostReason) return this.engine;
-    this.engine?.destroy();
-    this.engine = undefined;
-    this.engine = await createEngine();
-    return this.engine;
+    if (!this.acquiring) {
+      this.engine?.destroy();
+      this.engine = undefined;
+      this.acquiring = createEngine().then((e) => (this.engine = e)).finally(() => (this.acquiring = undefined));
+    }
+    return this.acquiring;
   }
 
   get lost(): boolean {
     return !!this.engine?.lostReason;
   }
 
-  /** Loads checkpoint bytes as the model in use (the previous one is freed only once this one loaded). */
-  async load(bytes: Uint8Array, name: string): Promise<ModelInfo> {
+  /**
+   * Loads checkpoint bytes as the model in use (the previous one is freed only once this one
+   * loaded). `wanted` is asked when the job's turn comes and again once loaded: when it says no (a
+   * later request superseded this one) nothing changes and the result is undefined.
+   */
+  async load(bytes: Uint8Array, name: string, wanted: () => boolean = () => true): Promise<ModelInfo | undefined> {
     return this.run(async () => {
+      if (!wanted()) return undefined;
       const described = describeCheckpoint(bytes, name);
       const engine = await this.acquire();
       const model = await loadModel(engine, bytes);
+      if (!wanted()) { model.dispose(); return undefined; }
       this.model?.dispose();
       this.model = model;
       this.bytes = bytes;
@@ -89,9 +102,10 @@ export class Session {
     });
   }
 
-  /** Uses a model trained in the page (bytes: its checkpoint). */
-  async adopt(model: BrowserLandmarkModel, bytes: Uint8Array, name: string): Promise<ModelInfo> {
+  /** Uses a model trained in the page (bytes: its checkpoint); like `load`, only while `wanted` says so. */
+  async adopt(model: BrowserLandmarkModel, bytes: Uint8Array, name: string, wanted: () => boolean = () => true): Promise<ModelInfo | undefined> {
     return this.run(async () => {
+      if (!wanted()) return undefined;
       this.model?.dispose();
       this.model = model;
       this.bytes = bytes;
@@ -108,7 +122,7 @@ export class Session {
       const t0 = performance.now();
       const prediction = await this.model.predict(image, { heatmaps: true });
       const first = this.predicted++ === 0;
-      return { prediction, ms: performance.now() - t0, first };
+      return { prediction, ms: performance.now() - t0, first, generation: this.generation };
     });
   }
 

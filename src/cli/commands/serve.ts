@@ -5,7 +5,7 @@
  * model/NAME and named in config.json, which the page reads to load it by default. Stops cleanly on
  * Ctrl+C (SIGINT) or SIGTERM.
  */
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, resolve, sep } from 'node:path';
@@ -28,6 +28,7 @@ const MIME: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
@@ -35,6 +36,18 @@ const MIME: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.safetensors': 'application/octet-stream',
 };
+
+/** Limits of a request: headers (size and time to arrive) and the whole request; GET and HEAD take no body. */
+export const SERVE_LIMITS = { maxHeaderBytes: 16 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000 };
+
+/**
+ * Cache policy. Build chunks carry a content hash in their name (chunk-ABCD1234.js): kept for a
+ * year, never revalidated. Everything else (index.html, app.js, sw.js, the manifest, config.json,
+ * the model) is revalidated on every use against its ETag, so a rebuilt app or another --model is
+ * seen at once and an unchanged 20 MB model costs a 304.
+ */
+const IMMUTABLE = /-[A-Z0-9]{8}\.(js|css|wasm)$/;
+const cacheControl = (file: string): string => (IMMUTABLE.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
 
 /** The built app: --dir, else dist/app next to the bundled CLI (dist/osteo.mjs), else ./dist/app. */
 function appDir(dir: string | undefined): string {
@@ -50,44 +63,76 @@ export interface AppServerOptions {
   model?: string;
 }
 
-/** The app's request handler: static files under root, config.json and the default model. */
+const inside = (root: string, file: string): boolean => file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * The app's request handler: static files under root, config.json and the default model. A path
+ * is decoded once and resolved; it is refused (403) when it, or what its symlinks point to, is
+ * outside root, and (400) when it holds a NUL or a backslash. GET and HEAD only, without a body.
+ */
 export function appHandler(o: AppServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const modelUrl = o.model ? `model/${encodeURIComponent(basename(o.model))}` : undefined;
   const config = JSON.stringify({ model: modelUrl ?? null });
   const root = resolve(o.root);
+  let realRoot: string | undefined;
+  const common = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
   return (req, res) => {
-    const send = (status: number, type: string, body: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' }).end(req.method === 'HEAD' ? undefined : body);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    const send = (status: number, type: string, body: string, extra: Record<string, string> = {}) =>
+      res.writeHead(status, { ...common, 'content-type': type, 'cache-control': 'no-cache', ...extra }).end(req.method === 'HEAD' ? undefined : body);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void send(405, 'text/plain', 'GET or HEAD only', { allow: 'GET, HEAD' });
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (req.headers['transfer-encoding'] || length > 0) {
+      // nothing reads a body here: refuse it and close, rather than drain what a client sends
+      res.setHeader('connection', 'close');
+      send(413, 'text/plain', 'a GET or HEAD request has no body');
+      return void req.destroy();
+    }
     let path: string;
     try {
       path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     } catch {
       return send(400, 'text/plain', 'bad URL');
     }
+    if (path.includes('\0') || path.includes('\\')) return send(400, 'text/plain', 'bad URL');
     if (path === '/config.json') return send(200, MIME['.json']!, config);
     let file: string;
     if (modelUrl && path === `/${decodeURIComponent(modelUrl)}`) file = o.model!;
     else {
       file = resolve(join(root, path === '/' ? 'index.html' : path));
-      if (file !== root && !file.startsWith(root + sep)) return send(403, 'text/plain', 'forbidden');
+      if (!inside(root, file)) return send(403, 'text/plain', 'forbidden');
+      try {
+        realRoot ??= realpathSync(root);
+        if (!inside(realRoot, realpathSync(file))) return send(403, 'text/plain', 'forbidden');
+      } catch {
+        return send(404, 'text/plain', 'not found');
+      }
     }
-    let size: number;
+    let st: Stats;
     try {
-      const st = statSync(file);
+      st = statSync(file);
       if (!st.isFile()) return send(404, 'text/plain', 'not found');
-      size = st.size;
     } catch {
       return send(404, 'text/plain', 'not found');
     }
-    res.writeHead(200, { 'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-cache' });
+    const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
+    const headers = { ...common, 'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'cache-control': cacheControl(file), etag, 'last-modified': st.mtime.toUTCString() };
+    if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
+    res.writeHead(200, { ...headers, 'content-length': st.size });
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).on('error', () => res.destroy()).pipe(res);
   };
 }
 
-/** Listens; resolves to the server and its URL. */
-export async function startAppServer(o: AppServerOptions & { port: number; host: string }): Promise<{ server: Server; url: string }> {
-  const server = createServer(appHandler(o));
+/** Listens; resolves to the server and its URL. Header size and time, and request time, are bounded (SERVE_LIMITS). */
+export async function startAppServer(o: AppServerOptions & { port: number; host: string; limits?: Partial<typeof SERVE_LIMITS> }): Promise<{ server: Server; url: string }> {
+  const limits = { ...SERVE_LIMITS, ...o.limits };
+  const server = createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // how often Node checks the two timeouts above (its default, 30 s, would let them run late)
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  }, appHandler(o));
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new UsageError(`--port ${o.port}: already in use on ${o.host} (pick another, or --port 0 for any free port)`) : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? new UsageError(`--host ${o.host}: not an address of this machine`) : e));
     server.listen(o.port, o.host, ok);

@@ -1,0 +1,32 @@
+// Sizes of the built web app (dist/app), raw and gzip (level 9, what a server's compression gets
+// close to): the core the first screen loads (index.html, app.css, app.js and the chunks app.js
+// imports statically) and the chunks loaded on first use (dynamic import: DICOM / TIFF decoders,
+// h5wasm). `node scripts/app_size.mjs` writes bench/results/app-size.json, which the README's app
+// section quotes; test/app/app_size.test.ts holds the core to its budget.
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const STATIC = /(?:from|import)\s*"\.\/(chunk-[A-Z0-9]+\.js)"/g;
+
+/** @param {string} dir @returns {{ core: { files: string[], raw: number, gzip: number }, lazy: { files: string[], raw: number, gzip: number }, worker: { files: string[], raw: number, gzip: number } }} */
+export function measureApp(dir) {
+  const size = (f) => { const b = readFileSync(join(dir, f)); return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length }; };
+  const core = new Set(['index.html', 'app.css', 'app.js']);
+  for (const f of core) if (f.endsWith('.js')) for (const m of readFileSync(join(dir, f), 'utf8').matchAll(STATIC)) core.add(m[1]);
+  const js = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const group = (files) => ({ files, raw: files.reduce((s, f) => s + size(f).raw, 0), gzip: files.reduce((s, f) => s + size(f).gzip, 0) });
+  return {
+    core: group([...core].sort()),
+    lazy: group(js.filter((f) => !core.has(f) && f.startsWith('chunk-'))),
+    worker: group(js.filter((f) => f === 'sw.js')),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const m = measureApp('dist/app');
+  const out = 'bench/results/app-size.json';
+  writeFileSync(`${out}.tmp`, JSON.stringify({ what: 'sizes of the built web app (npm run build), bytes raw and gzip -9', ...m }, null, 2) + '\n');
+  renameSync(`${out}.tmp`, out);
+  console.log(`core ${m.core.raw} B (${m.core.gzip} B gzip), loaded on first use ${m.lazy.raw} B (${m.lazy.gzip} B gzip) → ${out}`);
+}

@@ -25,6 +25,7 @@ import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules
 export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce' | 'awing';
 export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce', 'awing'];
 
+/** The autograd graph was misused (backward run twice or in inference mode, a freed value read). */
 export class AutogradError extends OsteoError {}
 
 /** Raised when the loss is NaN or ±Inf: the step is not taken and nothing is updated. */

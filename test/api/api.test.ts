@@ -6,13 +6,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine as createBrowserEngine } from '../../src/browser';
 import { synthesize } from '../../src/data/synthetic';
-import { ApiError, ConfigError, createModel, DataError, loadModel, NoAdapterError, train, type Engine, type NodeLandmarkModel } from '../../src/node/api';
+import { ApiError, ConfigError, createEngine, createModel, DataError, DisposedError, loadModel, NoAdapterError, train, type Engine, type Model as NodeLandmarkModel } from '../../src/node/api';
 import { serveFiles } from '../../src/node/chromium';
 import { writeGreyPng } from '../../src/node/data_png';
-import { CHECKPOINT_LAST, decodeCheckpoint, MemoryStore } from '../../src/node/api';
+import { CHECKPOINT_LAST, MemoryStore } from '../../src/node/api';
+import { decodeCheckpoint } from '../../src/engine';
 import { nodeEngine } from '../helpers/node_engine';
 import { safetensorsBytes, torchvisionTensors } from '../weights/fixtures';
 
@@ -49,6 +51,8 @@ describe('predict', () => {
       expect(p.width).toBe(64);
       expect(p.names).toEqual(hands.landmarkNames);
       expect(p.heatmaps!.data.length).toBe(37 * 32 * 32);
+      // probabilities, whatever the loss (this model's is the default)
+      expect(p.heatmaps!.data.every((v) => v >= 0 && v <= 1)).toBe(true);
       p.points.forEach(([x, y], i) => {
         expect(Math.abs(x - out[0]!.points[i]![0])).toBeLessThan(1e-3);
         expect(Math.abs(y - out[0]!.points[i]![1])).toBeLessThan(1e-3);
@@ -73,7 +77,8 @@ describe('checkpoints', () => {
     writeFileSync(path, bytes);
     const image = { data: hands.images[1]!.data, width: 64, height: 64 };
     const want = await model.predict(image);
-    for (const source of [bytes, path]) {
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    for (const source of [bytes, buffer, path, pathToFileURL(path)]) {
       const m = await loadModel(engine, source);
       try {
         expect(m.size).toBe(32);
@@ -109,6 +114,17 @@ describe('checkpoints', () => {
       m.dispose();
     }
   });
+});
+
+test('dispose, Symbol.dispose and Symbol.asyncDispose free a model and an engine; a disposed model says so', async () => {
+  const m = createModel(engine, { landmarks: 2, size: 32, widths: WIDTHS, decoderChannels: DECODER });
+  m[Symbol.dispose]();
+  await expect(m.predict({ data: new Uint8Array(64 * 64), width: 64, height: 64 })).rejects.toThrow(DisposedError);
+  m.dispose(); // twice is fine
+  const own = await createEngine();
+  await own[Symbol.asyncDispose]();
+  expect(() => own.tensor(new Float32Array(4), [4])).toThrow(/destroyed/);
+  own.dispose();
 });
 
 describe('train and evaluate', () => {

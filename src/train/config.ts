@@ -2,7 +2,7 @@
  * Every training setting and its default, once (host-neutral). The CLI's flags, the library's
  * `train()` and the transfer study all fill a {@link TrainConfig} through {@link withDefaults}.
  *
- * From ImageNet weights or a checkpoint the recipe is the paper authors' (DESIGN.md §6): 1 channel,
+ * From ImageNet weights or a checkpoint the recipe is the paper authors' (docs/DESIGN.md §5): 1 channel,
  * min-max to [0, 1] then the weights' normalisation, Gaussian σ = 5 px at 256 px (scaled with the
  * input size, at least 1.5), MSE, AdamW (lr 1e-5, weight decay 1e-4), effective batch 16 (batch 4 ×
  * accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most 200
@@ -137,7 +137,7 @@ export const defaultSigma = (size: number, loss?: LossName): number => (loss ===
  * The settings that depend on the init. From scratch (the CPU fallback's case), the recipe measured
  * on real X-rays (docs/recipes.md, ISBI 2015 at 64 and 128 px): spatial softmax cross-entropy, lr
  * 2e-3 with cosine decay, batch 2 without accumulation. From ImageNet weights or a checkpoint, the
- * paper authors' recipe (DESIGN.md §6): MSE, lr 1e-5, ReduceLROnPlateau, batch 4 × accum 4 — not
+ * paper authors' recipe (docs/DESIGN.md §5): MSE, lr 1e-5, ReduceLROnPlateau, batch 4 × accum 4 — not
  * re-measured here (it needs the ImageNet weights and a GPU).
  */
 export function initDefaults(init: string): { loss: LossName; lr: number; schedule: ScheduleName; batch: number; accum: number } {

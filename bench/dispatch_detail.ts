@@ -5,7 +5,7 @@
  */
 import type { Engine } from '../src/gpu/engine';
 import { kernelCases } from './kernels';
-import { median } from './stats';
+import { median } from '../src/util/stats';
 import { disposeOsteo, perRun, warmGpu } from './timing';
 
 export interface DispatchDetail {

@@ -12,7 +12,8 @@
  */
 import type { DispatchRecord, ProfileSum } from '../src/gpu/profiler';
 import type { MemoryReport } from '../src/model/memory';
-import { fmt, geomean } from './stats';
+import { geomean } from '../src/util/stats';
+import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
 import { isbiModel, recipeCoarse, recipeDecode, recipeRefine, recipeTwoStage, shippedModel, type RecipeFiles } from './recipe_numbers';
 

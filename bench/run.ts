@@ -9,7 +9,8 @@ import { GOAL_LAYER, runKernelSuite } from './kernels';
 import { runModelSuite } from './model';
 import type { OnnxRuntimeHost } from './onnx_baseline';
 import { opSummary } from './report';
-import { fmt, geomean, ratePerSecond } from './stats';
+import { geomean } from '../src/util/stats';
+import { fmt, ratePerSecond } from './stats';
 import type { Tf } from './timing';
 import type { BenchResults, KernelRow } from './types';
 

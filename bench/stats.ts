@@ -1,7 +1,9 @@
 /**
  * Aggregation of benchmark timings: median and spread over repetitions, throughput, speed-up
- * ratios and geometric means. Pure functions (no GPU): the unit test checks the arithmetic.
+ * ratios and geometric means. Pure functions (no GPU): the unit test checks the arithmetic. The
+ * generic statistics (median, geometric mean) are src/util/stats.ts's.
  */
+import { median } from '../src/util/stats';
 
 export interface Timing {
   /** Milliseconds per op: median over repetitions. */
@@ -13,13 +15,6 @@ export interface Timing {
   /** Repetitions the median is taken over (each itself the mean of `inner` back-to-back runs). */
   reps: number;
   inner: number;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Summarises per-op times (ms) of `reps` repetitions, each the mean over `inner` back-to-back runs. */
@@ -40,13 +35,6 @@ export function ratePerSecond(amount: number, ms: number): number {
 export function speedup(baselineMs: number | null | undefined, osteoMs: number | null | undefined): number | null {
   if (baselineMs == null || osteoMs == null || !(baselineMs > 0) || !(osteoMs > 0)) return null;
   return baselineMs / osteoMs;
-}
-
-/** Geometric mean of the positive finite values (NaN when there are none). */
-export function geomean(xs: readonly (number | null | undefined)[]): number {
-  const v = xs.filter((x): x is number => x != null && Number.isFinite(x) && x > 0);
-  if (v.length === 0) return NaN;
-  return Math.exp(v.reduce((s, x) => s + Math.log(x), 0) / v.length);
 }
 
 /**

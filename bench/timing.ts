@@ -8,7 +8,8 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Engine } from '../src/gpu/engine';
 import type { Tensor } from '../src/gpu/tensor';
-import { innerRuns, median, summarizeTimes, type Timing } from './stats';
+import { median } from '../src/util/stats';
+import { innerRuns, summarizeTimes, type Timing } from './stats';
 
 export type Tf = typeof tfc;
 

@@ -22,6 +22,4 @@ export function download(name: string, content: BlobPart, type: string): void {
 export const fileKind = (name: string): 'model' | 'points' | 'image' =>
   /\.safetensors$/i.test(name) ? 'model' : /\.(json|csv)$/i.test(name) ? 'points' : 'image';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { escapeHtml } from '../util/html';

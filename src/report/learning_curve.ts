@@ -25,7 +25,7 @@ import type { TrainProgress } from '../train/run';
 import { substore, utf8, type RunStore } from '../train/store';
 import { learningCurveSvg } from './charts';
 import { bootstrapPowerLaw, predictTarget, type PowerLaw, type PowerLawFit, type TargetPrediction } from './powerlaw';
-import { mean, sd } from './stats';
+import { mean, sd } from '../util/stats';
 import { collectionEstimate, type CollectionEstimate } from './verdict';
 
 export interface LearningCurveOptions {

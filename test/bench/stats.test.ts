@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { opSummary } from '../../bench/report';
-import { fmt, geomean, innerRuns, median, ratePerSecond, speedup, summarizeTimes } from '../../bench/stats';
+import { fmt, innerRuns, ratePerSecond, speedup, summarizeTimes } from '../../bench/stats';
+import { geomean, median } from '../../src/util/stats';
 import { convFlops, modelForwardFlops, unetppLayerShapes } from '../../bench/shapes';
 import type { KernelRow } from '../../bench/types';
 

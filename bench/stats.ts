@@ -3,6 +3,7 @@
  * ratios and geometric means. Pure functions (no GPU): the unit test checks the arithmetic. The
  * generic statistics (median, geometric mean) are src/util/stats.ts's.
  */
+import { makeRng } from '../src/nn/random';
 import { median } from '../src/util/stats';
 
 export interface Timing {
@@ -57,16 +58,10 @@ export function fmt(x: number | null | undefined, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** Seeded uniform values in [−a, a] (mulberry32): same data each run, no host RNG cost to speak of. */
+/** Seeded uniform values in [−a, a] (src/nn/random.ts's PRNG): the same data every run. */
 export function uniformData(n: number, seed: number, a = 1): Float32Array {
-  let s = seed >>> 0;
+  const rng = makeRng(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  }
+  for (let i = 0; i < n; i++) out[i] = rng.uniform(-a, a);
   return out;
 }

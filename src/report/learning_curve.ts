@@ -15,7 +15,7 @@ import type { Engine } from '../gpu/engine';
 import { mixSeed } from '../nn/random';
 import { ConfigError, withDefaults, type TrainConfig } from '../train/config';
 import { CHECKPOINT_BEST } from '../train/checkpoint';
-import { permutation } from '../train/data';
+import { permutation } from '../nn/random';
 import { evaluateCheckpoint, predictorFromCheckpoint } from '../train/evaluate';
 import { readStoredCheckpoint, targetSplits, trainResumable } from '../train/experiment';
 import { fmt, round } from '../train/format';

@@ -6,7 +6,8 @@
 import type { Engine } from '../src/gpu/engine';
 import { kernelCases } from './kernels';
 import { median } from '../src/util/stats';
-import { disposeOsteo, perRun, warmGpu } from './timing';
+import { disposeOsteo, warmGpu } from '../src/gpu/warm';
+import { perRun } from './timing';
 
 export interface DispatchDetail {
   key: string;

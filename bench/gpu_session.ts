@@ -27,7 +27,7 @@ import { ALL_SUITES } from '../test/suites/all';
 import { parseTuning, setTuning, tuning } from '../src/kernels/tuning';
 import { detailMarkdown, dispatchDetail } from './dispatch_detail';
 import { GOAL_LAYER } from './kernels';
-import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from './tile_sweep';
+import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../src/model/tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
 mkdirSync(OUT, { recursive: true });

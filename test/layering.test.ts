@@ -76,6 +76,7 @@ function violations(file: string, imports: string[]): string[] {
     if (to && to.rank > from.rank) bad.push(`${file} imports ${spec}: ${to.prefix} is above ${from.prefix}`);
     if (file.startsWith('src/app/') && !t.startsWith('src/app/') && !t.startsWith('src/util/') && t !== 'src/browser' && t !== 'src/engine') bad.push(`${file} imports ${spec}: the web app uses the library through its public entries src/browser.ts and src/engine.ts only (no second copy of model, preprocessing or decoding)`);
     if (file.startsWith('src/cli/commands/') && t.startsWith('src/cli/commands/')) bad.push(`${file} imports ${spec}: a command must not import another command`);
+    if (file.startsWith('src/cli/') && file !== 'src/cli/commands/bench.ts' && t.startsWith('bench/')) bad.push(`${file} imports ${spec}: only \`osteo bench\` may use bench/ (a product feature such as \`osteo tune\` lives in src/)`);
   }
   return bad;
 }
@@ -95,6 +96,8 @@ describe('layering', () => {
     expect(violations('src/train/run.ts', ['webgpu'])).toHaveLength(1);
     expect(violations('src/node/store.ts', ['node:fs', '../train/store'])).toEqual([]);
     expect(violations('src/cli/commands/eval.ts', ['./train'])).toEqual([expect.stringMatching(/another command/)]);
+    expect(violations('src/cli/commands/tune.ts', ['../../../bench/tile_sweep'])).toEqual([expect.stringMatching(/only `osteo bench` may use bench/)]);
+    expect(violations('src/cli/commands/bench.ts', ['../../../bench/args'])).toEqual([]);
     expect(violations('bench/run.ts', ['../src/cli/run'])).toHaveLength(1);
     expect(violations('src/app/app.ts', ['../browser', './state', '../util/html'])).toEqual([]);
     expect(violations('src/app/app.ts', ['../train/run'])).toEqual([expect.stringMatching(/public entries src\/browser\.ts and src\/engine\.ts only/)]);

@@ -176,7 +176,7 @@ export class Graph {
         const [v] = await value.read();
         if (!Number.isFinite(v)) {
           this.dispose();
-          throw new NonFiniteLossError(`loss is ${v}: not back-propagating. Lower the learning rate, check inputs and targets for NaN, or enable gradient clipping.`);
+          throw new NonFiniteLossError(`loss is ${v}: not back-propagating. Lower the learning rate, check inputs and targets for NaN, or clip the gradients (--clip-grad-norm N; clipGradNorm in the library's recipe).`);
         }
       }
       seed = fill(this.engine.empty([1], 'seed'), 1);

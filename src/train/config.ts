@@ -57,6 +57,8 @@ export interface TrainConfig {
   lr: number;
   /** AdamW weight decay. */
   weightDecay: number;
+  /** Scale each update's gradients to at most this global L2 norm (torch clip_grad_norm_); absent: no clipping. */
+  clipGradNorm?: number;
   /** σ of the Gaussian target heatmaps, in model pixels. */
   sigma: number;
   /** Heatmap loss. */
@@ -181,6 +183,7 @@ export function validateConfig(c: TrainConfig): void {
   if (c.size % 32 !== 0) throw new ConfigError(`--size must be a multiple of 32 (the encoder halves it five times), got ${c.size}`);
   for (const [k, v] of [['lr', c.lr], ['sigma', c.sigma], ['target-scale', c.targetScale]] as const) if (!(v > 0 && Number.isFinite(v))) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
   if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
+  if (c.clipGradNorm !== undefined && !(c.clipGradNorm > 0 && Number.isFinite(c.clipGradNorm))) throw new ConfigError(`--clip-grad-norm must be a positive number, got ${c.clipGradNorm}`);
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
   if (c.freezeEncoder !== undefined && !(Number.isInteger(c.freezeEncoder) && c.freezeEncoder >= 0 && c.freezeEncoder <= 5)) throw new ConfigError(`--freeze-encoder must be 0 to 5 (VGG19 blocks), got ${c.freezeEncoder}`);
   if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);

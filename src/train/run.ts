@@ -126,6 +126,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       accum: c.accum,
       lr: c.lr,
       weightDecay: c.weightDecay,
+      ...(c.clipGradNorm !== undefined ? { clipGradNorm: c.clipGradNorm } : {}),
       sigma: c.sigma,
       loss: c.loss,
       targetScale: c.targetScale,

@@ -72,9 +72,9 @@ export class LandmarkTrainer {
   refiner: PointRefiner | undefined;
   /** Step shapes whose pipelines are compiled (`batch:training`). */
   private readonly compiled = new Set<string>();
-  private readonly opts: Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false };
+  private readonly opts: Required<Omit<TrainOptions, 'augment' | 'clipGradNorm'>> & { augment: AugmentOptions | false; clipGradNorm?: number };
 
-  get options(): Readonly<Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false }> {
+  get options(): Readonly<Required<Omit<TrainOptions, 'augment' | 'clipGradNorm'>> & { augment: AugmentOptions | false; clipGradNorm?: number }> {
     return this.opts;
   }
 

@@ -148,6 +148,24 @@ describe('train and evaluate', () => {
     await expect(train(engine, { images: hands.images, points: hands.points.slice(0, 2) }, { size: 32 })).rejects.toThrow(/3 images but 2 point lists/);
   });
 
+  test('clipGradNorm scales each update\'s gradients: a tiny norm leaves the weights almost where they were', async () => {
+    const data = { images: hands.images, points: hands.points };
+    const recipe = { size: 32, epochs: 1, batch: 3, accum: 1, valSplit: 0, lr: 1e-2, weightDecay: 0, augment: false };
+    const head = 'segmentation_head.0.weight';
+    const before = await model.network.params.read(head);
+    const moved = async (clipGradNorm?: number): Promise<number> => {
+      const { model: m } = await train(engine, data, { ...recipe, ...(clipGradNorm ? { clipGradNorm } : {}) }, { init: model });
+      const after = await m.network.params.read(head);
+      m.dispose();
+      return Math.max(...after.map((v, i) => Math.abs(v - before[i]!)));
+    };
+    const free = await moved();
+    const clipped = await moved(1e-12);
+    expect(free).toBeGreaterThan(1e-3);
+    expect(clipped).toBeLessThan(free / 100);
+    await expect(train(engine, data, { ...recipe, clipGradNorm: -1 })).rejects.toThrow(/--clip-grad-norm must be a positive number/);
+  });
+
   test('evaluate: MRE, SDR and per-landmark statistics in mm when spacings are given', async () => {
     const r = await model.evaluate({ images: hands.images, points: hands.points, mmPerPixel: hands.mmPerPixel });
     expect(r.unit).toBe('mm');

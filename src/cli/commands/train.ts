@@ -47,7 +47,7 @@ const RESUME_FIXED: (keyof TrainConfig)[] = ['data', 'split', 'init', 'size', 'b
 
 const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
   data: true, split: true, init: true, weights: true, resetHead: true, size: true, batch: true, accum: true, epochs: true, lr: true,
-  weightDecay: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
+  weightDecay: true, clipGradNorm: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
   augment: true, strict: true, widths: true, decoder: true, decode: true, limit: true,
   schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true, freezeBn: true, freezeEncoder: true,
 };

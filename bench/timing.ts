@@ -1,5 +1,5 @@
 /**
- * Timing both sides the same way (STYLE: separate first run from steady state, await real
+ * Timing both sides the same way (docs/DESIGN.md §6: separate first run from steady state, await real
  * completion): a repetition is `inner` back-to-back runs followed by one completion wait, and the
  * time per op is the repetition's wall time / inner. osteo waits with engine.sync() (flush +
  * queue.onSubmittedWorkDone); tfjs-webgpu with its own submit + queue.onSubmittedWorkDone, and

@@ -1,6 +1,6 @@
 /**
  * Independent TensorFlow.js implementation of smp `UnetPlusPlus(encoder_name="vgg19")`
- * (DESIGN §4), with the same parameter names as smp's state_dict.
+ * (docs/DESIGN.md §3), with the same parameter names as smp's state_dict.
  *
  * Two roles:
  *  - the reference the engine's model tests compare against (logits, loss, every parameter

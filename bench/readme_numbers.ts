@@ -90,7 +90,8 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   recipeTwoStage64: 'recipe-isbi-two-stage-64.json',
 };
 
-// ------------------------------------------------------------------ targets (DESIGN §3 and the bench notes; not measurements)
+// ------------------------------------------------------------------ targets
+// (docs/DESIGN.md §5 and the bench notes; not measurements)
 
 const TARGET = { inferenceMs: 25, trainMs: 100, trainSpeedup: 4, convTflops: { conv_fwd: 25, conv_dx: 20, conv_dw: 15 }, copyShare: 0.5, memoryGiB: 16, cpuConvRatio: 2 };
 const CONV_OPS = ['conv_fwd', 'conv_dx', 'conv_dw'] as const;
@@ -267,7 +268,10 @@ export function cpuFallback(f: ResultFiles): string {
   ].map((p) => wrap(p)).join('\n');
 }
 
-/** docs/gpu.md, "What works without a GPU": osteo on SwiftShader against the CPU runtimes people would pick (ONNX Runtime, tfjs-wasm). */
+/**
+ * docs/gpu.md, "What works without a GPU": osteo on SwiftShader against the CPU runtimes people would pick (ONNX
+ * Runtime, tfjs-wasm).
+ */
 export function cpuRuntimes(f: ResultFiles): string {
   const n = model(f.swInferenceNode, 'inference');
   const c = model(f.swInferenceChromium, 'inference');

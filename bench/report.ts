@@ -332,7 +332,9 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
   return parts.join('\n');
 }
 
-/** Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes. */
+/**
+ * Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes.
+ */
 export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu', id = 'chart-model'): string {
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
   const runtimes = [...new Set(rows.flatMap((r) => Object.keys(r.runtimes ?? {})))];

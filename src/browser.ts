@@ -25,7 +25,10 @@ import type { InMemoryDataset, PreparedData } from './train/prepare';
 export * from './api/common';
 export type { CheckpointSource } from './api/model';
 
-/** What `predict` and `decodeImage` take in a page: pixels on screen or in memory, an encoded image (Blob or bytes), or grey pixels. */
+/**
+ * What `predict` and `decodeImage` take in a page: pixels on screen or in memory, an encoded image (Blob or bytes), or
+ * grey pixels.
+ */
 export type ImageInput = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | Uint8Array | ArrayBuffer | GreyPixels;
 
 /** A model whose `predict` takes browser image inputs. */
@@ -56,12 +59,17 @@ export async function decodeImage(input: ImageInput, name = 'image'): Promise<Gr
   return luma(ctx.getImageData(0, 0, width, height).data, width, height);
 }
 
-/** The page's WebGPU engine; a NoAdapterError says why when WebGPU is missing or disabled. Free it with `engine.dispose()`. */
+/**
+ * The page's WebGPU engine; a NoAdapterError says why when WebGPU is missing or disabled. Free it with
+ * `engine.dispose()`.
+ */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   return acquireBrowserEngine(opts);
 }
 
-/** A model from a checkpoint URL (fetched; relative to the page) or the checkpoint's bytes (ArrayBuffer or Uint8Array). */
+/**
+ * A model from a checkpoint URL (fetched; relative to the page) or the checkpoint's bytes (ArrayBuffer or Uint8Array).
+ */
 export async function loadModel(engine: Engine, source: CheckpointSource): Promise<Model> {
   const { bytes, name } = await checkpointSourceBytes(source);
   return modelFromBytes(engine, bytes, name, decodeImage);

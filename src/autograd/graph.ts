@@ -119,7 +119,10 @@ export class Graph {
     return new Var(t, requiresGrad && this.opts.grad, this, true, null, name);
   }
 
-  /** A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena, or a function returning it, called only when the graph records gradients). */
+  /**
+   * A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena, or a function returning it,
+   * called only when the graph records gradients).
+   */
   param(value: Tensor, grad: Tensor | (() => Tensor) | null, name: string): Var {
     const trainable = grad !== null && this.opts.grad;
     // a function is only called when the graph needs the gradient (ParameterSet allocates its
@@ -278,7 +281,9 @@ export class Graph {
     return this.apply('softmaxCrossEntropy', [pred, target], {});
   }
 
-  /** Softmax over each map's pixels, cross-entropy, mean over maps (see `spatialSoftmaxCrossEntropy` in kernels/loss). */
+  /**
+   * Softmax over each map's pixels, cross-entropy, mean over maps (see `spatialSoftmaxCrossEntropy` in kernels/loss).
+   */
   spatialSoftmaxCrossEntropy(pred: Var, target: Var): Var {
     return this.apply('spatialSoftmaxCrossEntropy', [pred, target], {});
   }

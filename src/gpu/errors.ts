@@ -33,7 +33,9 @@ export class DeviceLostError extends OsteoError {}
 export class NoAdapterError extends OsteoError {
   constructor(
     message: string,
-    /** 'no-webgpu': the host has no WebGPU at all (no `navigator.gpu`); 'no-adapter': it has, but no adapter answered. */
+    /**
+     * 'no-webgpu': the host has no WebGPU at all (no `navigator.gpu`); 'no-adapter': it has, but no adapter answered.
+     */
     readonly reason: 'no-webgpu' | 'no-adapter' = 'no-adapter',
   ) {
     super(message);

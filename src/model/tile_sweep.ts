@@ -2,7 +2,8 @@
  * Tile sweep: for every distinct conv of U-Net++ at one size and batch, times the default choice
  * and a set of candidate configurations of conv forward, grad-input and grad-weight, from GPU
  * timestamps (median over repetitions, every dispatch of one call summed: split-K reduces
- * included), for `osteo tune` (src/cli/commands/tune.ts) and the GPU-session script. It answers "which tile would have been faster, and by how much" for a device we only
+ * included), for `osteo tune` (src/cli/commands/tune.ts) and the GPU-session script. It answers "which tile would have
+ * been faster, and by how much" for a device we only
  * get to use briefly, so the defaults in src/kernels can be chosen from measurements. Host-agnostic.
  */
 import type { Engine } from '../gpu/engine';

@@ -26,7 +26,10 @@ import type { InMemoryDataset, PreparedData } from '../train/prepare';
 export * from '../api/common';
 export type { CheckpointSource } from '../api/model';
 
-/** What `predict` and `decodeImage` take in Node: an image file path (PNG, JPEG, BMP, DICOM, TIFF, MetaImage), its bytes, or grey pixels. */
+/**
+ * What `predict` and `decodeImage` take in Node: an image file path (PNG, JPEG, BMP, DICOM, TIFF, MetaImage), its
+ * bytes, or grey pixels.
+ */
 export type ImageInput = string | Uint8Array | ArrayBuffer | GreyPixels;
 
 /** A model whose `predict` takes Node image inputs. */
@@ -58,7 +61,10 @@ const readCheckpointFile = async (path: string | URL): Promise<Uint8Array> => {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 };
 
-/** A model from a checkpoint: a file path or file: URL, an http(s) URL, or the checkpoint's bytes (ArrayBuffer or Uint8Array). */
+/**
+ * A model from a checkpoint: a file path or file: URL, an http(s) URL, or the checkpoint's bytes (ArrayBuffer or
+ * Uint8Array).
+ */
 export async function loadModel(engine: Engine, source: CheckpointSource): Promise<Model> {
   const { bytes, name } = await checkpointSourceBytes(source, readCheckpointFile);
   return modelFromBytes(engine, bytes, name, decodeImage);

@@ -52,7 +52,10 @@ export interface Report {
   summary: string;
 }
 
-/** Default file name: `vgg19-imagenet.safetensors`, `vgg19-imagenet-1ch.safetensors`, or `unetplusplus-vgg19-<src>.safetensors`. */
+/**
+ * Default file name: `vgg19-imagenet.safetensors`, `vgg19-imagenet-1ch.safetensors`, or
+ * `unetplusplus-vgg19-<src>.safetensors`.
+ */
 export function defaultOutputName(architecture: string, inputChannels: number, src: string): string {
   if (architecture === 'vgg19-features') return inputChannels === 1 ? 'vgg19-imagenet-1ch.safetensors' : 'vgg19-imagenet.safetensors';
   const stem = basename(src).replace(/\.(safetensors|h5|hdf5|json)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');

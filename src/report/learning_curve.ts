@@ -41,7 +41,10 @@ export interface LearningCurveOptions {
   initName: string;
   /** The recipe shared by every run (lr included). */
   base: Omit<TrainConfig, 'data' | 'init' | 'out' | 'seed'>;
-  /** 'epochs': the same epoch budget (and early stopping) for every size; 'updates': epochs scaled by N/n so every run gets as many updates as the full one. */
+  /**
+   * 'epochs': the same epoch budget (and early stopping) for every size; 'updates': epochs scaled by N/n so every run
+   * gets as many updates as the full one.
+   */
   budget: 'epochs' | 'updates';
   testSplit: number;
   splitSeed: number;

@@ -97,7 +97,9 @@ export interface TrainConfig {
   coarse?: string;
   /** Refinement stage: crop side as a fraction of the image's longer side. */
   crop?: number;
-  /** Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark). */
+  /**
+   * Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark).
+   */
   crops?: number;
   /**
    * Batch norm in eval mode while training (running statistics used and kept, γ and β still
@@ -151,7 +153,10 @@ export function initDefaults(init: string): { loss: LossName; lr: number; schedu
 /** AdamW learning rate for an init: 2e-3 from scratch, 1e-5 from pretrained weights (see {@link initDefaults}). */
 export const defaultLr = (init: string): number => initDefaults(init).lr;
 
-/** The defaults that depend on nothing (loss, lr, schedule, batch and accum depend on the init: {@link initDefaults}; σ on the size and loss). */
+/**
+ * The defaults that depend on nothing (loss, lr, schedule, batch and accum depend on the init: {@link initDefaults}; σ
+ * on the size and loss).
+ */
 export const TRAIN_DEFAULTS = {
   resetHead: false,
   size: 256,
@@ -199,7 +204,10 @@ export function validateConfig(c: TrainConfig): void {
   }
 }
 
-/** The full config: the given settings over the defaults (loss, lr, schedule and batch from the init and stage, σ from the size and loss), checked. */
+/**
+ * The full config: the given settings over the defaults (loss, lr, schedule and batch from the init and stage, σ from
+ * the size and loss), checked.
+ */
 export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
   const refine = c.stage === 'refine';
   const size = c.size ?? (refine ? REFINE_DEFAULTS.size : TRAIN_DEFAULTS.size);

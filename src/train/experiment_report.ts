@@ -122,7 +122,10 @@ export function markdownReport(doc: { title: string; rows: RunRow[]; summary: Ar
 
 const COLOURS: Record<Arm, string> = { imagenet: '#1f77b4', indomain: '#2ca02c', scratch: '#d62728' };
 
-/** Two panels: test MRE per arm (bar = mean, whisker = ± std over runs, dots = runs) and validation MRE per epoch (mean over runs). */
+/**
+ * Two panels: test MRE per arm (bar = mean, whisker = ± std over runs, dots = runs) and validation MRE per epoch (mean
+ * over runs).
+ */
 export function svgPlot(rows: RunRow[], summary: ArmSummary[], unit: string, title: string): string {
   const W = 960, H = 420, pad = 56;
   const pw = (W - 3 * pad) / 2, ph = H - 2 * pad - 20;

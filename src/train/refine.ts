@@ -220,7 +220,8 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   const train = subset(data.set, split.train);
   const val = subset(data.set, split.val);
 
-  // The coarse stage on the validation images (once): its errors set the crop offsets, its points are what validation refines.
+  // The coarse stage on the validation images (once): its errors set the crop offsets, its points are what validation
+  // refines.
   const valCoarse = await coarsePoints(engine, coarse, val);
   const errSet = val.images.length ? val : train;
   const errCoarse = val.images.length ? valCoarse : await coarsePoints(engine, coarse, train);

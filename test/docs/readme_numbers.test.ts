@@ -1,6 +1,7 @@
 /**
  * The numbers in README.md, docs/gpu.md ("Measured on a GPU", "What works without a GPU"),
- * docs/recipes.md, weights/README.md and bench/results/README.md are rendered from bench/results/*.json (bench/readme_numbers.ts). This
+ * docs/recipes.md, weights/README.md and bench/results/README.md are rendered from bench/results/*.json
+ * (bench/readme_numbers.ts). This
  * regenerates every marked block from the committed files and fails when the committed text
  * differs, and checks that no measured-looking number sits outside the blocks in those sections.
  */

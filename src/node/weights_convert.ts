@@ -64,7 +64,8 @@ export function defaultOutputName(architecture: string, inputChannels: number, s
 
 export async function convertWeights(src: string, opts: ConvertOptions = {}): Promise<Report> {
   const loaded = await readWeightsFile(src, { checkFinite: opts.checkFinite ?? true, spec: opts.spec, decoderChannels: opts.decoderChannels });
-  // A partial copy (absent shards) converts the complete layers and lists the others; anything else missing is an error.
+  // A partial copy (absent shards) converts the complete layers and lists the others; anything else missing is an
+  // error.
   const absent = partialEncoderLayers(loaded);
   if (!reportOk(loaded.report) && !absent)
     throw new WeightFileError(`${loaded.path}: does not match the expected ${loaded.metadata.architecture ?? 'VGG19'} weights: ${formatReport(loaded.report)}`, loaded.path);

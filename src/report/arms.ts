@@ -7,7 +7,8 @@
  */
 import type { AnnotatorAgreement } from '../data/annotators';
 import { fmt } from '../train/format';
-import { COLOURS, esc, legend, svgOpen, tickText, ticks } from './charts';
+import { escapeHtml as esc } from '../util/html';
+import { COLOURS, legend, svgOpen, tickText, ticks } from './charts';
 import { type LearningCurveDoc, predictionSentence } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
@@ -87,7 +88,9 @@ export function armsMarkdown(d: ArmsDoc): string {
 
 const ARM_COLOURS = ['#1f77b4', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
 
-/** Test MRE against annotated images (log axis) per arm: mean ± SD, fit and band; the annotators' level and the target. */
+/**
+ * Test MRE against annotated images (log axis) per arm: mean ± SD, fit and band; the annotators' level and the target.
+ */
 export function armsSvg(d: ArmsDoc): string {
   const W = 900, left = 80, right = W - 30, top = 64, bottom = 410, h = 460;
   const run = d.arms.filter((a) => a.curve);

@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config';
 
 /** What makes a test file slow or device-bound: engines, browsers, reference frameworks, child processes. */
-const HEAVY = /nodeEngine|acquireNodeEngine|createEngine|engineFromAdapter|node_suite|launchChromium|puppeteer|@tensorflow|onnxruntime|runBuilt|ensureBuilt|execFile|spawn\(|dist\/osteo/;
+const HEAVY = /nodeEngine|acquireNodeEngine|createEngine|engineFromAdapter|node_suite|shareEngine|launchChromium|puppeteer|@tensorflow|onnxruntime|runBuilt|ensureBuilt|runInProcess|src\/cli\/commands|src\/cli\/run|execFile|spawn\(|dist\/osteo/;
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
   const p = join(dir, n);

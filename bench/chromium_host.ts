@@ -1,7 +1,7 @@
 /**
  * Chromium host: bundles bench/browser_entry.ts for the browser (tfjs bundled in), serves it on
  * 127.0.0.1 (a secure context, so navigator.gpu exists), drives Debian's chromium with
- * puppeteer-core (flags: DESIGN §2, src/node/chromium.ts) and collects the page's results.
+ * puppeteer-core (flags: docs/DESIGN.md §5, src/node/chromium.ts) and collects the page's results.
  * Node-only.
  */
 import { build, type Plugin } from 'esbuild';

@@ -5,8 +5,9 @@
  */
 import type { Engine } from '../src/gpu/engine';
 import { kernelCases } from './kernels';
-import { median } from './stats';
-import { disposeOsteo, perRun, warmGpu } from './timing';
+import { median } from '../src/util/stats';
+import { disposeOsteo, warmGpu } from '../src/gpu/warm';
+import { perRun } from './timing';
 
 export interface DispatchDetail {
   key: string;

@@ -27,7 +27,7 @@ import { ALL_SUITES } from '../test/suites/all';
 import { parseTuning, setTuning, tuning } from '../src/kernels/tuning';
 import { detailMarkdown, dispatchDetail } from './dispatch_detail';
 import { GOAL_LAYER } from './kernels';
-import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from './tile_sweep';
+import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../src/model/tile_sweep';
 
 const OUT = process.env.OUT ?? 'gpu-out';
 mkdirSync(OUT, { recursive: true });
@@ -84,7 +84,7 @@ async function wholeModel(engine: Engine, config: ModelConfig, tag: string, prof
   };
   const inf = await timeSteps(engine, infer, QUICK ? 1 : 3, QUICK ? 2 : 10);
   report[`inference_${tag}`] = { batch: 1, size: INF, ...inf };
-  say(`[${tag}] U-Net++ inference b1 ${INF}²: first ${inf.first.toFixed(0)} ms (compile), steady median ${inf.median.toFixed(1)} ms (min ${inf.min.toFixed(1)}) — target ≤ 25 ms; tfjs-webgpu 64 ms, PyTorch fp32 23 ms (DESIGN §3)`);
+  say(`[${tag}] U-Net++ inference b1 ${INF}²: first ${inf.first.toFixed(0)} ms (compile), steady median ${inf.median.toFixed(1)} ms (min ${inf.min.toFixed(1)}) — target ≤ 25 ms (docs/DESIGN.md §5)`);
   const infProf = await engine.profile(infer);
   const infGpu = infProf.records.reduce((a, r) => a + r.ms, 0);
   say(`[${tag}] one inference: ${infProf.records.length} dispatches, GPU ${infGpu.toFixed(1)} ms (sum of per-dispatch timestamps), wall ${infProf.wallMs.toFixed(1)} ms`);

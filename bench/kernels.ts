@@ -19,7 +19,7 @@ import { conv2d, conv2dBackwardInput } from '../src/kernels/conv2d';
 import { conv2dBackwardWeight } from '../src/kernels/conv2d_grad_weight';
 import { maxPool2d, maxPool2dBackward } from '../src/kernels/pool';
 import { upsampleBilinear2x, upsampleBilinear2xBackward, upsampleNearest2x, upsampleNearest2xBackward } from '../src/kernels/upsample';
-import { convFlops, layerLabel, unetppLayerShapes, type ConvShape, type LayerShapes } from './shapes';
+import { convFlops, layerLabel, unetppLayerShapes, type ConvShape, type LayerShapes } from '../src/model/layer_shapes';
 import { ratePerSecond, speedup, uniformData } from './stats';
 import { osteoGpuTime, tfSync, timeOsteo, timeTf, type Tf, type TimingOptions } from './timing';
 import type { KernelRow, RateUnit } from './types';

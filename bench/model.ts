@@ -12,9 +12,9 @@ import { UnetPlusPlus } from '../src/model/unetpp';
 import { AdamW } from '../src/nn/optim';
 import { exportOnnx } from '../src/export/onnx';
 import { runOnnxBaseline, type OnnxRuntimeHost } from './onnx_baseline';
-import { modelForwardFlops, modelTrainFlops } from './shapes';
+import { modelForwardFlops, modelTrainFlops } from '../src/model/layer_shapes';
 import { speedup, summarizeTimes } from './stats';
-import { osteoGpuTime, tfSync, timeTf, type Tf, type Timed, type TimingOptions } from './timing';
+import { osteoGpuTime, tfSync, timeTf, type Tf, type Timed, } from './timing';
 import { uniformData } from './stats';
 import type { ModelPhase, ModelRow, RuntimeBaseline } from './types';
 

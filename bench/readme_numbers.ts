@@ -2,7 +2,8 @@
  * The numbers the READMEs quote, rendered from the committed result files in bench/results/ so
  * that prose and files cannot drift apart. Each function returns the markdown of one marked block
  * (`<!-- numbers:NAME:start -->` … `<!-- numbers:NAME:end -->`); bench/readme_docs.ts splices
- * them into README.md and bench/results/README.md (`npm run docs:numbers`), and
+ * them into the documents of {@link DOCS} (README.md, docs/gpu.md, docs/recipes.md, weights/README.md,
+ * bench/results/README.md; `npm run docs:numbers`), and
  * test/docs/readme_numbers.test.ts fails when the committed text differs.
  *
  * Rules kept here: like is compared with like (osteo wall clock beside tfjs wall clock; GPU time
@@ -11,7 +12,8 @@
  */
 import type { DispatchRecord, ProfileSum } from '../src/gpu/profiler';
 import type { MemoryReport } from '../src/model/memory';
-import { fmt, geomean } from './stats';
+import { geomean } from '../src/util/stats';
+import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
 import { isbiModel, recipeCoarse, recipeDecode, recipeRefine, recipeTwoStage, shippedModel, type RecipeFiles } from './recipe_numbers';
 
@@ -88,7 +90,8 @@ export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   recipeTwoStage64: 'recipe-isbi-two-stage-64.json',
 };
 
-// ------------------------------------------------------------------ targets (DESIGN §3 and the bench notes; not measurements)
+// ------------------------------------------------------------------ targets
+// (docs/DESIGN.md §5 and the bench notes; not measurements)
 
 const TARGET = { inferenceMs: 25, trainMs: 100, trainSpeedup: 4, convTflops: { conv_fwd: 25, conv_dx: 20, conv_dw: 15 }, copyShare: 0.5, memoryGiB: 16, cpuConvRatio: 2 };
 const CONV_OPS = ['conv_fwd', 'conv_dx', 'conv_dw'] as const;
@@ -203,7 +206,7 @@ function bigConvKernels(p: Profile): { names: string[]; tflops: number[] } {
 
 // ------------------------------------------------------------------ README.md
 
-/** README.md, "Measured on a GPU": the table and the sentences that quote numbers. */
+/** docs/gpu.md, "Measured on a GPU": the table and the sentences that quote numbers. */
 export function gpuTable(f: ResultFiles): string {
   const n = gpuModelNumbers(f);
   const geo = CONV_OPS.map((op) => convGeomeans(f.h200Node, op));
@@ -244,7 +247,7 @@ function spreadText(k: KernelRow): string {
   return `${k.op} ${k.shape} at ${times(k.ratio)} (median of ${o.reps}; osteo's repetitions ${fmt(o.min)}–${fmt(o.max)} ms, tfjs's ${fmt(t.min)}–${fmt(t.max)} ms: best against best ${times(t.min / o.min)})`;
 }
 
-/** README.md, "What works without a GPU": the CPU-fallback paragraph. */
+/** docs/gpu.md, "What works without a GPU": the CPU-fallback paragraph. */
 export function cpuFallback(f: ResultFiles): string {
   const hosts = [f.swNode, f.swChromium];
   const m = (r: BenchResults) => [model(r, 'inference').ratio, model(r, 'train_step').ratio].map(times).join(' / ');
@@ -265,7 +268,10 @@ export function cpuFallback(f: ResultFiles): string {
   ].map((p) => wrap(p)).join('\n');
 }
 
-/** README.md, "What works without a GPU": osteo on SwiftShader against the CPU runtimes people would pick (ONNX Runtime, tfjs-wasm). */
+/**
+ * docs/gpu.md, "What works without a GPU": osteo on SwiftShader against the CPU runtimes people would pick (ONNX
+ * Runtime, tfjs-wasm).
+ */
 export function cpuRuntimes(f: ResultFiles): string {
   const n = model(f.swInferenceNode, 'inference');
   const c = model(f.swInferenceChromium, 'inference');
@@ -462,7 +468,8 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 
 /** Block name → renderer, per document (path relative to the repository root). */
 export const DOCS: Record<string, BlockRenderers> = {
-  'README.md': { 'demo-cpu': demoCpu, 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes, 'isbi-model': (f) => wrap(isbiModel(f)) },
+  'README.md': { 'demo-cpu': demoCpu, 'isbi-model': (f) => wrap(isbiModel(f)) },
+  'docs/gpu.md': { 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
   'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage },
   'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },

@@ -3,12 +3,13 @@
  * inline SVG charts (no scripts, no external assets: it opens offline): speed-up vs tfjs per
  * kernel, share of the device ceiling, a roofline, and the whole-model times. Host-agnostic.
  */
-import { fmt, geomean } from './stats';
+import { escapeHtml as esc } from '../src/util/html';
+import { geomean } from '../src/util/stats';
+import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
 
 const pct = (x: number | null | undefined): string => (x == null || !Number.isFinite(x) ? '–' : `${fmt(x * 100)}%`);
 const ms = (x: number | null | undefined): string => fmt(x);
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Geometric-mean speed-up per op family (and how many rows reach `goal`). */
 export function opSummary(rows: readonly KernelRow[], goal = 2): { op: string; rows: number; geomeanRatio: number; minRatio: number; atGoal: number; osteoGeomeanRate: number; tfjsGeomeanRate: number; unit: string }[] {
@@ -331,7 +332,9 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
   return parts.join('\n');
 }
 
-/** Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes. */
+/**
+ * Whole-model steady and first-run times: osteo, tfjs (its main backend), any extra tfjs backends and ONNX runtimes.
+ */
 export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu', id = 'chart-model'): string {
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
   const runtimes = [...new Set(rows.flatMap((r) => Object.keys(r.runtimes ?? {})))];

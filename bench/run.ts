@@ -9,7 +9,8 @@ import { GOAL_LAYER, runKernelSuite } from './kernels';
 import { runModelSuite } from './model';
 import type { OnnxRuntimeHost } from './onnx_baseline';
 import { opSummary } from './report';
-import { fmt, geomean, ratePerSecond } from './stats';
+import { geomean } from '../src/util/stats';
+import { fmt, ratePerSecond } from './stats';
 import type { Tf } from './timing';
 import type { BenchResults, KernelRow } from './types';
 
@@ -90,7 +91,7 @@ export async function runBench(engine: Engine, tf: Tf, opts: BenchOptions): Prom
   return results;
 }
 
-/** Notes generated from the numbers: goals met or missed (DESIGN §3 / issue 6). */
+/** Notes generated from the numbers: goals met or missed (docs/DESIGN.md §5 / issue 6). */
 export function autoNotes(r: BenchResults, software: boolean): string[] {
   const notes: string[] = [];
   const summary = opSummary(r.kernels);

@@ -1,7 +1,10 @@
 /**
  * Aggregation of benchmark timings: median and spread over repetitions, throughput, speed-up
- * ratios and geometric means. Pure functions (no GPU): the unit test checks the arithmetic.
+ * ratios and geometric means. Pure functions (no GPU): the unit test checks the arithmetic. The
+ * generic statistics (median, geometric mean) are src/util/stats.ts's.
  */
+import { makeRng } from '../src/nn/random';
+import { median } from '../src/util/stats';
 
 export interface Timing {
   /** Milliseconds per op: median over repetitions. */
@@ -13,13 +16,6 @@ export interface Timing {
   /** Repetitions the median is taken over (each itself the mean of `inner` back-to-back runs). */
   reps: number;
   inner: number;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Summarises per-op times (ms) of `reps` repetitions, each the mean over `inner` back-to-back runs. */
@@ -42,13 +38,6 @@ export function speedup(baselineMs: number | null | undefined, osteoMs: number |
   return baselineMs / osteoMs;
 }
 
-/** Geometric mean of the positive finite values (NaN when there are none). */
-export function geomean(xs: readonly (number | null | undefined)[]): number {
-  const v = xs.filter((x): x is number => x != null && Number.isFinite(x) && x > 0);
-  if (v.length === 0) return NaN;
-  return Math.exp(v.reduce((s, x) => s + Math.log(x), 0) / v.length);
-}
-
 /**
  * How many back-to-back runs make one timed repetition: enough that one repetition lasts about
  * `targetMs` (so the sync at its end is a small share), at most `maxInner`. `oneRunMs` is a
@@ -69,16 +58,10 @@ export function fmt(x: number | null | undefined, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** Seeded uniform values in [−a, a] (mulberry32): same data each run, no host RNG cost to speak of. */
+/** Seeded uniform values in [−a, a] (src/nn/random.ts's PRNG): the same data every run. */
 export function uniformData(n: number, seed: number, a = 1): Float32Array {
-  let s = seed >>> 0;
+  const rng = makeRng(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  }
+  for (let i = 0; i < n; i++) out[i] = rng.uniform(-a, a);
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * Timing both sides the same way (STYLE: separate first run from steady state, await real
+ * Timing both sides the same way (docs/DESIGN.md §6: separate first run from steady state, await real
  * completion): a repetition is `inner` back-to-back runs followed by one completion wait, and the
  * time per op is the repetition's wall time / inner. osteo waits with engine.sync() (flush +
  * queue.onSubmittedWorkDone); tfjs-webgpu with its own submit + queue.onSubmittedWorkDone, and
@@ -7,8 +7,9 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Engine } from '../src/gpu/engine';
-import type { Tensor } from '../src/gpu/tensor';
-import { innerRuns, median, summarizeTimes, type Timing } from './stats';
+import { disposeOsteo, warmGpu, type Outputs } from '../src/gpu/warm';
+import { median } from '../src/util/stats';
+import { innerRuns, summarizeTimes, type Timing } from './stats';
 
 export type Tf = typeof tfc;
 
@@ -24,13 +25,7 @@ export interface Timed {
   steady: Timing;
 }
 
-type Outputs = Tensor | readonly Tensor[] | void | null | undefined;
 
-export function disposeOsteo(out: Outputs): void {
-  if (!out) return;
-  if (Array.isArray(out)) for (const t of out as Tensor[]) t.dispose();
-  else (out as Tensor).dispose();
-}
 
 const now = (): number => performance.now();
 
@@ -71,19 +66,6 @@ export async function timeOsteo(engine: Engine, run: () => Outputs, opts: Timing
   return timed;
 }
 
-/**
- * Keeps the GPU busy with `run` for about `ms` (bursts of 8, then a wait): a GPU left idle between
- * single runs drops its clocks, and a 16 MB copy then reads several times slower than in a
- * training step. A CPU rasteriser has no clocks to ramp: one run there.
- */
-export async function warmGpu(engine: Engine, run: () => Outputs, ms = 20): Promise<void> {
-  const t0 = now();
-  const burst = engine.adapter.fallback ? 1 : 8;
-  do {
-    for (let i = 0; i < burst; i++) disposeOsteo(run());
-    await engine.sync();
-  } while (!engine.adapter.fallback && now() - t0 < ms);
-}
 
 /** The records of `reps` identical runs profiled back to back, split per run (null if they do not split evenly). */
 export function perRun<R>(records: readonly R[], reps: number): R[][] | null {

@@ -9,7 +9,8 @@ import { gzipSync } from 'node:zlib';
 
 const STATIC = /(?:from|import)\s*"\.\/(chunk-[A-Z0-9]+\.js)"/g;
 
-/** @param {string} dir @returns {{ core: { files: string[], raw: number, gzip: number }, lazy: { files: string[], raw: number, gzip: number }, worker: { files: string[], raw: number, gzip: number } }} */
+/** @typedef {{ files: string[], raw: number, gzip: number }} Part */
+/** @param {string} dir @returns {{ core: Part, lazy: Part, worker: Part }} */
 export function measureApp(dir) {
   const size = (f) => { const b = readFileSync(join(dir, f)); return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length }; };
   const core = new Set(['index.html', 'app.css', 'app.js']);

@@ -1,5 +1,7 @@
-// Builds the Node CLI (dist/osteo.mjs), the Node library (dist/index.js: `import … from 'osteo'`) and the
-// browser library (dist/osteo.browser.js: `osteo/browser`). Types: scripts/build_types.mjs.
+// Builds the Node CLI (dist/osteo.mjs), the Node library (dist/index.js: `import … from 'osteo'`, with its
+// subpaths dist/engine.js `osteo/engine` and dist/node.js `osteo/node`, sharing chunks in dist/lib/ so a
+// class is one class whichever entry it came from) and the browser library (dist/osteo.browser.js:
+// `osteo/browser`, one self-contained file). Types: scripts/build_types.mjs.
 // WGSL is imported as text in both (esbuild's `text` loader), exactly as in vitest.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +22,14 @@ await build({
 });
 chmodSync('dist/osteo.mjs', 0o755);
 
-// The Node library: the public API of src/node/api.ts; dependencies stay imports.
+// The Node library: the public API of src/node/api.ts and its subpaths; dependencies stay imports.
+rmSync('dist/lib', { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: ['src/node/api.ts'],
-  outfile: 'dist/index.js',
+  entryPoints: { index: 'src/node/api.ts', engine: 'src/engine.ts', node: 'src/node/extras.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'lib/[name]-[hash]',
   platform: 'node',
   packages: 'external',
   define: { __OSTEO_VERSION__: JSON.stringify(version) },
@@ -67,4 +72,4 @@ if (!sw.includes('"__OSTEO_APP_FILES__"')) throw new Error('build: the service w
 writeFileSync(`${appTmp}/sw.js`, sw.replace('"__OSTEO_APP_FILES__"', JSON.stringify(files)));
 rmSync('dist/app', { recursive: true, force: true });
 renameSync(appTmp, 'dist/app');
-console.log('built dist/osteo.mjs, dist/index.js, dist/osteo.browser.js and the web app in dist/app/');
+console.log('built dist/osteo.mjs, dist/index.js (+ engine.js, node.js, lib/), dist/osteo.browser.js and the web app in dist/app/');

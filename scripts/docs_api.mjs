@@ -1,4 +1,4 @@
-// Generates the API reference of `osteo` and `osteo/browser` into docs/api/ with TypeDoc
+// Generates the API reference of `osteo`, `osteo/browser`, `osteo/engine` and `osteo/node` into docs/api/ with TypeDoc
 // (typedoc.json). Fails when an exported class, function, interface, type or constant has no doc
 // comment, or a {@link} does not resolve. `--check` validates without writing files.
 import { execFileSync } from 'node:child_process';

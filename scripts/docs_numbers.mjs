@@ -1,4 +1,4 @@
-// Regenerates the marked number blocks of README.md and bench/results/README.md from
+// Regenerates the marked number blocks of README.md, docs/*.md, weights/README.md and bench/results/README.md from
 // bench/results/*.json (bench/readme_numbers.ts). `--check`: only compare, exit 1 on drift.
 // The TypeScript is bundled in memory by esbuild (as scripts/build.mjs does) and imported as a data URL.
 import { build } from 'esbuild';

@@ -2,7 +2,7 @@
 # One-time set-up on a fresh machine: system packages for WebGPU without a GPU, then npm ci.
 #  - libvulkan1: the Vulkan loader Dawn (the `webgpu` package) opens.
 #  - chromium: the browser test host, and its SwiftShader Vulkan driver is the CPU fallback
-#    adapter when the machine has no GPU (DESIGN.md §2).
+#    adapter when the machine has no GPU (docs/DESIGN.md §5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()

@@ -1,8 +1,9 @@
 /**
  * `osteo/browser`: the engine on `navigator.gpu`, models loaded from a URL or checkpoint bytes,
- * prediction on ImageData, ImageBitmap, <img>, <canvas>, OffscreenCanvas, Blob or grey pixels,
- * training on in-memory sets. Bundled by scripts/build.mjs for platform "browser" from the whole
- * host-neutral API, so the build fails if a Node built-in sneaks in.
+ * prediction on ImageData, ImageBitmap, <img>, <canvas>, OffscreenCanvas, Blob, encoded bytes or
+ * grey pixels, training on in-memory sets. The same names as `osteo` (test/api/exports.test.ts).
+ * Bundled by scripts/build.mjs for platform "browser" into one file, so the build fails if a Node
+ * built-in sneaks in.
  *
  * ```ts
  * import { createEngine, loadModel } from 'osteo/browser';
@@ -11,8 +12,8 @@
  * const { points, names } = await model.predict(document.querySelector('img')!);
  * ```
  */
-import { ApiError, createModel as createCore, modelFromBytes, train as trainCore, type ModelOptions, type Trained, type TrainOptions, type TrainRecipe } from './api/model';
-import type { GreyPixels } from './data/pixels';
+import { ApiError, checkpointSourceBytes, createModel as createCore, modelFromBytes, train as trainCore, type CheckpointSource, type ModelOptions, type Trained, type TrainOptions, type TrainRecipe } from './api/model';
+import { greyImage, isGreyPixels, type GreyPixels } from './data/pixels';
 import type { LandmarkModel } from './api/model';
 import { decodeImageBrowser } from './data/image_browser';
 import { checkImageSize } from './data/image_limits';
@@ -22,15 +23,16 @@ import type { Engine, EngineOptions } from './gpu/engine';
 import type { InMemoryDataset, PreparedData } from './train/prepare';
 
 export * from './api/common';
-export { acquireBrowserEngine, engineFromAdapter } from './gpu/acquire';
-export { Tensor } from './gpu/tensor';
-export { decodeImageBrowser, fetchImage } from './data/image_browser';
+export type { CheckpointSource } from './api/model';
 
-/** What `predict` takes in a page: pixels on screen or in memory, an encoded image, or grey pixels. */
-export type BrowserImage = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | GreyPixels;
+/**
+ * What `predict` and `decodeImage` take in a page: pixels on screen or in memory, an encoded image (Blob or bytes), or
+ * grey pixels.
+ */
+export type ImageInput = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | Uint8Array | ArrayBuffer | GreyPixels;
 
 /** A model whose `predict` takes browser image inputs. */
-export type BrowserLandmarkModel = LandmarkModel<BrowserImage>;
+export type Model = LandmarkModel<ImageInput>;
 
 const luma = (rgba: Uint8ClampedArray, w: number, h: number): GreyImage => {
   const data = new Float32Array(w * h);
@@ -39,14 +41,16 @@ const luma = (rgba: Uint8ClampedArray, w: number, h: number): GreyImage => {
 };
 
 /** Decodes a browser image input to grey pixels (Rec. 601 luma, as the Node decoders). */
-export async function decodeBrowserImage(input: BrowserImage, name: string): Promise<GreyImage> {
+export async function decodeImage(input: ImageInput, name = 'image'): Promise<GreyImage> {
+  if (isGreyPixels(input)) return greyImage(input, name);
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImageBrowser(input instanceof ArrayBuffer ? new Uint8Array(input) : input, name);
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return luma(input.data, input.width, input.height);
   if (typeof Blob !== 'undefined' && input instanceof Blob) return decodeImageBrowser(input, name);
   if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && !input.complete) await input.decode();
   const source = input as CanvasImageSource & { width: number; height: number; naturalWidth?: number; naturalHeight?: number };
   const width = source.naturalWidth || source.width;
   const height = source.naturalHeight || source.height;
-  if (!(width > 0 && height > 0)) throw new ApiError(`${name}: expected ImageData, ImageBitmap, an <img>, a <canvas>, OffscreenCanvas, a Blob or grey pixels { data, width, height }`);
+  if (!(width > 0 && height > 0)) throw new ApiError(`${name}: expected ImageData, ImageBitmap, an <img>, a <canvas>, OffscreenCanvas, a Blob, encoded bytes or grey pixels { data, width, height }`);
   checkImageSize(width, height, name, 'image');
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { colorSpace: 'srgb' });
@@ -55,28 +59,28 @@ export async function decodeBrowserImage(input: BrowserImage, name: string): Pro
   return luma(ctx.getImageData(0, 0, width, height).data, width, height);
 }
 
-/** The page's WebGPU engine; a NoAdapterError says why when WebGPU is missing or disabled. */
+/**
+ * The page's WebGPU engine; a NoAdapterError says why when WebGPU is missing or disabled. Free it with
+ * `engine.dispose()`.
+ */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   return acquireBrowserEngine(opts);
 }
 
-/** A model from a checkpoint URL (fetched) or the checkpoint's bytes. */
-export async function loadModel(engine: Engine, source: string | URL | Uint8Array | ArrayBuffer): Promise<BrowserLandmarkModel> {
-  if (source instanceof Uint8Array) return modelFromBytes(engine, source, 'checkpoint', decodeBrowserImage);
-  if (source instanceof ArrayBuffer) return modelFromBytes(engine, new Uint8Array(source), 'checkpoint', decodeBrowserImage);
-  const url = String(source);
-  const res = await fetch(url);
-  if (!res.ok) throw new ApiError(`${url}: HTTP ${res.status} ${res.statusText}`);
-  return modelFromBytes(engine, new Uint8Array(await res.arrayBuffer()), url, decodeBrowserImage);
+/**
+ * A model from a checkpoint URL (fetched; relative to the page) or the checkpoint's bytes (ArrayBuffer or Uint8Array).
+ */
+export async function loadModel(engine: Engine, source: CheckpointSource): Promise<Model> {
+  const { bytes, name } = await checkpointSourceBytes(source);
+  return modelFromBytes(engine, bytes, name, decodeImage);
 }
 
 /** A new, randomly initialised model whose `predict` takes browser image inputs. */
-export function createModel(engine: Engine, opts: ModelOptions): BrowserLandmarkModel {
-  return createCore(engine, opts, decodeBrowserImage);
+export function createModel(engine: Engine, opts: ModelOptions): Model {
+  return createCore(engine, opts, decodeImage);
 }
 
-/** Trains a model on labelled images in memory; resolves to the best model of the run. */
-export async function train(engine: Engine, dataset: InMemoryDataset | PreparedData, config: TrainRecipe = {}, opts: TrainOptions<BrowserImage> = {}): Promise<Trained<BrowserImage>> {
-  return trainCore(engine, dataset, config, { decoder: decodeBrowserImage, ...opts });
+/** Trains a model on labelled images in memory (or a prepared set); resolves to the best model of the run. */
+export async function train(engine: Engine, dataset: InMemoryDataset | PreparedData, config: TrainRecipe = {}, opts: TrainOptions<ImageInput> = {}): Promise<Trained<ImageInput>> {
+  return trainCore(engine, dataset, config, { decoder: decodeImage, ...opts });
 }
-

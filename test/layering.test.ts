@@ -1,9 +1,9 @@
 /**
- * The layers of the house, checked mechanically (STYLE.md): imports only point down
- *   gpu → kernels → autograd, nn → model → weights, export → data, landmarks → train → report → api (browser)
- *   → hosts (node → bench → cli; the web app src/app beside bench, through src/browser.ts only),
- * nothing outside src/node, src/cli and bench imports a `node:` module (or a Node-only package),
- * and CLI commands are thin: no command imports another, none grows past ~200 lines.
+ * The layers of the house, checked mechanically against the one layer description, the table in
+ * docs/DESIGN.md §1 (between its `layers` markers): imports only point down, nothing outside the
+ * layers marked "node" imports a `node:` module (or a Node-only package), the web app uses the
+ * library through its public entries only, and CLI commands are thin: no command imports another,
+ * none grows past ~200 lines.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,30 +12,22 @@ import { describe, expect, test } from 'vitest';
 
 const ROOT = resolve(__dirname, '..');
 
+/** The rows of docs/DESIGN.md's layer table: path prefix, rank, and whether Node modules are allowed. */
+function designLayers(markdown: string): { prefix: string; rank: number; node: boolean }[] {
+  const m = /<!-- layers:start -->([\s\S]*?)<!-- layers:end -->/.exec(markdown);
+  if (!m) throw new Error('docs/DESIGN.md has no <!-- layers:start --> … <!-- layers:end --> table');
+  return m[1]!.split('\n').filter((l) => /^\|\s*[\d.]+\s*\|/.test(l)).map((l) => {
+    const [rank, path, node] = l.split('|').slice(1).map((c) => c.trim());
+    return { prefix: path!.replace(/`/g, ''), rank: Number(rank), node: node === 'node' };
+  });
+}
+
+const TABLE = designLayers(readFileSync(join(ROOT, 'docs/DESIGN.md'), 'utf8'));
 /** Rank of each layer: a module may import its own layer or lower ones. */
-const LAYERS: [prefix: string, rank: number][] = [
-  ['shaders/', 0],
-  ['src/gpu/', 0],
-  ['src/kernels/', 1],
-  ['src/autograd/', 2],
-  ['src/nn/', 2],
-  ['src/model/', 3],
-  ['src/weights/', 4],
-  ['src/export/', 4],
-  ['src/data/', 5],
-  ['src/landmarks/', 5],
-  ['src/train/', 6],
-  ['src/report/', 6.5],
-  ['src/api/', 7],
-  ['src/browser.ts', 7],
-  ['src/node/', 8],
-  ['bench/', 9],
-  ['src/app/', 9],
-  ['src/cli/', 10],
-];
+const LAYERS: [prefix: string, rank: number][] = TABLE.map((r) => [r.prefix, r.rank]);
 
 /** Files where `node:` modules and Node-only packages are allowed. */
-const HOSTS = ['src/node/', 'src/cli/', 'bench/'];
+const HOSTS = TABLE.filter((r) => r.node).map((r) => r.prefix);
 const NODE_ONLY_PACKAGES = ['webgpu', 'cli-progress', 'puppeteer-core', 'esbuild', 'pngjs'];
 
 function layerOf(file: string): { prefix: string; rank: number } | undefined {
@@ -82,13 +74,21 @@ function violations(file: string, imports: string[]): string[] {
     if (!t || !from) continue;
     const to = layerOf(t.endsWith('.ts') || t.endsWith('.wgsl') ? t : `${t}.ts`) ?? layerOf(`${t}/`);
     if (to && to.rank > from.rank) bad.push(`${file} imports ${spec}: ${to.prefix} is above ${from.prefix}`);
-    if (file.startsWith('src/app/') && !t.startsWith('src/app/') && t !== 'src/browser') bad.push(`${file} imports ${spec}: the web app uses the library through src/browser.ts only (no second copy of model, preprocessing or decoding)`);
+    if (file.startsWith('src/app/') && !t.startsWith('src/app/') && !t.startsWith('src/util/') && t !== 'src/browser' && t !== 'src/engine') bad.push(`${file} imports ${spec}: the web app uses the library through its public entries src/browser.ts and src/engine.ts only (no second copy of model, preprocessing or decoding)`);
     if (file.startsWith('src/cli/commands/') && t.startsWith('src/cli/commands/')) bad.push(`${file} imports ${spec}: a command must not import another command`);
+    if (file.startsWith('src/cli/') && file !== 'src/cli/commands/bench.ts' && t.startsWith('bench/')) bad.push(`${file} imports ${spec}: only \`osteo bench\` may use bench/ (a product feature such as \`osteo tune\` lives in src/)`);
   }
   return bad;
 }
 
 describe('layering', () => {
+  test('the layer table of docs/DESIGN.md is read: every layer with a rank, the Node hosts marked', () => {
+    expect(LAYERS.length).toBeGreaterThanOrEqual(19);
+    expect(LAYERS.every(([, r]) => Number.isFinite(r))).toBe(true);
+    expect(HOSTS.sort()).toEqual(['bench/', 'src/cli/', 'src/node/']);
+    expect(() => designLayers('no table')).toThrow(/layers:start/);
+  });
+
   test('the checker itself catches an upward import, a node: import outside the hosts and a command importing a command', () => {
     expect(violations('src/model/unetpp.ts', ['../train/run'])).toEqual([expect.stringMatching(/src\/train\/ is above src\/model\//)]);
     expect(violations('src/gpu/engine.ts', ['../kernels/wgsl'])).toHaveLength(1);
@@ -96,9 +96,11 @@ describe('layering', () => {
     expect(violations('src/train/run.ts', ['webgpu'])).toHaveLength(1);
     expect(violations('src/node/store.ts', ['node:fs', '../train/store'])).toEqual([]);
     expect(violations('src/cli/commands/eval.ts', ['./train'])).toEqual([expect.stringMatching(/another command/)]);
+    expect(violations('src/cli/commands/tune.ts', ['../../../bench/tile_sweep'])).toEqual([expect.stringMatching(/only `osteo bench` may use bench/)]);
+    expect(violations('src/cli/commands/bench.ts', ['../../../bench/args'])).toEqual([]);
     expect(violations('bench/run.ts', ['../src/cli/run'])).toHaveLength(1);
-    expect(violations('src/app/app.ts', ['../browser', './state'])).toEqual([]);
-    expect(violations('src/app/app.ts', ['../train/run'])).toEqual([expect.stringMatching(/through src\/browser\.ts only/)]);
+    expect(violations('src/app/app.ts', ['../browser', './state', '../util/html'])).toEqual([]);
+    expect(violations('src/app/app.ts', ['../train/run'])).toEqual([expect.stringMatching(/public entries src\/browser\.ts and src\/engine\.ts only/)]);
     expect(violations('src/app/app.ts', ['node:fs'])).toHaveLength(1);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Independent TensorFlow.js implementation of smp `UnetPlusPlus(encoder_name="vgg19")`
- * (DESIGN §4), with the same parameter names as smp's state_dict.
+ * (docs/DESIGN.md §3), with the same parameter names as smp's state_dict.
  *
  * Two roles:
  *  - the reference the engine's model tests compare against (logits, loss, every parameter
@@ -32,6 +32,7 @@ import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { unetPlusPlusBlocks, unetPlusPlusExpected, UNETPP_DECODER_CHANNELS } from '../../src/weights/smp';
 import { VGG19_WIDTHS, vgg19Convs } from '../../src/weights/vgg19';
+import { makeRng } from '../../src/nn/random';
 
 /** The tfjs-core namespace (`import * as tf from '@tensorflow/tfjs-core'`), backend set by the caller. */
 export type Tf = typeof tfc;
@@ -505,17 +506,6 @@ export class TfUnetPlusPlus {
 // ---------------------------------------------------------------------------------------------
 // Random weights
 
-/** mulberry32: small deterministic PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Deterministic weights for every (non-optional) tensor of the UnetPlusPlus/VGG19 table, in
@@ -525,7 +515,8 @@ function mulberry32(seed: number): () => number {
  * not generated (it is optional in the table).
  */
 export function randomUnetPPWeights(config: UnetPPConfig, seed: number): Map<string, Float32Array> {
-  const rand = mulberry32(seed);
+  const rng = makeRng(seed);
+  const rand = (): number => rng.next();
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * rand();
   const normal = () => {
     const u = Math.max(rand(), 1e-12);

@@ -1,22 +1,19 @@
 /**
- * What both entries (`osteo` for Node, `osteo/browser`) export unchanged: the model class and its
- * types, training settings and defaults, stores, data helpers, metrics, and the errors a caller
- * may want to tell apart.
+ * The curated top of both entries (`osteo` in Node, `osteo/browser`): what a user needs to load,
+ * create, predict, train, evaluate and decode, its types and every error class. The host entries add
+ * `createEngine`, `loadModel`, `createModel`, `train` and `decodeImage` for their own inputs; the
+ * engine's parts are under `osteo/engine` (src/engine.ts), Node's file helpers under `osteo/node`.
+ * test/api/exports.test.ts pins both lists.
  */
-export { ApiError, LandmarkModel, modelFromBytes, prepareInMemory } from './model';
-export type { EvaluationReport, ImageDecoder, ModelOptions, PredictOptions, Prediction, Trained, TrainOptions, TrainRecipe } from './model';
-export { greyImage, isGreyPixels, type GreyPixels } from '../data/pixels';
-export { Engine, type EngineOptions } from '../gpu/engine';
-export { OsteoError, NoAdapterError, ShapeError } from '../gpu/errors';
-export { DataError, type GreyImage, type Point, type LandmarkDataset, type LandmarkItem } from '../data/types';
+export * from './errors';
+export { evaluatePoints, LandmarkModel } from './model';
+export type { EvaluationReport, ModelOptions, PredictOptions, Prediction, Trained, TrainOptions, TrainRecipe } from './model';
+export type { Engine, EngineOptions } from '../gpu/engine';
+export type { GreyPixels } from '../data/pixels';
+export type { GreyImage, Point, PixelSpacing } from '../data/types';
+export type { InMemoryDataset } from '../train/prepare';
+export type { TrainProgress, TrainResult } from '../train/run';
+export type { DecodeMethod, LossName } from '../train/config';
+export { CHECKPOINT_BEST, CHECKPOINT_LAST } from '../train/checkpoint';
+export { MemoryStore, type RunStore } from '../train/store';
 export { synthesize, type SynthOptions } from '../data/synthetic';
-export { CHECKPOINT_BEST, CHECKPOINT_LAST, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type EpochRecord, type ModelConfig, type Normalisation, type TrainingState, type TrainSettings } from '../train/checkpoint';
-export { ConfigError, defaultLr, defaultSigma, initDefaults, REFINE_DEFAULTS, TRAIN_DEFAULTS, validateConfig, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
-export { LandmarkCountError, MissingWeightsError } from '../train/init';
-export { inMemoryDataset, prepareData, selectIds, type InMemoryDataset, type PreparedData, type PrepareOptions } from '../train/prepare';
-export { runTraining, type RunOptions, type TrainProgress, type TrainResult } from '../train/run';
-export { MemoryStore, substore, type RunStore } from '../train/store';
-export { runExperiment, targetSplits, type ExperimentOptions, type ExperimentResult } from '../train/experiment';
-export { evaluate as scorePoints, formatEvaluation, type Evaluation } from '../landmarks/metrics';
-export { meanShape, meanShapePrediction } from '../landmarks/baseline';
-export type { EvaluationJson, StatsJson, LandmarkStatsJson } from '../landmarks/report_json';

@@ -6,13 +6,14 @@
  */
 import type { GreyImage, PixelSpacing, Point } from '../data/types';
 import type { Engine } from '../gpu/engine';
-import { OsteoError } from '../gpu/errors';
+import { DisposedError, OsteoError } from '../gpu/errors';
+import { evaluate } from '../landmarks/metrics';
 import { evaluationJson, type EvaluationJson } from '../landmarks/report_json';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type Normalisation, type RefineSettings, type TrainSettings } from '../train/checkpoint';
 import { Refiner } from '../train/refine';
-import { TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type TrainConfig } from '../train/config';
+import { TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
 import { inMemoryDataset, prepareData, type InMemoryDataset, type PreparedData } from '../train/prepare';
 import { runTraining, type TrainProgress, type TrainResult } from '../train/run';
@@ -20,6 +21,8 @@ import { MemoryStore, type RunStore } from '../train/store';
 import { LandmarkTrainer } from '../train/trainer';
 import { readWeights, UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
 import { greyImage, isGreyPixels, type GreyPixels } from '../data/pixels';
+import { heatmapProbabilities } from '../landmarks/probabilities';
+import '../gpu/dispose';
 
 /** Turns a host's image input into grey pixels (the Node and browser entries supply one). */
 export type ImageDecoder<I> = (input: I, name: string) => Promise<GreyImage>;
@@ -57,7 +60,10 @@ export interface Prediction {
   spacing?: PixelSpacing;
   /** With a spacing: `points` in mm from the image's top-left pixel centre (x · spacing.x, y · spacing.y). */
   pointsMm?: [number, number][];
-  /** With `{ heatmaps: true }`: K heatmaps of size × size, row-major, landmark after landmark. */
+  /**
+   * With `{ heatmaps: true }`: K maps of size × size, row-major, landmark after landmark, as
+   * probabilities in [0, 1] for every training loss (src/landmarks/probabilities.ts).
+   */
   heatmaps?: { size: number; data: Float32Array };
 }
 
@@ -89,7 +95,7 @@ export interface TrainOptions<I = GreyPixels> {
   decoder?: ImageDecoder<I>;
 }
 
-/** Bad use of the public API (wrong input kind, disposed model). */
+/** Bad use of the public API (a wrong input kind, a checkpoint URL that does not answer). */
 export class ApiError extends OsteoError {}
 
 const defaultNames = (k: number): string[] => Array.from({ length: k }, (_, i) => String(i + 1));
@@ -128,13 +134,18 @@ export class LandmarkModel<I = GreyPixels> {
     return this.settings.size;
   }
 
+  /** The loss the model was trained with (fine-tuning keeps it). */
+  get loss(): LossName {
+    return this.settings.loss;
+  }
+
   /** Trainable parameters. */
   get parameterCount(): number {
     return this.net.parameterCount;
   }
 
   private alive(): void {
-    if (this.disposed) throw new ApiError('this model was disposed');
+    if (this.disposed) throw new DisposedError('this model was disposed');
   }
 
   private async pixels(input: I | GreyPixels, i: number): Promise<GreyImage> {
@@ -192,7 +203,7 @@ export class LandmarkModel<I = GreyPixels> {
         width: g.width,
         height: g.height,
         ...(g.spacing ? { spacing: g.spacing, pointsMm: r.points[i]!.map(([x, y]) => [x * g.spacing!.x, y * g.spacing!.y] as [number, number]) } : {}),
-        ...(opts.heatmaps ? { heatmaps: { size: this.size, data: r.heatmaps[i]! } } : {}),
+        ...(opts.heatmaps ? { heatmaps: { size: this.size, data: heatmapProbabilities(r.heatmaps[i]!, this.landmarks, this.size * this.size, this.settings.loss, this.settings.targetScale) } } : {}),
       }));
     } finally {
       trainer.dispose();
@@ -217,6 +228,11 @@ export class LandmarkModel<I = GreyPixels> {
   async save(): Promise<Uint8Array> {
     this.alive();
     return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] }, ...(this.refineStage ? { refine: this.refineStage } : {}) });
+  }
+
+  /** `using model = await loadModel(…)` frees it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Frees the model's GPU memory (the engine stays). */
@@ -274,6 +290,26 @@ export function modelFromCheckpointData<I>(engine: Engine, ck: Checkpoint, decod
   return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder, refine);
 }
 
+/** What `loadModel` takes on both hosts: a path (Node) or URL, or the checkpoint's bytes. */
+export type CheckpointSource = string | URL | ArrayBuffer | Uint8Array;
+
+/**
+ * The bytes of a checkpoint source and a name for messages: bytes as they are, http(s) URLs (and,
+ * without `readFile`, any string: a page's relative URL) fetched, the rest read by `readFile`.
+ */
+export async function checkpointSourceBytes(source: CheckpointSource, readFile?: (path: string | URL) => Promise<Uint8Array>): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, name: 'checkpoint' };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'checkpoint' };
+  if (typeof source !== 'string' && !(source instanceof URL)) throw new ApiError('loadModel: expected a path or URL, an ArrayBuffer or a Uint8Array');
+  const name = String(source);
+  if (readFile && !/^(https?|blob|data):/.test(name)) return { bytes: await readFile(source), name };
+  const res = await fetch(name).catch((e: Error) => {
+    throw new ApiError(`${name}: cannot fetch the checkpoint (${e.message})`);
+  });
+  if (!res.ok) throw new ApiError(`${name}: HTTP ${res.status} ${res.statusText}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), name };
+}
+
 /** A model from checkpoint bytes (`name` is used in error messages). */
 export function modelFromBytes<I>(engine: Engine, bytes: Uint8Array, name = 'checkpoint', decoder?: ImageDecoder<I>): LandmarkModel<I> {
   return modelFromCheckpointData(engine, decodeCheckpoint(bytes, name), decoder);
@@ -282,6 +318,15 @@ export function modelFromBytes<I>(engine: Engine, bytes: Uint8Array, name = 'che
 /** An in-memory data set prepared at a model size. */
 export function prepareInMemory(dataset: InMemoryDataset, size: number): PreparedData {
   return prepareData(dataset.name ?? 'in-memory', inMemoryDataset(dataset), { size, strict: true });
+}
+
+/**
+ * Scores predicted points against the truth (one list per image, image pixels): MRE, SDR at
+ * 2 / 2.5 / 3 / 4 and per-landmark statistics, in mm when every image has a pixel spacing.
+ */
+export function evaluatePoints(predicted: Point[][], truth: Point[][], opts: { mmPerPixel?: number | (number | undefined)[]; names?: readonly string[] } = {}): EvaluationReport {
+  if (predicted.length !== truth.length) throw new ApiError(`${predicted.length} predicted point lists for ${truth.length} true ones`);
+  return evaluationJson(evaluate(predicted, truth, opts.mmPerPixel), opts.names);
 }
 
 /** What {@link train} returns. */

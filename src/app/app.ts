@@ -465,19 +465,8 @@ export class App {
     $('#toggle-heatmap').classList.toggle('on', this.heatmapOn);
     if (!h || k >= (im?.points.length ?? 0)) return this.viewer.showHeatmap(undefined, 0);
     const n = h.size * h.size;
-    if (this.session.model?.trainSettings.loss !== 'softmax_ce') return this.viewer.showHeatmap(h.data.subarray(k * n, (k + 1) * n), h.size);
-    // a softmax_ce model's maps are logits of a softmax over the landmark channels at each pixel:
-    // show landmark k's probability there, p_k = exp(v_k) / Σ_j exp(v_j)
-    const K = h.data.length / n;
-    const p = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      let max = -Infinity;
-      for (let j = 0; j < K; j++) max = Math.max(max, h.data[j * n + i]!);
-      let sum = 0;
-      for (let j = 0; j < K; j++) sum += Math.exp(h.data[j * n + i]! - max);
-      p[i] = Math.exp(h.data[k * n + i]! - max) / sum;
-    }
-    this.viewer.showHeatmap(p, h.size);
+    // the library's maps are probabilities for every loss: shown as they are
+    this.viewer.showHeatmap(h.data.subarray(k * n, (k + 1) * n), h.size);
   }
 
   private async recover(): Promise<void> {
@@ -547,7 +536,7 @@ export class App {
     await this.openFiles([file]);
   }
 
-  /** Forgets the image on screen: its points, its file here and in IndexedDB (the "Remove image" button, Delete key). */
+  /** Forgets the image on screen: its points, its file here and in IndexedDB ("Remove image" button, Delete key). */
   private async removeCurrent(): Promise<void> {
     const im = this.state.current;
     if (!im) return;

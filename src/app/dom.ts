@@ -22,9 +22,7 @@ export function download(name: string, content: BlobPart, type: string): void {
 export const fileKind = (name: string): 'model' | 'points' | 'image' =>
   /\.safetensors$/i.test(name) ? 'model' : /\.(json|csv)$/i.test(name) ? 'points' : 'image';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { escapeHtml } from '../util/html';
 
 /** Files worth opening from a folder: X-ray images, checkpoints and points files by extension (no hidden files). */
 export const openable = (name: string): boolean =>

@@ -4,13 +4,13 @@
  * into something to look at: a min-max windowed RGBA image and a small thumbnail. The loop over
  * pixels yields to the page every few rows' worth, so a large X-ray never freezes it.
  */
-import { decodeImageBrowser, type GreyImage } from '../browser';
+import { decodeImage, type GreyImage } from '../browser';
 
 /** Lets the page paint and handle input between chunks of work. */
 export const yieldToPage = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 export async function decodeFile(file: Blob, name: string): Promise<GreyImage> {
-  return decodeImageBrowser(file, name);
+  return decodeImage(file, name);
 }
 
 /** Pixel spacing in mm when the decoder read one from the file (DICOM, MetaImage, TIFF); undefined otherwise. */

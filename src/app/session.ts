@@ -4,7 +4,8 @@
  * and saved to IndexedDB), its description for the model panel, and timed predictions. GPU work
  * runs one job at a time.
  */
-import { createEngine, decodeCheckpoint, loadModel, type BrowserLandmarkModel, type Engine, type GreyImage, type Prediction } from '../browser';
+import { createEngine, loadModel, type Engine, type GreyImage, type Model as BrowserLandmarkModel, type Prediction } from '../browser';
+import { decodeCheckpoint } from '../engine';
 
 export interface ModelInfo {
   name: string;
@@ -69,7 +70,7 @@ export class Session {
   async acquire(): Promise<Engine> {
     if (this.engine && !this.engine.lostReason) return this.engine;
     if (!this.acquiring) {
-      this.engine?.destroy();
+      this.engine?.dispose();
       this.engine = undefined;
       this.acquiring = createEngine().then((e) => (this.engine = e)).finally(() => (this.acquiring = undefined));
     }
@@ -130,7 +131,7 @@ export class Session {
   async recover(): Promise<void> {
     const bytes = this.bytes, name = this.info?.name ?? 'checkpoint';
     this.model = undefined;
-    this.engine?.destroy();
+    this.engine?.dispose();
     this.engine = undefined;
     await this.acquire();
     if (bytes) await this.load(bytes, name);

@@ -15,7 +15,10 @@ export interface ImageRecord {
   name: string;
   width: number;
   height: number;
-  /** Pixel spacing in mm along x and y when the file states one (DICOM, MetaImage, TIFF); points are then also exported in mm. */
+  /**
+   * Pixel spacing in mm along x and y when the file states one (DICOM, MetaImage, TIFF); points are then also exported
+   * in mm.
+   */
   spacing?: { x: number; y: number };
   /** Current point per landmark (empty until predicted or imported). */
   points: XY[];

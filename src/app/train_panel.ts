@@ -6,7 +6,7 @@
  * keeps what the finished epochs learnt. The caller adopts the model and downloads its checkpoint
  * (the run's own, with its training record).
  */
-import { CHECKPOINT_BEST, CHECKPOINT_LAST, loadModel, MemoryStore, synthesize, train, type BrowserLandmarkModel, type Engine, type InMemoryDataset, type TrainProgress } from '../browser';
+import { CHECKPOINT_BEST, CHECKPOINT_LAST, loadModel, MemoryStore, synthesize, train, type Engine, type InMemoryDataset, type Model as BrowserLandmarkModel, type TrainProgress } from '../browser';
 import { LossChart } from './chart';
 
 /** Widths of the demo model: narrow enough to train in a minute on a software adapter. */
@@ -96,7 +96,7 @@ export class TrainPanel {
     };
     try {
       const { model } = await train(req.engine, { images, points, ...(names ? { landmarkNames: names } : {}), ...(mm && mm.length === images.length ? { mmPerPixel: mm } : {}), name: 'page images' },
-        { size, epochs, lr, batch, accum: 1, valSplit, ...(req.model ? { loss: req.model.trainSettings.loss } : { widths: DEMO_WIDTHS, decoder: DEMO_DECODER, loss: 'softmax_ce' as const }) },
+        { size, epochs, lr, batch, accum: 1, valSplit, ...(req.model ? { loss: req.model.loss } : { widths: DEMO_WIDTHS, decoder: DEMO_DECODER, loss: 'softmax_ce' as const }) },
         { ...(req.model ? { init: req.model } : {}), store, onProgress, signal: this.controller.signal });
       // the run's own checkpoint keeps its record (data, settings, epochs, validation history)
       return { model, bytes: (await store.read(CHECKPOINT_BEST)) ?? (await model.save()) };

@@ -25,6 +25,7 @@ import { accumulate, ACCUMULATED, RULES, type Attrs, type OpName } from './rules
 export type HeatmapLoss = 'mse' | 'bce' | 'softmax_ce' | 'spatial_ce' | 'awing';
 export const HEATMAP_LOSSES: readonly HeatmapLoss[] = ['mse', 'bce', 'softmax_ce', 'spatial_ce', 'awing'];
 
+/** The autograd graph was misused (backward run twice or in inference mode, a freed value read). */
 export class AutogradError extends OsteoError {}
 
 /** Raised when the loss is NaN or ±Inf: the step is not taken and nothing is updated. */
@@ -118,7 +119,10 @@ export class Graph {
     return new Var(t, requiresGrad && this.opts.grad, this, true, null, name);
   }
 
-  /** A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena, or a function returning it, called only when the graph records gradients). */
+  /**
+   * A parameter leaf: gradients accumulate into `grad` (its slot in the gradient arena, or a function returning it,
+   * called only when the graph records gradients).
+   */
   param(value: Tensor, grad: Tensor | (() => Tensor) | null, name: string): Var {
     const trainable = grad !== null && this.opts.grad;
     // a function is only called when the graph needs the gradient (ParameterSet allocates its
@@ -175,7 +179,7 @@ export class Graph {
         const [v] = await value.read();
         if (!Number.isFinite(v)) {
           this.dispose();
-          throw new NonFiniteLossError(`loss is ${v}: not back-propagating. Lower the learning rate, check inputs and targets for NaN, or enable gradient clipping.`);
+          throw new NonFiniteLossError(`loss is ${v}: not back-propagating. Lower the learning rate, check inputs and targets for NaN, or clip the gradients (--clip-grad-norm N; clipGradNorm in the library's recipe).`);
         }
       }
       seed = fill(this.engine.empty([1], 'seed'), 1);
@@ -277,7 +281,9 @@ export class Graph {
     return this.apply('softmaxCrossEntropy', [pred, target], {});
   }
 
-  /** Softmax over each map's pixels, cross-entropy, mean over maps (see `spatialSoftmaxCrossEntropy` in kernels/loss). */
+  /**
+   * Softmax over each map's pixels, cross-entropy, mean over maps (see `spatialSoftmaxCrossEntropy` in kernels/loss).
+   */
   spatialSoftmaxCrossEntropy(pred: Var, target: Var): Var {
     return this.apply('spatialSoftmaxCrossEntropy', [pred, target], {});
   }

@@ -32,6 +32,7 @@ export const RECIPE_OPTIONS = defineOptions({
   epochs: { type: 'string', value: 'N', defaultText: String(D.epochs), description: 'most epochs (early stopping may end the run sooner)', check: checks.int(1) },
   lr: { type: 'string', value: 'LR', defaultText: '2e-3 with --init scratch, else 1e-5', description: 'AdamW learning rate', check: checks.number({ above: 0 }) },
   'weight-decay': { type: 'string', value: 'WD', defaultText: String(D.weightDecay), description: 'AdamW weight decay', check: checks.number({ min: 0 }) },
+  'clip-grad-norm': { type: 'string', value: 'N', defaultText: 'none', description: 'scale each update\'s gradients to a global L2 norm of at most N (as torch clip_grad_norm_): for a loss that turns NaN', check: checks.number({ above: 0 }) },
   sigma: { type: 'string', value: 'PX', defaultText: 'spatial_ce: size / 64 (1.5 at 64, 2 at 128); other losses: 5 at --size 256, scaled with the size; at least 1.5', description: 'σ of the Gaussian target heatmaps, in model pixels', check: checks.number({ above: 0 }) },
   loss: { type: 'string', value: 'mse|bce|softmax_ce|spatial_ce|awing', defaultText: 'spatial_ce with --init scratch, else mse', description: 'heatmap loss (softmax_ce: softmax over the landmark maps at each pixel; spatial_ce: softmax over each map\'s pixels; awing: adaptive wing)', check: checks.oneOf([...HEATMAP_LOSSES]) },
   'target-scale': { type: 'string', value: 'X', defaultText: String(D.targetScale), description: 'multiplies the target heatmaps, --loss mse only (MSE on small Gaussians learns faster with a larger peak)', check: checks.number({ above: 0 }) },
@@ -84,6 +85,7 @@ export function configFromFlags(v: Flags): Partial<TrainConfig> {
   set('epochs', num('epochs'));
   set('lr', num('lr'));
   set('weightDecay', num('weight-decay'));
+  set('clipGradNorm', num('clip-grad-norm'));
   set('sigma', num('sigma'));
   set('loss', str('loss') as LossName | undefined);
   set('targetScale', num('target-scale'));

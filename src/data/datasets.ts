@@ -2,7 +2,6 @@
  * Pure parsing of landmark annotation formats (browser-safe: text in, points out). File access
  * lives in src/node/data_readers.ts. Every error is a DataError naming the file and 1-based row.
  */
-import { makeRng } from '../nn/random';
 import { didYouMean } from './suggest';
 import { DataError, type Point } from './types';
 
@@ -122,10 +121,6 @@ export function isbiSplitOf(n: number): 'train' | 'test1' | 'test2' | undefined 
   return undefined;
 }
 
-/** `train_senior.csv` style: header `image_path,1_x,1_y,…`, then `NNN.jpg,x,y,…`. */
-export function parseIsbiCsv(text: string, file: string, k = 19): ParseResult {
-  return parseImageCsv(text, file, k);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generic `image,x1,y1,…` CSV (also ISBI's train_senior.csv)
@@ -390,17 +385,3 @@ function decodeQuery(s: string, spec: string, key?: string): string {
   }
 }
 
-/** Random split of ids (deterministic by seed), e.g. the paper's 229/50 chest and 609/300 hand splits. */
-export function splitIds(ids: string[], counts: Record<string, number>, seed: number): Record<string, string[]> {
-  const rng = makeRng(seed);
-  const r = () => rng.next();
-  const a = ids.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  const out: Record<string, string[]> = {};
-  let at = 0;
-  for (const [name, n] of Object.entries(counts)) { out[name] = a.slice(at, at + n); at += n; }
-  return out;
-}

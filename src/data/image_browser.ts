@@ -75,10 +75,10 @@ function decodeWorker(): Worker | null {
   try {
     const url = import.meta.url;
     if (typeof Worker === 'undefined' || typeof document === 'undefined' || !/\/osteo\.browser\.js([?#].*)?$/.test(url)) return null;
-    const src = `import { decodeImageBrowser } from ${JSON.stringify(url)};
+    const src = `import { decodeImage } from ${JSON.stringify(url)};
 self.onmessage = async (e) => {
   const { id, bytes, name } = e.data;
-  try { const img = await decodeImageBrowser(bytes, name); self.postMessage({ id, img }, [img.data.buffer]); }
+  try { const img = await decodeImage(bytes, name); self.postMessage({ id, img }, [img.data.buffer]); }
   catch (err) { self.postMessage({ id, error: { message: String((err && err.message) || err), dataError: !!err && err.name !== 'TypeError' && 'file' in err } }); }
 };`;
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });

@@ -95,7 +95,10 @@ export function readMetaImageInfo(b: Uint8Array, name: string): MetaImageInfo {
   return info;
 }
 
-/** The pixel file an `.mhd` header names (relative to the header), or undefined when the pixels follow the header (LOCAL). */
+/**
+ * The pixel file an `.mhd` header names (relative to the header), or undefined when the pixels follow the header
+ * (LOCAL).
+ */
 export function metaImageDataFile(header: Uint8Array, name: string): string | undefined {
   const f = headerFields(header, name).fields.get('ElementDataFile')!;
   return /^LOCAL$/i.test(f) ? undefined : f;

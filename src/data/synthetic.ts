@@ -310,7 +310,8 @@ function handAnatomy(rng: Rng): Anatomy {
       const d: Point = [(b[0] - a[0]) / L, (b[1] - a[1]) / L];
       const gap = 0.16 * r;
       const last = i + 2 === joints.length;
-      // Capsule ends are round: the segment stops r (+ half a joint gap) short of each joint; the tip bone ends at the tip.
+      // Capsule ends are round: the segment stops r (+ half a joint gap) short of each joint; the tip bone ends at the
+      // tip.
       bones.push({ a: add(a, d, r + gap), b: add(b, d, last ? -r * 0.9 : -(r + gap)), r });
     }
     softFingers.push({ a: joints[1]!, b: joints[joints.length - 1]!, r: r0 * 2.3 });

@@ -12,7 +12,10 @@ import { DataError, type GreyImage, type PixelSpacing } from './types';
 
 const COMPRESSION: Record<number, string> = { 1: 'none', 2: 'CCITT RLE', 3: 'CCITT G3', 4: 'CCITT G4', 5: 'LZW', 6: 'old JPEG', 7: 'JPEG', 8: 'deflate', 32773: 'PackBits', 32946: 'deflate', 34712: 'JPEG 2000', 50000: 'zstd' };
 const READ_COMPRESSIONS = new Set([1, 5, 8, 32773, 32946]);
-/** Byte size of each TIFF field type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL, 6 SBYTE, 7 UNDEFINED, 8 SSHORT, 9 SLONG, 10 SRATIONAL, 11 FLOAT, 12 DOUBLE). */
+/**
+ * Byte size of each TIFF field type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL, 6 SBYTE, 7 UNDEFINED, 8 SSHORT, 9
+ * SLONG, 10 SRATIONAL, 11 FLOAT, 12 DOUBLE).
+ */
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
 
 export interface TiffInfo {

@@ -1,7 +1,7 @@
 /**
  * U-Net++/VGG19 as an ONNX model (host-neutral: returns bytes; the CLI writes them).
  *
- * The graph is smp's `UnetPlusPlus(encoder_name="vgg19")` forward in eval mode (DESIGN.md §4),
+ * The graph is smp's `UnetPlusPlus(encoder_name="vgg19")` forward in eval mode (docs/DESIGN.md §3),
  * node for node: encoder Conv 3x3 pad 1 (+bias) → Relu, MaxPool 2x2 stride 2 at each stage end;
  * each decoder node x_d_l = Resize(prev, 2x nearest) → Concat([up, skips…], axis 1) → two
  * (Conv 3x3 no bias → BatchNorm → Relu); the head Conv 3x3 16→K with bias. Nodes are named like

@@ -49,6 +49,7 @@ export async function acquireBrowserEngine(options: EngineOptions = {}): Promise
   if (!gpu) {
     throw new NoAdapterError(
       'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (serve it from https:// or http://localhost / 127.0.0.1).',
+      'no-webgpu',
     );
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

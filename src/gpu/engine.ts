@@ -1,4 +1,5 @@
-import { DeviceLostError, formatShape, GpuError, LimitError, ShapeError } from './errors';
+import './dispose';
+import { DeviceLostError, formatShape, GpuError, LimitError, OutOfMemoryError, ShapeError } from './errors';
 import { PipelineCache } from './pipelines';
 import { BufferPool, type PoolStats } from './pool';
 import { Profiler, type DispatchRecord } from './profiler';
@@ -108,7 +109,8 @@ export class Engine {
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.errors.push(new GpuError(`WebGPU error: ${e.message}`));
+      const oom = typeof GPUOutOfMemoryError !== 'undefined' && e instanceof GPUOutOfMemoryError;
+      this.errors.push(oom ? new OutOfMemoryError(`GPU out of memory: ${e.message}`) : new GpuError(`WebGPU error: ${e.message}`));
     });
     void device.lost.then((info) => {
       if (!this.destroyed) this.lost = info;
@@ -388,7 +390,7 @@ export class Engine {
     } finally {
       const validation = await this.device.popErrorScope();
       const oom = await this.device.popErrorScope();
-      if (oom) throw new GpuError(`GPU out of memory: ${oom.message}. Reduce batch size or input size.`);
+      if (oom) throw new OutOfMemoryError(`GPU out of memory: ${oom.message}. Reduce batch size or input size.`);
       if (validation) throw new GpuError(`WebGPU validation error: ${validation.message}`);
     }
     await this.sync();
@@ -470,6 +472,22 @@ export class Engine {
   }
 
   /** Frees pooled buffers and the device. The engine is unusable afterwards. */
+  dispose(): void {
+    this.destroy();
+  }
+
+  /** `using engine = await createEngine()` frees it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /** `await using engine = …`: waits for submitted work, then frees the engine. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.destroyed && !this.lost) await this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+    this.destroy();
+  }
+
+  /** @internal The former name of {@link Engine.dispose} (the repository's own code still uses it). */
   destroy(): void {
     if (this.destroyed) return;
     try {

@@ -1,5 +1,6 @@
 /** Errors the engine throws. Each names what was wrong in terms the caller can act on. */
 
+/** The base of every error osteo throws on purpose: `instanceof OsteoError` tells them from bugs. */
 export class OsteoError extends Error {
   constructor(message: string) {
     super(message);
@@ -22,10 +23,23 @@ export class ShaderCompileError extends OsteoError {}
 /** The WebGPU implementation reported a validation or out-of-memory error. */
 export class GpuError extends OsteoError {}
 
+/** The device ran out of memory (a smaller input size or batch needs less). */
+export class OutOfMemoryError extends GpuError {}
+
 /** The GPU device was lost (driver reset, tab backgrounded, process killed the context). */
 export class DeviceLostError extends OsteoError {}
 
 /** No usable WebGPU adapter. The message says what to install. */
-export class NoAdapterError extends OsteoError {}
+export class NoAdapterError extends OsteoError {
+  constructor(
+    message: string,
+    /**
+     * 'no-webgpu': the host has no WebGPU at all (no `navigator.gpu`); 'no-adapter': it has, but no adapter answered.
+     */
+    readonly reason: 'no-webgpu' | 'no-adapter' = 'no-adapter',
+  ) {
+    super(message);
+  }
+}
 
 export const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;

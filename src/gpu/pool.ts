@@ -84,7 +84,10 @@ export class BufferPool {
     this.peak = this.live;
   }
 
-  /** Sets the peak back to `bytes` (at least the live bytes): for allocations that should not count, such as a precompile dry run. */
+  /**
+   * Sets the peak back to `bytes` (at least the live bytes): for allocations that should not count, such as a
+   * precompile dry run.
+   */
   restorePeak(bytes: number): void {
     this.peak = Math.max(bytes, this.live);
   }

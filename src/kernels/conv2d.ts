@@ -51,7 +51,9 @@ export interface Conv2dOptions {
   /** Write into channels [outChannelOffset, outChannelOffset+Cout) of this [N, C, outH, outW] tensor. */
   out?: Tensor;
   outChannelOffset?: number;
-  /** Override the tile (benchmark sweeps); must pass `checkTile`. Implies the GEMM unless `algorithm` says otherwise. */
+  /**
+   * Override the tile (benchmark sweeps); must pass `checkTile`. Implies the GEMM unless `algorithm` says otherwise.
+   */
   tile?: ConvTile;
   /** Force an implementation; default 'direct' on a software adapter unless `tile` is given, else 'gemm'. */
   algorithm?: ConvAlgorithm;
@@ -72,7 +74,10 @@ export interface Conv2dBackwardInputOptions {
   directTile?: ConvDirectTile;
   /** As Conv2dOptions.splitK. */
   splitK?: number;
-  /** Force the pixel-block kernel of conv2d_dx_small.ts with this tile (a direct form; not with tile, splitK, directTile or 'gemm'). */
+  /**
+   * Force the pixel-block kernel of conv2d_dx_small.ts with this tile (a direct form; not with tile, splitK, directTile
+   * or 'gemm').
+   */
   smallTile?: ConvDxSmallTile;
 }
 
@@ -197,7 +202,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
  * dx for y = conv2d(x, w) (stride 1, padding p), given dy = ∂L/∂y:
  *
  *   dx[n, ci, iy, ix] = Σ_{co, ky, kx} dy[n, co, iy + p − ky, ix + p − kx] · w[co, ci, ky, kx]
- *                     = Σ_{co, ky', kx'} dy[n, co, iy + ky' − (k−1−p), ix + kx' − (k−1−p)] · w[co, ci, k−1−ky', k−1−kx']
+ *                     = Σ_{co, ky', kx'} dy[n, co, iy + ky' − (k−1−p), ix + kx' − (k−1−p)] · w[co, ci, k−1−ky',
+ * k−1−kx']
  *
  * i.e. a stride-1 convolution of dy with the spatially flipped kernel, in/out channels swapped
  * (w'[ci, co] = flip(w[co, ci])), and padding k−1−p. Same implicit GEMM as the forward pass with

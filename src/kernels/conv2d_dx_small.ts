@@ -56,7 +56,10 @@ export interface DxSmallConv {
   shape: string;
 }
 
-/** Most accumulators per invocation, TM·BH·BW (SwiftShader spills beyond a few dozen anyway; this bounds the unrolled text). */
+/**
+ * Most accumulators per invocation, TM·BH·BW (SwiftShader spills beyond a few dozen anyway; this bounds the unrolled
+ * text).
+ */
 const MAX_BLOCK = 256;
 
 export function checkDxSmallTile(t: ConvDxSmallTile): void {

@@ -19,7 +19,8 @@ import { grid, section, Uniforms } from '../gpu/wgsl';
  * vec4 loads, and 2 vec4 stores in each of the 2 output rows (bilinear forward) or one vec4 store
  * of dx (backward); the nearest forward has one thread per output vec4 instead, so that a
  * subgroup stores one contiguous run (two adjacent vec4s per thread left every store instruction
- * half-strided: 25 → 33 % of copy at 64x256x256 on an H200 by the bench's GPU column). Otherwise one input pixel per thread with vec2 stores/loads on the 2W-wide rows.
+ * half-strided: 25 → 33 % of copy at 64x256x256 on an H200 by the bench's GPU column). Otherwise one input pixel per
+ * thread with vec2 stores/loads on the 2W-wide rows.
  * The batch index is the grid's z; the only divisions are by the row width (and by H for
  * bilinear's edge clamp).
  */

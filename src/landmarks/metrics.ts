@@ -5,6 +5,7 @@
  * image × landmark errors, the usual ISBI 2015 convention).
  */
 import type { Point } from '../data/types';
+import { median } from '../util/stats';
 
 export const SDR_THRESHOLDS = [2, 2.5, 3, 4];
 
@@ -47,9 +48,8 @@ export function errorStats(errors: number[], thresholds: number[] = SDR_THRESHOL
   let ss = 0;
   for (const e of errors) ss += (e - mre) * (e - mre);
   const sorted = errors.slice().sort((a, b) => a - b);
-  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   for (const t of thresholds) sdr[String(t)] = (100 * errors.filter((e) => e <= t).length) / n;
-  return { n, mre, std: Math.sqrt(ss / n), median, max: sorted[n - 1]!, sdr };
+  return { n, mre, std: Math.sqrt(ss / n), median: median(sorted), max: sorted[n - 1]!, sdr };
 }
 
 /**

@@ -26,9 +26,6 @@ export function applyAffine(m: Affine, p: Point): Point {
 
 export const mapPoints = (m: Affine, pts: Point[]): Point[] => pts.map((p) => applyAffine(m, p));
 
-/** The affine map (2x3) as plain numbers [a, b, c, d, e, f]: x' = a x + b y + c, y' = d x + e y + f. */
-export const affineRows = (m: Affine): number[] => [m[0]!, m[4]!, m[8]!, m[1]!, m[5]!, m[9]!];
-
 export type FitMode = 'pad' | 'stretch';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The architecture tables of U-Net++/VGG19 (DESIGN.md §4): torchvision VGG19 `features` convs,
+ * The architecture tables of U-Net++/VGG19 (docs/DESIGN.md §3): torchvision VGG19 `features` convs,
  * smp UnetPlusPlus decoder nodes, and every tensor's canonical (smp) name and shape. The model
  * builds its parameters from them; the weight readers (src/weights/) match files against them.
  */

@@ -1,6 +1,6 @@
 /**
  * U-Net++ with a VGG19 encoder, structured and named exactly as segmentation_models_pytorch's
- * `UnetPlusPlus(encoder_name="vgg19")` (DESIGN.md §4), so a state_dict moves between the two.
+ * `UnetPlusPlus(encoder_name="vgg19")` (docs/DESIGN.md §3), so a state_dict moves between the two.
  *
  * Encoder stages end at each max-pool: 64@H (unused by the decoder), 128@H/2, 256@H/4, 512@H/8,
  * 512@H/16, and the pool-only stage 512@H/32. With f0..f4 the deepest-first features, decoder

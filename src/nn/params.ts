@@ -357,7 +357,9 @@ export class ParameterSet {
     return n;
   }
 
-  /** Pool bytes of layouts cached from the parameters' values (the direct conv's packed weights; see `Tensor.derived`). */
+  /**
+   * Pool bytes of layouts cached from the parameters' values (the direct conv's packed weights; see `Tensor.derived`).
+   */
   get derivedBytes(): number {
     let n = 0;
     for (const s of this.shards) for (const t of s.params.tensors) n += t.derivedBytes;

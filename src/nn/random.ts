@@ -1,4 +1,10 @@
-/** Seeded randomness (browser-safe, deterministic across runs): sfc32 seeded through splitmix32. */
+/**
+ * The one seeded PRNG module (browser-safe, deterministic across runs): `makeRng`, sfc32 seeded
+ * through splitmix32, for everything new; and `shuffledIndices`, a Fisher–Yates shuffle on an
+ * xorshift32 stream, kept bit for bit because the committed runs' train / validation splits and
+ * epoch orders come from it (`permutation`: splits, folds, learning-curve subsets; the trainer's
+ * epoch order). Changing either changes which images a seeded run validates on.
+ */
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -55,4 +61,25 @@ export function mixSeed(...parts: number[]): number {
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
   }
   return h >>> 0;
+}
+
+/** 0..n-1 shuffled by Fisher–Yates on an xorshift32 stream started at `state` (a non-zero uint32). */
+export function shuffledIndices(n: number, state: number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  let a = state >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    a ^= a << 13;
+    a >>>= 0;
+    a ^= a >>> 17;
+    a ^= a << 5;
+    a >>>= 0;
+    const j = a % (i + 1);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx;
+}
+
+/** Deterministic permutation of 0..n-1 for a seed (splits, folds, subsets). */
+export function permutation(n: number, seed: number): number[] {
+  return shuffledIndices(n, Math.imul(seed ^ 0x5bd1e995, 2654435761) >>> 0);
 }

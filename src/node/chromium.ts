@@ -5,7 +5,7 @@ import type { Browser } from 'puppeteer-core';
 
 /**
  * Headless Chromium with WebGPU, for the browser test suite and the browser benchmark. With no
- * GPU, Chromium's bundled SwiftShader provides a Vulkan adapter (flags measured in DESIGN.md §2).
+ * GPU, Chromium's bundled SwiftShader provides a Vulkan adapter (flags measured: docs/DESIGN.md §5).
  */
 export function findChromium(): string {
   const candidates = [

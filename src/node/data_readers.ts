@@ -484,7 +484,10 @@ export function loadItemImage(item: LandmarkItem): GreyImage {
 // ------------------------------------------------------------------ Landmark folder (annotators)
 
 export interface LandmarkFolderOptions extends ReadOptions {
-  /** Whose points are the truth: 'mean' (default: the mean of the annotators who marked the image) or one annotator's name. */
+  /**
+   * Whose points are the truth: 'mean' (default: the mean of the annotators who marked the image) or one annotator's
+   * name.
+   */
   annotator?: string;
   /** mm per pixel of every image (else the unit is px, unless the image files state a spacing). */
   mmPerPixel?: number;

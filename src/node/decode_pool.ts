@@ -19,7 +19,9 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { maxImagePixels } from '../data/image_limits';
 import { DECODE_CACHE_VERSION } from './decode_cache';
 
-/** A working copy from a worker: min-max scaled grey pixels at `width` x `height`, from a `srcWidth` x `srcHeight` file. */
+/**
+ * A working copy from a worker: min-max scaled grey pixels at `width` x `height`, from a `srcWidth` x `srcHeight` file.
+ */
 export interface WorkerImage {
   id: number;
   width: number;

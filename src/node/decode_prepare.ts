@@ -19,7 +19,9 @@ import { decodeCacheDir, pruneDecodeCache } from './decode_cache';
 import { DecodePool, decodeWorkerCount } from './decode_pool';
 
 export interface FastLoadOptions {
-  /** Decode workers (default OSTEO_DECODE_WORKERS, else one per core); 0 decodes on this thread with the JS decoders. */
+  /**
+   * Decode workers (default OSTEO_DECODE_WORKERS, else one per core); 0 decodes on this thread with the JS decoders.
+   */
   workers?: number;
   /** Cache folder, or null for none (default decodeCacheDir()). */
   cacheDir?: string | null;

@@ -52,7 +52,10 @@ export interface Report {
   summary: string;
 }
 
-/** Default file name: `vgg19-imagenet.safetensors`, `vgg19-imagenet-1ch.safetensors`, or `unetplusplus-vgg19-<src>.safetensors`. */
+/**
+ * Default file name: `vgg19-imagenet.safetensors`, `vgg19-imagenet-1ch.safetensors`, or
+ * `unetplusplus-vgg19-<src>.safetensors`.
+ */
 export function defaultOutputName(architecture: string, inputChannels: number, src: string): string {
   if (architecture === 'vgg19-features') return inputChannels === 1 ? 'vgg19-imagenet-1ch.safetensors' : 'vgg19-imagenet.safetensors';
   const stem = basename(src).replace(/\.(safetensors|h5|hdf5|json)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
@@ -61,7 +64,8 @@ export function defaultOutputName(architecture: string, inputChannels: number, s
 
 export async function convertWeights(src: string, opts: ConvertOptions = {}): Promise<Report> {
   const loaded = await readWeightsFile(src, { checkFinite: opts.checkFinite ?? true, spec: opts.spec, decoderChannels: opts.decoderChannels });
-  // A partial copy (absent shards) converts the complete layers and lists the others; anything else missing is an error.
+  // A partial copy (absent shards) converts the complete layers and lists the others; anything else missing is an
+  // error.
   const absent = partialEncoderLayers(loaded);
   if (!reportOk(loaded.report) && !absent)
     throw new WeightFileError(`${loaded.path}: does not match the expected ${loaded.metadata.architecture ?? 'VGG19'} weights: ${formatReport(loaded.report)}`, loaded.path);

@@ -7,12 +7,13 @@
  */
 import type { AnnotatorAgreement } from '../data/annotators';
 import { fmt } from '../train/format';
-import { COLOURS, esc, legend, svgOpen, tickText, ticks } from './charts';
 import type { Engine } from '../gpu/engine';
 import { ConfigError } from '../train/config';
 import type { InitSource } from '../train/init';
 import type { TrainProgress } from '../train/run';
 import { substore, utf8 } from '../train/store';
+import { escapeHtml as esc } from '../util/html';
+import { COLOURS, legend, svgOpen, tickText, ticks } from './charts';
 import { type LearningCurveDoc, type LearningCurveOptions, type LearningCurveResult, predictionSentence, runLearningCurve } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
@@ -92,7 +93,9 @@ export function armsMarkdown(d: ArmsDoc): string {
 
 const ARM_COLOURS = ['#1f77b4', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
 
-/** Test MRE against annotated images (log axis) per arm: mean ± SD, fit and band; the annotators' level and the target. */
+/**
+ * Test MRE against annotated images (log axis) per arm: mean ± SD, fit and band; the annotators' level and the target.
+ */
 export function armsSvg(d: ArmsDoc): string {
   const W = 900, left = 80, right = W - 30, top = 64, bottom = 410, h = 460;
   const run = d.arms.filter((a) => a.curve);

@@ -4,12 +4,12 @@
  * and the learning curve (runs, mean ± SD per size, fit with its 95 % band, target line).
  */
 import { fmt } from '../train/format';
+import { escapeHtml as esc } from '../util/html';
 import type { LearningCurveDoc } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
 const W = 900;
 export const COLOURS = { model: '#1f77b4', baseline: '#ff7f0e', target: '#2ca02c', band: '#1f77b4', reference: '#7f7f7f', missed: '#d62728' };
-export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export const svgOpen = (id: string, h: number, title: string): string =>
   `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="12"><rect width="${W}" height="${h}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`;

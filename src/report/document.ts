@@ -8,7 +8,7 @@ import type { LandmarkStatsJson, StatsJson } from '../landmarks/report_json';
 import type { OperationalReport } from './operational';
 import type { PowerLawFit, TargetPrediction } from './powerlaw';
 import type { ShiftSignals } from './shift';
-import type { Interval } from './stats';
+import type { Interval } from '../util/stats';
 import type { ThresholdCheck } from './thresholds';
 import type { CollectionEstimate, Verdict } from './verdict';
 

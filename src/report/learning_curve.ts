@@ -15,7 +15,7 @@ import type { Engine } from '../gpu/engine';
 import { mixSeed } from '../nn/random';
 import { ConfigError, withDefaults, type TrainConfig } from '../train/config';
 import { CHECKPOINT_BEST } from '../train/checkpoint';
-import { permutation } from '../train/data';
+import { permutation } from '../nn/random';
 import { evaluateCheckpoint, predictorFromCheckpoint } from '../train/evaluate';
 import { readStoredCheckpoint, targetSplits, trainResumable } from '../train/experiment';
 import { fmt, round } from '../train/format';
@@ -25,7 +25,7 @@ import type { TrainProgress } from '../train/run';
 import { substore, utf8, type RunStore } from '../train/store';
 import { learningCurveSvg } from './charts';
 import { bootstrapPowerLaw, predictTarget, type PowerLaw, type PowerLawFit, type TargetPrediction } from './powerlaw';
-import { mean, sd } from './stats';
+import { mean, sd } from '../util/stats';
 import { collectionEstimate, type CollectionEstimate } from './verdict';
 
 export interface LearningCurveOptions {
@@ -41,7 +41,10 @@ export interface LearningCurveOptions {
   initName: string;
   /** The recipe shared by every run (lr included). */
   base: Omit<TrainConfig, 'data' | 'init' | 'out' | 'seed'>;
-  /** 'epochs': the same epoch budget (and early stopping) for every size; 'updates': epochs scaled by N/n so every run gets as many updates as the full one. */
+  /**
+   * 'epochs': the same epoch budget (and early stopping) for every size; 'updates': epochs scaled by N/n so every run
+   * gets as many updates as the full one.
+   */
   budget: 'epochs' | 'updates';
   testSplit: number;
   splitSeed: number;

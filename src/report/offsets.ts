@@ -7,6 +7,7 @@
  * offset with a small spread is cheap to fix; a large spread is not.
  */
 import type { Point } from '../data/types';
+import { median } from '../util/stats';
 
 export interface LandmarkOffset {
   landmark: number;
@@ -31,13 +32,9 @@ export interface OffsetSummary {
   systematicShare: number;
 }
 
-const median = (v: number[]): number => {
-  const s = v.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** Offsets per landmark of `predicted` against `truth` (original pixels), scaled by `mmPerPixel` per image when given. */
+/**
+ * Offsets per landmark of `predicted` against `truth` (original pixels), scaled by `mmPerPixel` per image when given.
+ */
 export function landmarkOffsets(predicted: readonly Point[][], truth: readonly Point[][], names: readonly string[], mmPerPixel?: readonly (number | undefined)[]): OffsetSummary {
   const k = truth[0]?.length ?? 0;
   const mm = mmPerPixel !== undefined && mmPerPixel.length === truth.length && mmPerPixel.every((v) => v !== undefined);

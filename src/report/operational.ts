@@ -12,7 +12,7 @@
 import type { GreyImage } from '../data/types';
 import type { AdapterSummary, Engine } from '../gpu/engine';
 import type { LandmarkTrainer } from '../train/trainer';
-import { mean, quantile } from './stats';
+import { mean, quantile } from '../util/stats';
 
 export interface OperationalOptions {
   /** Images available to `load`. */

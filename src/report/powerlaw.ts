@@ -8,7 +8,7 @@
  * run; the fraction of replicates whose asymptote lies above a target says how sure "unreachable" is.
  */
 import { makeRng } from '../nn/random';
-import { quantile } from './stats';
+import { quantile } from '../util/stats';
 
 export interface CurvePoint {
   /** Annotated training images. */

@@ -6,7 +6,8 @@
  * data URIs), so it opens offline and can be mailed.
  */
 import { fmt } from '../train/format';
-import { esc, histogramChart, perLandmarkChart, sdrChart, throughputChart } from './charts';
+import { escapeHtml as esc } from '../util/html';
+import { histogramChart, perLandmarkChart, sdrChart, throughputChart } from './charts';
 import type { ReportDoc } from './document';
 import { formatValue } from './thresholds';
 

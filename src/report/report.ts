@@ -25,7 +25,7 @@ import { pngDataUri } from './png';
 import { predictTarget } from './powerlaw';
 import { renderHtml, renderMarkdown } from './render';
 import { shiftSignals } from './shift';
-import { bootstrapMeanDiff } from './stats';
+import { bootstrapMeanDiff } from '../util/stats';
 import { checkThresholds, type Threshold } from './thresholds';
 import { collectionEstimate, decide } from './verdict';
 

@@ -14,7 +14,7 @@
  */
 import type { GreyImage } from '../data/types';
 import { makeRng } from '../nn/random';
-import { bootstrapMeanDiff, mean, type Interval } from './stats';
+import { bootstrapMeanDiff, mean, type Interval } from '../util/stats';
 
 const BINS = 64;
 

@@ -36,10 +36,16 @@ export const METRIC_KEYS: Record<MetricKey, KeyDef> = {
   memory: { what: 'peak GPU memory of inference', units: { MiB: 2 ** 20, GiB: 2 ** 30, MB: 1e6, GB: 1e9 }, canonical: 'bytes', lowerIsBetter: true },
 };
 
-/** The thresholds used when none are given: the issue's example (ISBI-style clinical targets, a responsive single image). */
+/**
+ * The thresholds used when none are given: the issue's example (ISBI-style clinical targets, a responsive single
+ * image).
+ */
 export const DEFAULT_THRESHOLDS = 'mre<=2mm,sdr2>=0.8,p95<=150ms,ips>=20';
 
-/** A parsed threshold. `value` is in the canonical unit (fraction for SDR, ms, images/s, bytes); `unit` is mm / px for errors. */
+/**
+ * A parsed threshold. `value` is in the canonical unit (fraction for SDR, ms, images/s, bytes); `unit` is mm / px for
+ * errors.
+ */
 export interface Threshold {
   key: MetricKey;
   op: Comparison;

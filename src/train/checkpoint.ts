@@ -114,9 +114,15 @@ export interface RefineSettings {
   targetScale: number;
   normalization: Normalisation;
   decode: DecodeMethod;
-  /** A refined point whose heatmap peak is below this keeps its coarse position (chosen on validation; absent: always refine). */
+  /**
+   * A refined point whose heatmap peak is below this keeps its coarse position (chosen on validation; absent: always
+   * refine).
+   */
   minConfidence?: number;
-  /** The coarse stage's validation errors the crops were sampled with (MRE in `unit`, RMS per axis relative to the longer side). */
+  /**
+   * The coarse stage's validation errors the crops were sampled with (MRE in `unit`, RMS per axis relative to the
+   * longer side).
+   */
   coarseError?: { mre: number; unit: 'mm' | 'px'; sigmaRel: number; n: number };
   /** Free-form run settings, for provenance. */
   run?: Record<string, unknown>;

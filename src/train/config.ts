@@ -2,7 +2,7 @@
  * Every training setting and its default, once (host-neutral). The CLI's flags, the library's
  * `train()` and the transfer study all fill a {@link TrainConfig} through {@link withDefaults}.
  *
- * From ImageNet weights or a checkpoint the recipe is the paper authors' (DESIGN.md §6): 1 channel,
+ * From ImageNet weights or a checkpoint the recipe is the paper authors' (docs/DESIGN.md §5): 1 channel,
  * min-max to [0, 1] then the weights' normalisation, Gaussian σ = 5 px at 256 px (scaled with the
  * input size, at least 1.5), MSE, AdamW (lr 1e-5, weight decay 1e-4), effective batch 16 (batch 4 ×
  * accum 4), ReduceLROnPlateau(0.5, 13) and early stopping (27) on validation MRE, at most 200
@@ -57,6 +57,8 @@ export interface TrainConfig {
   lr: number;
   /** AdamW weight decay. */
   weightDecay: number;
+  /** Scale each update's gradients to at most this global L2 norm (torch clip_grad_norm_); absent: no clipping. */
+  clipGradNorm?: number;
   /** σ of the Gaussian target heatmaps, in model pixels. */
   sigma: number;
   /** Heatmap loss. */
@@ -95,7 +97,9 @@ export interface TrainConfig {
   coarse?: string;
   /** Refinement stage: crop side as a fraction of the image's longer side. */
   crop?: number;
-  /** Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark). */
+  /**
+   * Refinement stage: crops per training image and epoch (landmarks drawn without replacement; default every landmark).
+   */
   crops?: number;
   /**
    * Batch norm in eval mode while training (running statistics used and kept, γ and β still
@@ -137,7 +141,7 @@ export const defaultSigma = (size: number, loss?: LossName): number => (loss ===
  * The settings that depend on the init. From scratch (the CPU fallback's case), the recipe measured
  * on real X-rays (docs/recipes.md, ISBI 2015 at 64 and 128 px): spatial softmax cross-entropy, lr
  * 2e-3 with cosine decay, batch 2 without accumulation. From ImageNet weights or a checkpoint, the
- * paper authors' recipe (DESIGN.md §6): MSE, lr 1e-5, ReduceLROnPlateau, batch 4 × accum 4 — not
+ * paper authors' recipe (docs/DESIGN.md §5): MSE, lr 1e-5, ReduceLROnPlateau, batch 4 × accum 4 — not
  * re-measured here (it needs the ImageNet weights and a GPU).
  */
 export function initDefaults(init: string): { loss: LossName; lr: number; schedule: ScheduleName; batch: number; accum: number } {
@@ -149,7 +153,10 @@ export function initDefaults(init: string): { loss: LossName; lr: number; schedu
 /** AdamW learning rate for an init: 2e-3 from scratch, 1e-5 from pretrained weights (see {@link initDefaults}). */
 export const defaultLr = (init: string): number => initDefaults(init).lr;
 
-/** The defaults that depend on nothing (loss, lr, schedule, batch and accum depend on the init: {@link initDefaults}; σ on the size and loss). */
+/**
+ * The defaults that depend on nothing (loss, lr, schedule, batch and accum depend on the init: {@link initDefaults}; σ
+ * on the size and loss).
+ */
 export const TRAIN_DEFAULTS = {
   resetHead: false,
   size: 256,
@@ -181,6 +188,7 @@ export function validateConfig(c: TrainConfig): void {
   if (c.size % 32 !== 0) throw new ConfigError(`--size must be a multiple of 32 (the encoder halves it five times), got ${c.size}`);
   for (const [k, v] of [['lr', c.lr], ['sigma', c.sigma], ['target-scale', c.targetScale]] as const) if (!(v > 0 && Number.isFinite(v))) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
   if (!(c.weightDecay >= 0)) throw new ConfigError(`--weight-decay must be ≥ 0, got ${c.weightDecay}`);
+  if (c.clipGradNorm !== undefined && !(c.clipGradNorm > 0 && Number.isFinite(c.clipGradNorm))) throw new ConfigError(`--clip-grad-norm must be a positive number, got ${c.clipGradNorm}`);
   if (!(c.valSplit >= 0 && c.valSplit < 1)) throw new ConfigError(`--val-split must be in [0, 1), got ${c.valSplit}`);
   if (c.freezeEncoder !== undefined && !(Number.isInteger(c.freezeEncoder) && c.freezeEncoder >= 0 && c.freezeEncoder <= 5)) throw new ConfigError(`--freeze-encoder must be 0 to 5 (VGG19 blocks), got ${c.freezeEncoder}`);
   if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);
@@ -196,7 +204,10 @@ export function validateConfig(c: TrainConfig): void {
   }
 }
 
-/** The full config: the given settings over the defaults (loss, lr, schedule and batch from the init and stage, σ from the size and loss), checked. */
+/**
+ * The full config: the given settings over the defaults (loss, lr, schedule and batch from the init and stage, σ from
+ * the size and loss), checked.
+ */
 export function withDefaults(c: Partial<TrainConfig> & { data: string; init: string }): TrainConfig {
   const refine = c.stage === 'refine';
   const size = c.size ?? (refine ? REFINE_DEFAULTS.size : TRAIN_DEFAULTS.size);

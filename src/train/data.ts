@@ -7,6 +7,7 @@
  */
 import type { GreyImage, Point } from '../data/types';
 import { mapPoints, preprocess, type Affine } from '../landmarks/preprocess';
+import { permutation } from '../nn/random';
 import type { LandmarkSet } from './trainer';
 
 /** Working copies are at most CACHE_FACTOR × the model size on their longer side. */
@@ -71,22 +72,6 @@ export function subset(set: LandmarkSet, idx: readonly number[]): LandmarkSet {
 export function originalPoints(set: LandmarkSet, i: number): Point[] {
   const m = set.toOriginal?.[i];
   return m ? mapPoints(m, set.points[i]!) : set.points[i]!;
-}
-
-/** Deterministic permutation of 0..n-1 (xorshift32 Fisher–Yates). */
-export function permutation(n: number, seed: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  let a = (Math.imul(seed ^ 0x5bd1e995, 2654435761) >>> 0) || 1;
-  for (let i = n - 1; i > 0; i--) {
-    a ^= a << 13;
-    a >>>= 0;
-    a ^= a >>> 17;
-    a ^= a << 5;
-    a >>>= 0;
-    const j = a % (i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
 }
 
 /**

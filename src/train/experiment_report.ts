@@ -2,6 +2,8 @@
  * The transfer study's results as text (host-neutral): per-arm summary, paired differences,
  * markdown report and SVG plot (see src/train/experiment.ts).
  */
+import { escapeHtml as esc } from '../util/html';
+import { mean, sd } from '../util/stats';
 import { fmt as f } from './format';
 
 export type Arm = 'imagenet' | 'indomain' | 'scratch';
@@ -49,12 +51,6 @@ export interface Split {
   test: string[];
 }
 
-const mean = (v: number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
-const sd = (v: number[]): number => {
-  if (v.length < 2) return 0;
-  const m = mean(v);
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-};
 
 /** Per-arm means over the runs (seeds and folds). */
 export function summarise(rows: RunRow[], arms: Arm[]): ArmSummary[] {
@@ -125,9 +121,11 @@ export function markdownReport(doc: { title: string; rows: RunRow[]; summary: Ar
 }
 
 const COLOURS: Record<Arm, string> = { imagenet: '#1f77b4', indomain: '#2ca02c', scratch: '#d62728' };
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Two panels: test MRE per arm (bar = mean, whisker = ± std over runs, dots = runs) and validation MRE per epoch (mean over runs). */
+/**
+ * Two panels: test MRE per arm (bar = mean, whisker = ± std over runs, dots = runs) and validation MRE per epoch (mean
+ * over runs).
+ */
 export function svgPlot(rows: RunRow[], summary: ArmSummary[], unit: string, title: string): string {
   const W = 960, H = 420, pad = 56;
   const pw = (W - 3 * pad) / 2, ph = H - 2 * pad - 20;

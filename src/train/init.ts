@@ -40,7 +40,9 @@ export interface InitResult {
   kind: 'imagenet' | 'scratch' | 'checkpoint' | 'weights';
   /** The checkpoint's settings (init from an osteo checkpoint). */
   from?: Checkpoint;
-  /** ImageNet init: the encoder layers that came from ImageNet, and those a partial file lacked (started from scratch). */
+  /**
+   * ImageNet init: the encoder layers that came from ImageNet, and those a partial file lacked (started from scratch).
+   */
   imagenetLayers?: string[];
   scratchLayers?: string[];
 }
@@ -57,7 +59,8 @@ export function loadImagenetEncoder(model: UnetPlusPlus, loaded: LoadedWeights, 
   if (bad.length) {
     throw new MissingWeightsError(`${source} does not fit this model's VGG19 encoder (widths ${model.config.widths.join(',')}): ${bad.slice(0, 4).join('; ')}${bad.length > 4 ? '; …' : ''}`);
   }
-  // Grey input: the first conv folded exactly (toGreyExact), so it sees a grey X-ray as the source saw it copied into its channels.
+  // Grey input: the first conv folded exactly (toGreyExact), so it sees a grey X-ray as the source saw it copied into
+  // its channels.
   const rgb = loaded.tensors.get('encoder.features.0.weight')?.shape[1] === 3 && model.config.inChannels === 1;
   const tensors = rgb && loaded.tensors.has('encoder.features.0.bias') ? toGreyExact(loaded.tensors, normalizationFromMetadata(loaded.metadata, source)) : rgb ? toSingleChannel(loaded.tensors) : loaded.tensors;
   let n = 0;

@@ -29,11 +29,11 @@ import { applyAffine, mapPoints, type Sample } from '../landmarks/preprocess';
 import { statsJson } from '../landmarks/report_json';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
-import { makeRng } from '../nn/random';
+import { makeRng, permutation } from '../nn/random';
 import { UNETPP_DECODER_CHANNELS, VGG19_WIDTHS } from '../weights/index';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, checkpointBytes, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type RefineSettings, type TrainingState } from './checkpoint';
 import { REFINE_DEFAULTS, type TrainConfig } from './config';
-import { permutation, splitTrainValBySource, subset } from './data';
+import { splitTrainValBySource, subset } from './data';
 import { fmt } from './format';
 import { DEFAULT_NORMALISATION } from './init';
 import type { PreparedData } from './prepare';
@@ -220,7 +220,8 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
   const train = subset(data.set, split.train);
   const val = subset(data.set, split.val);
 
-  // The coarse stage on the validation images (once): its errors set the crop offsets, its points are what validation refines.
+  // The coarse stage on the validation images (once): its errors set the crop offsets, its points are what validation
+  // refines.
   const valCoarse = await coarsePoints(engine, coarse, val);
   const errSet = val.images.length ? val : train;
   const errCoarse = val.images.length ? valCoarse : await coarsePoints(engine, coarse, train);

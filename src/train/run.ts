@@ -126,6 +126,7 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       accum: c.accum,
       lr: c.lr,
       weightDecay: c.weightDecay,
+      ...(c.clipGradNorm !== undefined ? { clipGradNorm: c.clipGradNorm } : {}),
       sigma: c.sigma,
       loss: c.loss,
       targetScale: c.targetScale,
@@ -138,7 +139,8 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
     const book = new EpochBook(c, resume?.state);
     if (resume?.optimizer) trainer.optimizer.loadState(resume.optimizer);
     trainer.optimizer.lr = book.lr;
-    // which encoder layers came from ImageNet (all, or a partial file's), in the checkpoint, metrics.json and the summary
+    // which encoder layers came from ImageNet (all, or a partial file's), in the checkpoint, metrics.json and the
+    // summary
     const imagenetFields = init.imagenetLayers ? { imagenetLayers: init.imagenetLayers, scratchLayers: init.scratchLayers ?? [] } : {};
     const settings: TrainSettings = {
       size: c.size,

@@ -12,6 +12,7 @@ import { collate, mapPoints, preprocess, type Affine, type AugmentOptions, type 
 import { precompileUnetPP } from '../model/precompile';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { AdamW } from '../nn/optim';
+import { shuffledIndices } from '../nn/random';
 import { defaultSigma, TRAIN_DEFAULTS, type LossName } from './config';
 
 export type { LossName };
@@ -32,6 +33,8 @@ export interface TrainOptions {
   accum?: number;
   /** Multiply heatmap targets (MSE only: MSE on small Gaussians learns faster with a larger peak). */
   targetScale?: number;
+  /** Clip each update's gradients to this global L2 norm (after averaging the micro-batches). */
+  clipGradNorm?: number;
   /** Heatmap decoding for predict/evaluate (default argmax with Gaussian sub-pixel refinement). */
   decode?: DecodeOptions;
 }
@@ -69,9 +72,9 @@ export class LandmarkTrainer {
   refiner: PointRefiner | undefined;
   /** Step shapes whose pipelines are compiled (`batch:training`). */
   private readonly compiled = new Set<string>();
-  private readonly opts: Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false };
+  private readonly opts: Required<Omit<TrainOptions, 'augment' | 'clipGradNorm'>> & { augment: AugmentOptions | false; clipGradNorm?: number };
 
-  get options(): Readonly<Required<Omit<TrainOptions, 'augment'>> & { augment: AugmentOptions | false }> {
+  get options(): Readonly<Required<Omit<TrainOptions, 'augment' | 'clipGradNorm'>> & { augment: AugmentOptions | false; clipGradNorm?: number }> {
     return this.opts;
   }
 
@@ -120,7 +123,7 @@ export class LandmarkTrainer {
 
   /** One pass over `set` in a seeded random order. Returns the mean training loss. */
   async trainEpoch(set: LandmarkSet, epoch: number, onStep?: (s: StepInfo) => void): Promise<number> {
-    const order = shuffle(set.images.length, this.opts.seed * 31 + epoch);
+    const order = shuffledIndices(set.images.length, (this.opts.seed * 31 + epoch) * 2654435761);
     const b = this.opts.batch;
     const steps = Math.floor(order.length / b) || 1;
     let total = 0;
@@ -163,6 +166,7 @@ export class LandmarkTrainer {
       loss.release();
       if (update) {
         if (micro > 1) this.optimizer.scaleGrads(1 / micro);
+        if (this.opts.clipGradNorm !== undefined) this.optimizer.clipGradNormDeferred(this.opts.clipGradNorm).dispose();
         this.optimizer.step();
         this.optimizer.zeroGrad();
       }
@@ -263,18 +267,6 @@ export class LandmarkTrainer {
   }
 }
 
-function shuffle(n: number, seed: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  let a = (seed * 2654435761) >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    a ^= a << 13;
-    a ^= a >>> 17;
-    a ^= a << 5;
-    const j = (a >>> 0) % (i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
-}
 
 /** Scales each map of `plane` values to sum 1 (all-zero maps, landmarks outside the image, stay 0). */
 export function normaliseMaps(maps: Float32Array, plane: number): void {

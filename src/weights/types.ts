@@ -102,10 +102,6 @@ export function formatReport(r: TensorReport, limit = 8): string {
   return parts.length ? parts.join('; ') : 'all tensors present with the expected shapes';
 }
 
-/** Throws WeightFileError naming the file unless the report is clean (extras allowed). */
-export function assertReportOk(r: TensorReport, file: string): void {
-  if (!reportOk(r)) throw new WeightFileError(`${file}: ${formatReport(r)}`, file);
-}
 
 /** Finds the first non-finite value; NaN/Inf in weights mean a corrupt or diverged file. */
 export function checkFinite(data: Float32Array, file: string, tensor: string): void {

@@ -6,13 +6,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine as createBrowserEngine } from '../../src/browser';
 import { synthesize } from '../../src/data/synthetic';
-import { ApiError, ConfigError, createModel, DataError, loadModel, NoAdapterError, train, type Engine, type NodeLandmarkModel } from '../../src/node/api';
+import { ApiError, ConfigError, createEngine, createModel, DataError, DisposedError, loadModel, NoAdapterError, train, type Engine, type Model as NodeLandmarkModel } from '../../src/node/api';
 import { serveFiles } from '../../src/node/chromium';
 import { writeGreyPng } from '../../src/node/data_png';
-import { CHECKPOINT_LAST, decodeCheckpoint, MemoryStore } from '../../src/node/api';
+import { CHECKPOINT_LAST, MemoryStore } from '../../src/node/api';
+import { decodeCheckpoint } from '../../src/engine';
 import { nodeEngine } from '../helpers/node_engine';
 import { safetensorsBytes, torchvisionTensors } from '../weights/fixtures';
 
@@ -49,6 +51,8 @@ describe('predict', () => {
       expect(p.width).toBe(64);
       expect(p.names).toEqual(hands.landmarkNames);
       expect(p.heatmaps!.data.length).toBe(37 * 32 * 32);
+      // probabilities, whatever the loss (this model's is the default)
+      expect(p.heatmaps!.data.every((v) => v >= 0 && v <= 1)).toBe(true);
       p.points.forEach(([x, y], i) => {
         expect(Math.abs(x - out[0]!.points[i]![0])).toBeLessThan(1e-3);
         expect(Math.abs(y - out[0]!.points[i]![1])).toBeLessThan(1e-3);
@@ -73,7 +77,8 @@ describe('checkpoints', () => {
     writeFileSync(path, bytes);
     const image = { data: hands.images[1]!.data, width: 64, height: 64 };
     const want = await model.predict(image);
-    for (const source of [bytes, path]) {
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    for (const source of [bytes, buffer, path, pathToFileURL(path)]) {
       const m = await loadModel(engine, source);
       try {
         expect(m.size).toBe(32);
@@ -111,6 +116,17 @@ describe('checkpoints', () => {
   });
 });
 
+test('dispose, Symbol.dispose and Symbol.asyncDispose free a model and an engine; a disposed model says so', async () => {
+  const m = createModel(engine, { landmarks: 2, size: 32, widths: WIDTHS, decoderChannels: DECODER });
+  m[Symbol.dispose]();
+  await expect(m.predict({ data: new Uint8Array(64 * 64), width: 64, height: 64 })).rejects.toThrow(DisposedError);
+  m.dispose(); // twice is fine
+  const own = await createEngine();
+  await own[Symbol.asyncDispose]();
+  expect(() => own.tensor(new Float32Array(4), [4])).toThrow(/destroyed/);
+  own.dispose();
+});
+
 describe('train and evaluate', () => {
   test('an aborted signal stops training with its reason; bad settings name the setting', async () => {
     const data = { images: hands.images, points: hands.points };
@@ -130,6 +146,24 @@ describe('train and evaluate', () => {
     expect(decodeCheckpoint((await store.read(CHECKPOINT_LAST))!, 'last').state.epoch).toBe(1);
     await expect(train(engine, data, { size: 33, widths: WIDTHS, decoder: DECODER })).rejects.toThrow(ConfigError);
     await expect(train(engine, { images: hands.images, points: hands.points.slice(0, 2) }, { size: 32 })).rejects.toThrow(/3 images but 2 point lists/);
+  });
+
+  test('clipGradNorm scales each update\'s gradients: a tiny norm leaves the weights almost where they were', async () => {
+    const data = { images: hands.images, points: hands.points };
+    const recipe = { size: 32, epochs: 1, batch: 3, accum: 1, valSplit: 0, lr: 1e-2, weightDecay: 0, augment: false };
+    const head = 'segmentation_head.0.weight';
+    const before = await model.network.params.read(head);
+    const moved = async (clipGradNorm?: number): Promise<number> => {
+      const { model: m } = await train(engine, data, { ...recipe, ...(clipGradNorm ? { clipGradNorm } : {}) }, { init: model });
+      const after = await m.network.params.read(head);
+      m.dispose();
+      return Math.max(...after.map((v, i) => Math.abs(v - before[i]!)));
+    };
+    const free = await moved();
+    const clipped = await moved(1e-12);
+    expect(free).toBeGreaterThan(1e-3);
+    expect(clipped).toBeLessThan(free / 100);
+    await expect(train(engine, data, { ...recipe, clipGradNorm: -1 })).rejects.toThrow(/--clip-grad-norm must be a positive number/);
   });
 
   test('evaluate: MRE, SDR and per-landmark statistics in mm when spacings are given', async () => {

@@ -34,7 +34,7 @@ test('DICOM, TIFF, MetaImage and 16-bit PNG decode in Chromium as in Node', asyn
     'x16.png': new Uint8Array(encodePngRaw(W, H, v12.map((v) => v * 16), 0, 16)),
   };
   const names = Object.keys(files);
-  const page = `import { decodeImageBrowser } from '/osteo.browser.js';
+  const page = `import { decodeImage } from '/osteo.browser.js';
 // count the workers the decoder starts (it runs DICOM / TIFF / MetaImage / 16-bit PNG in one)
 let workers = 0, workerErrors = 0;
 const RealWorker = window.Worker;
@@ -42,13 +42,13 @@ window.Worker = class extends RealWorker { constructor(...a) { super(...a); work
 const out = {};
 for (const n of ${JSON.stringify(names)}) {
   try {
-    const img = await decodeImageBrowser(await (await fetch('/' + n)).blob(), n);
+    const img = await decodeImage(await (await fetch('/' + n)).blob(), n);
     let sum = 0; for (const v of img.data) sum += v;
     out[n] = { width: img.width, height: img.height, bitDepth: img.bitDepth, sum, first: Array.from(img.data.slice(0, 5)), spacing: img.spacing };
   } catch (e) { out[n] = { error: String(e && e.stack || e) }; }
 }
-try { await decodeImageBrowser(new Blob([new Uint8Array(200)]), 'x.dcm'); out.unknown = { error: 'no error' }; } catch (e) { out.unknown = { error: e.name + ': ' + e.message }; }
-try { const b = new Uint8Array(await (await fetch('/deflate.dcm')).arrayBuffer()); await decodeImageBrowser(b.slice(0, 700), 'cut.dcm'); out.cut = { error: 'no error' }; } catch (e) { out.cut = { error: e.constructor.name + ': ' + e.message }; }
+try { await decodeImage(new Blob([new Uint8Array(200)]), 'x.dcm'); out.unknown = { error: 'no error' }; } catch (e) { out.unknown = { error: e.name + ': ' + e.message }; }
+try { const b = new Uint8Array(await (await fetch('/deflate.dcm')).arrayBuffer()); await decodeImage(b.slice(0, 700), 'cut.dcm'); out.cut = { error: 'no error' }; } catch (e) { out.cut = { error: e.constructor.name + ': ' + e.message }; }
 out.workers = workers;
 out.workerErrors = workerErrors;
 window.__decoded = out;`;

@@ -159,7 +159,8 @@ describe('PNG 16-bit in the browser decoder (own reader: a canvas would keep 8 b
     const { decodeImageBrowser } = await import('../../src/data/image_browser');
     for (const [ct, ch] of [[0, 1], [4, 2], [2, 3], [6, 4]] as const) {
       const samples = Array.from({ length: W * H * ch }, (_, i) => (i * 7919 + 13) % 65536);
-      // libvips picks filters per row (Paeth, Sub, Up, Average) — the writer here uses filter 0, so write through sharp too
+      // libvips picks filters per row (Paeth, Sub, Up, Average) — the writer here uses filter 0, so write through sharp
+      // too
       const mine = encodePngRaw(W, H, samples, ct, 16);
       const viaSharp = await sharp(Uint16Array.from(samples), { raw: { width: W, height: H, channels: ch } }).toColourspace(ch >= 3 ? 'rgb16' : 'grey16').png({ adaptiveFiltering: true, compressionLevel: 9 }).toBuffer();
       for (const bytes of [mine, viaSharp]) {

@@ -22,7 +22,10 @@ const W = 40, H = 30;
 const pts = (i: number, shift = 0): Point[] => Array.from({ length: K }, (_, k) => [5 + i + 7 * k + (shift ? 3 : 0), 4 + k + (shift ? 4 : 0)] as Point);
 const txt = (p: Point[]): string => `${p.map(([x, y]) => `${x},${y}`).join('\n')}\n`;
 
-/** A folder of 8 images: 01–06 marked by both, 07 only by 'b', 08 by nobody; 'a' also marked 09 (no image) and has a short 05. */
+/**
+ * A folder of 8 images: 01–06 marked by both, 07 only by 'b', 08 by nobody; 'a' also marked 09 (no image) and has a
+ * short 05.
+ */
 function makeFolder(): string {
   const root = mkdtempSync(join(tmpdir(), 'osteo-lmf-'));
   for (const d of ['images', 'annotations/a', 'annotations/b']) mkdirSync(join(root, d), { recursive: true });

@@ -1,6 +1,7 @@
 /**
- * The numbers in README.md ("Measured on a GPU", "What works without a GPU") and in
- * bench/results/README.md are rendered from bench/results/*.json (bench/readme_numbers.ts). This
+ * The numbers in README.md, docs/gpu.md ("Measured on a GPU", "What works without a GPU"),
+ * docs/recipes.md, weights/README.md and bench/results/README.md are rendered from bench/results/*.json
+ * (bench/readme_numbers.ts). This
  * regenerates every marked block from the committed files and fails when the committed text
  * differs, and checks that no measured-looking number sits outside the blocks in those sections.
  */
@@ -33,7 +34,7 @@ describe('README numbers come from bench/results/', () => {
 
   it('no measured number outside the generated blocks in the sections they cover', () => {
     const scopes: [string, string[] | undefined][] = [
-      ['README.md', ['Measured on a GPU', 'What works without a GPU']],
+      ['docs/gpu.md', ['Measured on a GPU', 'What works without a GPU']],
       ['bench/results/README.md', undefined],
     ];
     for (const [doc, sections] of scopes) {
@@ -45,19 +46,19 @@ describe('README numbers come from bench/results/', () => {
   });
 
   it('detects a changed number inside a block and names the block', () => {
-    const doc = 'README.md';
+    const doc = 'docs/gpu.md';
     const committed = blockText(docs[doc]!, 'gpu-table');
     const m = /\d+\.\d/.exec(committed)!;
     const edited = docs[doc]!.replace(committed, committed.replace(m[0], `${Number(m[0]) + 1}`));
     const drift = findDrift({ ...docs, [doc]: edited }, files);
-    expect(drift.map((d) => `${d.doc} ${d.block}`)).toEqual(['README.md gpu-table']);
+    expect(drift.map((d) => `${d.doc} ${d.block}`)).toEqual(['docs/gpu.md gpu-table']);
     expect(driftMessage(drift)).toContain('npm run docs:numbers');
   });
 
   it('a result file change reaches the rendered text', () => {
     const moved = structuredClone(files);
     moved.h200Session.inference_tuned.median += 10;
-    expect(findDrift(docs, moved).some((d) => d.doc === 'README.md' && d.block === 'gpu-table')).toBe(true);
+    expect(findDrift(docs, moved).some((d) => d.doc === 'docs/gpu.md' && d.block === 'gpu-table')).toBe(true);
   });
 
   it('splicing is idempotent and rejects missing, doubled and unknown markers', () => {

@@ -17,7 +17,9 @@ const FILE = 'fuzz-weights.bin';
 const OPTS = { file: FILE, spec: SMALL, decoderChannels: SMALL_DECODER };
 const SAFETENSORS = [safetensorsBytes(torchvisionTensors(SMALL, 3, false)), safetensorsBytes(smpTensors(2, 5))];
 
-/** readWeights gives canonical tensors whose data fits their shape and is finite, or a WeightFileError naming the file. */
+/**
+ * readWeights gives canonical tensors whose data fits their shape and is finite, or a WeightFileError naming the file.
+ */
 async function checkRead(input: Uint8Array | Map<string, Uint8Array>): Promise<Error | void> {
   const r = await expectDocumented(() => readWeights(input, OPTS), [WeightFileError, OsteoError], FILE);
   if ('error' in r) return r.error;

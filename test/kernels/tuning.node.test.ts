@@ -8,7 +8,7 @@ import { conv2d, conv2dBackwardInput } from '../../src/kernels/conv2d';
 import { conv2dBackwardWeight } from '../../src/kernels/conv2d_grad_weight';
 import { parseTuning, setTuning, tuningKey, type TuningTable } from '../../src/kernels/tuning';
 import { nodeEngine } from '../helpers/node_engine';
-import { tuningFromSweep, type SweepRow } from '../../bench/tile_sweep';
+import { tuningFromSweep, type SweepRow } from '../../src/model/tile_sweep';
 
 function rand(e: Engine, shape: number[], seed: number) {
   let s = seed;

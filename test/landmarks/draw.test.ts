@@ -20,7 +20,10 @@ function count(c: Rgba, r: Rect, col: Colour): number {
   for (let y = Math.max(0, r.y); y < Math.min(c.height, r.y + r.height); y++) for (let x = Math.max(0, r.x); x < Math.min(c.width, r.x + r.width); x++) if (same(px(c, x, y), col)) n++;
   return n;
 }
-/** Whether `text` at `scale` appears in colour `col` with its top-left corner somewhere in `r` (every ink pixel matches). */
+/**
+ * Whether `text` at `scale` appears in colour `col` with its top-left corner somewhere in `r` (every ink pixel
+ * matches).
+ */
 function containsText(c: Rgba, r: Rect, text: string, scale: number, col: Colour): boolean {
   const m = textMask(text, scale);
   const ink: number[] = [];

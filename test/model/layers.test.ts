@@ -24,7 +24,8 @@ const N = 2, S = 32;
 let engine: Engine;
 beforeAll(async () => {
   engine = await nodeEngine();
-  // compile ahead and asynchronously: a first forward compiling ~50 shaders synchronously holds this worker's event loop for seconds
+  // compile ahead and asynchronously: a first forward compiling ~50 shaders synchronously holds this worker's event
+  // loop for seconds
   await precompileUnetPP(engine, CONFIG, [{ batch: N, size: S }, { batch: N, size: S, training: true }]);
 });
 afterAll(() => engine?.destroy());

@@ -22,7 +22,12 @@ test('npm pack → install in an empty folder → a strict TypeScript consumer t
   const dir = mkdtempSync(join(tmpdir(), 'osteo-consumer-'));
   const packed = JSON.parse(await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/osteo.browser.js', 'dist/browser.d.ts', 'dist/osteo.mjs']));
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/osteo.browser.js', 'dist/browser.d.ts', 'dist/osteo.mjs',
+    'dist/engine.js', 'dist/engine.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/types/api/model.d.ts']));
+  // stripInternal: no `@internal` member is published (the old `destroy` is one)
+  const published = files.filter((f) => f.startsWith('dist/types/')).map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+  expect(published).not.toMatch(/@internal/);
+  expect(published).not.toMatch(/\bdestroy\(\): void|get network\(\)|get trainSettings\(\)/);
   expect(files.filter((f) => /^(test|bench|src|scripts|shaders|\.github)\//.test(f) || f.startsWith('.'))).toEqual([]);
 
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -37,8 +42,9 @@ test('npm pack → install in an empty folder → a strict TypeScript consumer t
   } catch (e) {
     throw new Error(`the consumer does not type-check:\n${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`);
   }
-  const out = (await run('node', ['out/consumer.js'], dir)).trim().split('\n').pop()!;
-  const r = JSON.parse(out) as Record<string, unknown>;
+  const lines = (await run('node', ['out/consumer.js'], dir)).trim().split('\n');
+  const r = JSON.parse(lines.at(-2)!) as Record<string, unknown>;
+  expect(JSON.parse(lines.at(-1)!)).toEqual({ disposed: 'DisposedError', defaultSize: 256, sameEngine: true, store: 'function' });
   expect(r).toMatchObject({ steps: 2, epochs: 1, points: 37, width: 64, finite: true, heatmap: 37 * 32 * 32, size: 32, fresh: 3 });
   expect(r.names).toEqual(['ulnar styloid', 'ulna distal centre']);
   expect(r.bytes).toBeGreaterThan(10_000);

@@ -1,6 +1,9 @@
 // A user's program, type-checked under `strict` against the installed tarball's declarations and
-// run: train 2 steps of a tiny model on an in-memory set, save, load, predict.
-import { createEngine, createModel, loadModel, synthesize, train, type InMemoryDataset, type Prediction, type TrainProgress } from 'osteo';
+// run: train 2 steps of a tiny model on an in-memory set, save, load (from an ArrayBuffer), predict;
+// an Engine from `osteo` is the Engine `osteo/engine` takes; errors are told apart by class.
+import { createEngine, createModel, DisposedError, loadModel, synthesize, train, type InMemoryDataset, type Prediction, type TrainProgress } from 'osteo';
+import { TRAIN_DEFAULTS, type Engine } from 'osteo/engine';
+import { folderStore } from 'osteo/node';
 
 const WIDTHS = [4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
 const DECODER = [8, 8, 4, 4, 4];
@@ -21,15 +24,20 @@ try {
   });
   const bytes: Uint8Array = await trained.model.save();
   trained.model.dispose();
-  const model = await loadModel(engine, bytes);
+  const buffer: ArrayBuffer = bytes.slice().buffer;
+  const model = await loadModel(engine, buffer);
+  const same: Engine = engine;
+  const store = folderStore;
   const p: Prediction = await model.predict(dataset.images[0]!, { heatmaps: true });
   const fresh = createModel(engine, { landmarks: 3, size: 32, widths: WIDTHS, decoderChannels: DECODER });
   console.log(JSON.stringify({
     steps, epochs: trained.result.epochs, bytes: bytes.length, points: p.points.length, names: p.names.slice(0, 2), width: p.width,
     finite: p.points.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y)), heatmap: p.heatmaps?.data.length, size: model.size, fresh: fresh.landmarks,
   }));
-  model.dispose();
+  model[Symbol.dispose]();
+  const disposed = await model.predict(dataset.images[0]!).then(() => 'no error', (e: unknown) => (e instanceof DisposedError ? 'DisposedError' : String(e)));
   fresh.dispose();
+  console.log(JSON.stringify({ disposed, defaultSize: TRAIN_DEFAULTS.size, sameEngine: same === engine, store: typeof store }));
 } finally {
-  engine.destroy();
+  engine.dispose();
 }

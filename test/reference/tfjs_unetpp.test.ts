@@ -163,7 +163,7 @@ function naiveEncoder(x: T4): T4[] {
   const s4 = encConv(encConv(encConv(encConv(maxPool2(s3), 12), 13), 14), 15);
   return [s0, s1, s2, s3, s4, maxPool2(s4)];
 }
-/** The nested decoder written out node by node (DESIGN §4), then the head. */
+/** The nested decoder written out node by node (docs/DESIGN.md §3), then the head. */
 function naiveForward(x: T4, training: boolean, stats?: Stats): T4 {
   const [, f4, f3, f2, f1, f0] = naiveEncoder(x);
   const B = (name: string, prev: T4, skips: T4[]) => naiveBlock(name, prev, skips, training, stats);

@@ -3,7 +3,7 @@
  * comparison (arms.{json,md,svg}) with where the arms cross and the images each needs to reach the
  * annotators' level + 50 %, and an ImageNet arm that cannot run here listed with why.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { learningCurveCommandMain } from '../../src/cli/commands/experiment';

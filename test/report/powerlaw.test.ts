@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { makeRng } from '../../src/nn/random';
 import { bootstrapPowerLaw, fitPowerLaw, imagesForTarget, powerLaw, predictTarget } from '../../src/report/powerlaw';
-import { quantile } from '../../src/report/stats';
+import { quantile } from '../../src/util/stats';
 
 const TRUTH = { a: 40, b: 0.6, c: 1.2 };
 const SIZES = [10, 20, 40, 80, 160, 320, 640];

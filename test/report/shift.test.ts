@@ -18,7 +18,10 @@ import { NARROW, shareEngine, tmp } from '../train/helpers';
 
 beforeAll(() => shareEngine());
 
-/** Synthetic hands 8–15 of seed 21 "from another site", as a generic labels.csv with PNGs (mm per pixel follows the zoom). */
+/**
+ * Synthetic hands 8–15 of seed 21 "from another site", as a generic labels.csv with PNGs (mm per pixel follows the
+ * zoom).
+ */
 function otherSite(dir: string): string {
   const s = synthesize({ kind: 'hand', n: 16, size: 64, seed: 21 });
   const zoom = 0.9; // zoomed out: every landmark stays inside the image

@@ -18,7 +18,7 @@ import { refineCacheSize, runRefineTraining } from '../../src/train/refine';
 import { runTraining, type TrainResult } from '../../src/train/run';
 import { MemoryStore } from '../../src/train/store';
 import { nodeEngine } from '../helpers/node_engine';
-import { DECODER, WIDTHS } from './helpers';
+import { WIDTHS } from './helpers';
 
 // Chest: 6 landmarks far apart (one per crop). MSE on heatmaps scaled ×10 (coarse) and ×30 with
 // σ 3 (refine): with one landmark per 32 px crop, σ 1.5 and ×10 left the refiner's maps at zero

@@ -32,7 +32,7 @@ describe('VGG19 table', () => {
     expect(vgg19Expected({ inputChannels: 1 })[0]).toEqual({ name: 'encoder.features.0.weight', shape: [64, 1, 3, 3] });
   });
 
-  it('smp UnetPlusPlus table matches DESIGN §4 and its 39.9 M parameters', () => {
+  it('smp UnetPlusPlus table matches docs/DESIGN.md §3 and its 39.9 M parameters', () => {
     const blocks = Object.fromEntries(unetPlusPlusBlocks().map((b) => [b.name, [b.in, b.skip, b.out]]));
     expect(blocks).toEqual({
       x_0_0: [512, 512, 256], x_0_1: [256, 1024, 128], x_1_1: [512, 512, 512], x_0_2: [128, 768, 64], x_1_2: [512, 512, 256],

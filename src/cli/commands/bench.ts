@@ -9,7 +9,9 @@ const SIZE = checks.inputSize();
 const PER_HOST = 'with --host both, one file per host: FILE-node.ext and FILE-chromium.ext';
 const REPORT = `${PER_HOST}, and FILE.ext with both hosts in one report, the whole model against every runtime first`;
 
-/** Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions. */
+/**
+ * Mirrors bench/args.ts (which parses them again in the bundled benchmark); defaults from bench/run.ts defaultOptions.
+ */
 const OPTIONS = defineOptions({
   suite: { type: 'string', value: 'kernels|model|inference|all|decode', default: 'all', description: 'per-kernel rows (every conv, pool, upsample … of the model), whole-model inference and training step, inference only (with the ONNX runtimes), all of those; or decode: time to load --data for training (JS decoders vs worker pool, first and cached run)', check: checks.oneOf(['kernels', 'model', 'inference', 'all', 'decode']) },
   data: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'the data set --suite decode loads (e.g. isbi2015:/data/ISBI)', check: checks.dataSpec() },

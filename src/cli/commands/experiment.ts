@@ -72,7 +72,8 @@ export async function experimentMain(argv: string[]): Promise<ExperimentResult> 
   const folds = num('folds', values.folds);
   const sourceEpochs = num('source-epochs', values['source-epochs']) ?? base.epochs;
   const allowMissingImagenet = !!values['allow-missing-imagenet'];
-  // Checked before a GPU is acquired: the source specs (the target's is checked with the flags) and the ImageNet weights.
+  // Checked before a GPU is acquired: the source specs (the target's is checked with the flags) and the ImageNet
+  // weights.
   for (const s of sources) checkSpec(s, 'source');
   let weightsFile: string | undefined;
   let missing: string | undefined;

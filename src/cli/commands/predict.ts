@@ -29,7 +29,10 @@ export interface PredictionRecord {
   width: number;
   height: number;
   points: [number, number][];
-  /** The image file's pixel spacing (DICOM PixelSpacing / ImagerPixelSpacing, MetaImage ElementSpacing), when it states one. */
+  /**
+   * The image file's pixel spacing (DICOM PixelSpacing / ImagerPixelSpacing, MetaImage ElementSpacing), when it states
+   * one.
+   */
   spacing?: PixelSpacing;
   /** With a spacing: the points in mm from the top-left pixel centre. */
   pointsMm?: [number, number][];

@@ -47,7 +47,7 @@ const RESUME_FIXED: (keyof TrainConfig)[] = ['data', 'split', 'init', 'size', 'b
 
 const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
   data: true, split: true, init: true, weights: true, resetHead: true, size: true, batch: true, accum: true, epochs: true, lr: true,
-  weightDecay: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
+  weightDecay: true, clipGradNorm: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
   augment: true, strict: true, widths: true, decoder: true, decode: true, limit: true,
   schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true, freezeBn: true, freezeEncoder: true,
 };
@@ -108,7 +108,8 @@ export async function trainMain(argv: string[], hooks: TrainHooks = {}): Promise
   if (!hooks.data) checkSpec(config.data, 'data');
   const refine = config.stage === 'refine';
   if (!resume && !refine && config.init === 'imagenet') findImagenetWeights(config.weights);
-  // --stage refine: --init scratch (a new refinement network) or a two-stage checkpoint whose refinement network to fine-tune
+  // --stage refine: --init scratch (a new refinement network) or a two-stage checkpoint whose refinement network to
+  // fine-tune
   const initRefine = refine && explicit.init !== undefined && explicit.init !== 'scratch' ? await loadCheckpoint(explicit.init) : undefined;
   if (initRefine && !initRefine.refine) throw new UsageError(`--init ${explicit.init}: with --stage refine, --init is scratch or a two-stage checkpoint whose refinement network to fine-tune; this one holds the coarse stage only`);
   const coarse = refine ? await loadCheckpoint(config.coarse!) : undefined;

@@ -1,4 +1,4 @@
-import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../../../bench/tile_sweep';
+import { sweepMarkdown, sweepUnetpp, tuningFromSweep } from '../../model/tile_sweep';
 import { writeFileAtomicSync } from '../../node/data_png';
 import type { Command } from '../command';
 import { engineProvider } from '../engine';

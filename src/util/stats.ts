@@ -1,6 +1,8 @@
 /**
- * Small statistics for the report (host-neutral): mean, standard deviation, quantiles and a seeded
- * percentile bootstrap of a difference of means (src/nn/random.ts makes it reproducible).
+ * The statistics every layer uses, in one place (host-neutral): mean, sample standard deviation,
+ * median, quantiles, geometric mean and a seeded percentile bootstrap of a difference of means
+ * (src/nn/random.ts makes it reproducible). The report, the experiments, the metrics and the
+ * benchmarks import these instead of their own copies.
  */
 import { makeRng } from '../nn/random';
 
@@ -11,6 +13,21 @@ export function sd(v: readonly number[]): number {
   if (v.length < 2) return 0;
   const m = mean(v);
   return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+}
+
+/** Median (the mean of the middle two for an even count); NaN for no values. */
+export function median(v: readonly number[]): number {
+  if (v.length === 0) return NaN;
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Geometric mean of the positive finite values (NaN when there are none). */
+export function geomean(v: readonly (number | null | undefined)[]): number {
+  const p = v.filter((x): x is number => x != null && Number.isFinite(x) && x > 0);
+  if (p.length === 0) return NaN;
+  return Math.exp(p.reduce((s, x) => s + Math.log(x), 0) / p.length);
 }
 
 /** Quantile q ∈ [0, 1] with linear interpolation (numpy's default); NaN for no values. */

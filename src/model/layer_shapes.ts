@@ -3,9 +3,8 @@
  * structure tables (vgg19Convs, unetPlusPlusBlocks, decoderSchedule), so the kernel suite follows
  * the model if it changes. Shapes are NCHW.
  */
-import { decoderSchedule } from '../src/model/unetpp';
-import { UNETPP_DECODER_CHANNELS, unetPlusPlusBlocks } from '../src/weights/smp';
-import { VGG19_WIDTHS, vgg19Convs } from '../src/weights/vgg19';
+import { UNETPP_DECODER_CHANNELS, unetPlusPlusBlocks, VGG19_WIDTHS, vgg19Convs } from './architecture';
+import { decoderSchedule } from './unetpp';
 
 export interface ConvShape {
   layers: string[];

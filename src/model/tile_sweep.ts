@@ -2,17 +2,18 @@
  * Tile sweep: for every distinct conv of U-Net++ at one size and batch, times the default choice
  * and a set of candidate configurations of conv forward, grad-input and grad-weight, from GPU
  * timestamps (median over repetitions, every dispatch of one call summed: split-K reduces
- * included). It answers "which tile would have been faster, and by how much" for a device we only
+ * included), for `osteo tune` (src/cli/commands/tune.ts) and the GPU-session script. It answers "which tile would have
+ * been faster, and by how much" for a device we only
  * get to use briefly, so the defaults in src/kernels can be chosen from measurements. Host-agnostic.
  */
-import type { Engine } from '../src/gpu/engine';
-import type { Tensor } from '../src/gpu/tensor';
-import { conv2d, conv2dBackwardInput, type Conv2dOptions } from '../src/kernels/conv2d';
-import { conv2dBackwardWeight, type GradWeightConfig } from '../src/kernels/conv2d_grad_weight';
-import { type TuningTable, tuningKey } from '../src/kernels/tuning';
-import { type ConvShape, unetppLayerShapes } from './shapes';
-import { uniformData } from './stats';
-import { warmGpu } from './timing';
+import type { Engine } from '../gpu/engine';
+import type { Tensor } from '../gpu/tensor';
+import { warmGpu } from '../gpu/warm';
+import { conv2d, conv2dBackwardInput, type Conv2dOptions } from '../kernels/conv2d';
+import { conv2dBackwardWeight, type GradWeightConfig } from '../kernels/conv2d_grad_weight';
+import { type TuningTable, tuningKey } from '../kernels/tuning';
+import { makeRng } from '../nn/random';
+import { type ConvShape, unetppLayerShapes } from './layer_shapes';
 
 export type SweepOp = 'conv_fwd' | 'conv_dx' | 'conv_dw';
 
@@ -86,7 +87,8 @@ export function defaultCandidates(op: SweepOp): SweepCandidate[] {
 }
 
 function random(engine: Engine, shape: number[], seed: number): Tensor {
-  return engine.tensor(uniformData(shape.reduce((a, b) => a * b, 1), seed), shape);
+  const rng = makeRng(seed);
+  return engine.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
 }
 
 /** GPU ms of one call of `fn` (all its dispatches, split-K reduces included). */

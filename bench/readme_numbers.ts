@@ -12,6 +12,7 @@
  */
 import type { DispatchRecord, ProfileSum } from '../src/gpu/profiler';
 import type { MemoryReport } from '../src/model/memory';
+import { siteDecision, twoSiteModel, type SiteFile } from './site_numbers';
 import { geomean } from '../src/util/stats';
 import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
@@ -56,6 +57,7 @@ export interface DemoFile {
 }
 
 export interface ResultFiles extends RecipeFiles {
+  siteHamedan: SiteFile;
   h200Node: BenchResults;
   h200Session: SessionFile;
   h200Sweep: SweepFile;
@@ -71,6 +73,7 @@ export interface ResultFiles extends RecipeFiles {
 
 /** Result file names under bench/results/, by field of ResultFiles. */
 export const RESULT_FILES: Record<keyof ResultFiles, string> = {
+  siteHamedan: 'site-hamedan.json',
   h200Node: 'h200-node.json',
   h200Session: 'h200-session.json',
   h200Sweep: 'h200-sweep.json',
@@ -468,9 +471,9 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 
 /** Block name → renderer, per document (path relative to the repository root). */
 export const DOCS: Record<string, BlockRenderers> = {
-  'README.md': { 'demo-cpu': demoCpu, 'isbi-model': (f) => wrap(isbiModel(f)) },
+  'README.md': { 'demo-cpu': demoCpu, 'isbi-model': (f) => wrap(isbiModel(f)) , 'site-decision': (f) => siteDecision(f.siteHamedan) },
   'docs/gpu.md': { 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
   'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage },
-  'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) },
+  'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) , 'two-site-model': (f) => twoSiteModel(f.siteHamedan) },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -8,8 +8,8 @@ import { expect, test } from 'vitest';
 
 const ROOT = process.cwd();
 
-test('weights/README.md names the shipped model\'s byte size and SHA-256, and its metadata names no path of this machine', () => {
-  const bytes = readFileSync(join(ROOT, 'weights/osteo-isbi2015-ceph.safetensors'));
+test.each(['osteo-isbi2015-ceph', 'osteo-ceph-2site'])('weights/README.md names %s\'s byte size and SHA-256, and its metadata names no path of this machine', (name) => {
+  const bytes = readFileSync(join(ROOT, `weights/${name}.safetensors`));
   const readme = readFileSync(join(ROOT, 'weights/README.md'), 'utf8');
   expect(readme).toContain(createHash('sha256').update(bytes).digest('hex'));
   expect(readme).toContain(`${bytes.length.toLocaleString('en')} bytes`);

@@ -10,6 +10,11 @@ export { Engine, type EngineOptions } from '../gpu/engine';
 export { OsteoError, NoAdapterError, ShapeError } from '../gpu/errors';
 export { DataError, type GreyImage, type Point, type LandmarkDataset, type LandmarkItem } from '../data/types';
 export { synthesize, type SynthOptions } from '../data/synthetic';
+export {
+  checkPointsDocument, parsePointsDocument, PointsFileError, POINT_FLAGS, POINTS_FORMAT, POINTS_VERSION, serializePoints,
+  type PointRecord, type PointsDocument, type PointsImage,
+} from '../data/points_format';
+export { readPointsText, type PointsSource, type ReadPointsResult } from '../data/points_read';
 export { CHECKPOINT_BEST, CHECKPOINT_LAST, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type EpochRecord, type ModelConfig, type Normalisation, type TrainingState, type TrainSettings } from '../train/checkpoint';
 export { ConfigError, defaultLr, defaultSigma, initDefaults, REFINE_DEFAULTS, TRAIN_DEFAULTS, validateConfig, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 export { LandmarkCountError, MissingWeightsError } from '../train/init';

@@ -22,6 +22,8 @@ export const WEBGPU_ADVICE =
 const name = (e: unknown): string => (e instanceof Error ? e.name : '');
 const text = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+const POINTS_ADVICE = 'Import an osteo points file (this page\u2019s export, or points.json of osteo predict) or a CSV exported here, for a model with the same landmarks.';
+
 /** Sorts an error into one of the cases the page handles, with its message and advice. */
 export function explain(e: unknown, context: { what?: string } = {}): Explained {
   const msg = text(e) || 'failed without a message';
@@ -45,11 +47,11 @@ export function explain(e: unknown, context: { what?: string } = {}): Explained 
   if (n === 'CheckpointError' || n === 'WeightFileError' || /safetensors|checkpoint/i.test(msg)) {
     return { kind: 'checkpoint', message: `${what}not a usable osteo checkpoint (${msg})`, advice: 'Open a .safetensors file written by osteo train, the CLI, or this page’s fine-tuning.' };
   }
+  // before the image case: a points file's messages name images too
+  if (n === 'PointsFileError') return { kind: 'points', message: `${what}${msg}`, advice: POINTS_ADVICE };
   if (n === 'DataError' || /decode|image/i.test(msg)) {
     return { kind: 'image', message: `${what}cannot read this image (${msg})`, advice: 'Supported: PNG (8/16-bit), JPEG, BMP, and what the browser decoder reads. Other images stay open.' };
   }
-  if (n === 'PointsFileError' || n === 'RangeError') {
-    return { kind: 'points', message: `${what}${msg}`, advice: 'Import a JSON or CSV file exported by this page for a model with the same landmarks.' };
-  }
+  if (n === 'RangeError') return { kind: 'points', message: `${what}${msg}`, advice: POINTS_ADVICE };
   return { kind: 'other', message: `${what}${msg}`, advice: 'Nothing was lost; your points are kept. Reload the page if the problem persists.' };
 }

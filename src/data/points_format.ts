@@ -80,13 +80,15 @@ const positive = v.pipe(finite, v.gtValue(0, 'must be > 0'));
 const size = v.pipe(finite, v.integer('must be a whole number of pixels'), v.minValue(1, 'must be ≥ 1'));
 const text = v.string('must be a string');
 
-const PointSchema = v.object({
+const POINT_SHAPE = 'must be an object { "x": number, "y": number, … }';
+// valibot's object() takes an array as an object with its keys missing: say what the point should be
+const PointSchema = v.pipe(v.custom<object>((p) => !!p && typeof p === 'object' && !Array.isArray(p), `${POINT_SHAPE}, not [x, y]`), v.object({
   x: finite,
   y: finite,
   confidence: v.optional(finite),
   expectedError: v.optional(v.pipe(finite, v.minValue(0, 'must be ≥ 0'))),
   flags: v.optional(v.array(text, 'must be an array of strings')),
-}, 'must be an object { "x": number, "y": number, … }');
+}, POINT_SHAPE));
 
 const ImageSchema = v.object({
   image: v.pipe(text, v.minLength(1, 'must not be empty')),

@@ -50,6 +50,11 @@ function readText(path: string): string {
   }
 }
 
+/** The image files of a folder (by extension, not recursive), sorted by name. */
+export function listImageFiles(dir: string): string[] {
+  return readdirSync(dir).sort().filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).map((f) => join(dir, f)).filter(isFile);
+}
+
 /** Maps an image's name without extension to its path, over the given folders (first wins). */
 export function indexImages(dirs: string[]): Map<string, string> {
   const m = new Map<string, string>();

@@ -23,7 +23,13 @@ interface SharpLike {
 }
 
 let sharpModule: SharpLike | null | undefined;
+let jsOnly = false;
+/** Use the pure-JS encoders even where sharp is installed (the predict benchmark compares both). */
+export function useJsEncoders(on: boolean): void {
+  jsOnly = on;
+}
 function loadSharp(): SharpLike | null {
+  if (jsOnly) return null;
   if (sharpModule === undefined) {
     try { sharpModule = createRequire(import.meta.url)('sharp') as SharpLike; } catch { sharpModule = null; }
   }

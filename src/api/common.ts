@@ -17,3 +17,8 @@ export type { DecodeMethod, LossName } from '../train/config';
 export { CHECKPOINT_BEST, CHECKPOINT_LAST } from '../train/checkpoint';
 export { MemoryStore, type RunStore } from '../train/store';
 export { synthesize, type SynthOptions } from '../data/synthetic';
+export {
+  checkPointsDocument, parsePointsDocument, PointsFileError, POINT_FLAGS, POINTS_FORMAT, POINTS_VERSION, serializePoints,
+  type PointRecord, type PointsDocument, type PointsImage,
+} from '../data/points_format';
+export { readPointsText, type PointsSource, type ReadPointsResult } from '../data/points_read';

@@ -332,8 +332,9 @@ export class App {
     let applied = 0;
     for (const im of file.images) {
       const rec = this.state.images.find((r) => r.name === im.name);
-      // imported points are labels the user brought: kept over predictions and trained on, like corrections
-      const corrected = im.points.map(() => true);
+      // labels the user brought are kept over predictions and trained on, like corrections; a
+      // file's model predictions (points with a confidence, not flagged corrected) are not labels
+      const corrected = im.corrected;
       if (rec) { this.state.importPoints(rec.id, im.points, corrected); applied++; } else this.pending.set(im.name, { points: im.points, corrected });
     }
     return `imported ${f.name}: ${applied} image${applied === 1 ? '' : 's'} updated${this.pending.size ? `, ${this.pending.size} waiting for their image to be opened` : ''}`;

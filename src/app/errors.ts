@@ -24,6 +24,8 @@ export const WEBGPU_ADVICE =
 
 const text = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+const POINTS_ADVICE = 'Import an osteo points file (this page\u2019s export, or points.json of osteo predict) or a CSV exported here, for a model with the same landmarks.';
+
 /** Sorts an error into one of the cases the page handles, with its message and advice. */
 export function explain(e: unknown, context: { what?: string } = {}): Explained {
   const msg = text(e) || 'failed without a message';
@@ -46,11 +48,12 @@ export function explain(e: unknown, context: { what?: string } = {}): Explained 
   if (e instanceof CheckpointError || e instanceof WeightFileError) {
     return { kind: 'checkpoint', message: `${what}not a usable osteo checkpoint (${msg})`, advice: 'Open a .safetensors file written by osteo train, the CLI, or this page’s fine-tuning.' };
   }
-  if (e instanceof DataError) {
-    return { kind: 'image', message: `${what}cannot read this image (${msg})`, advice: 'Supported: PNG (8/16-bit), JPEG, BMP, and what the browser decoder reads. Other images stay open.' };
-  }
+  // before the image case: a points file's messages name images too
   if (e instanceof PointsFileError || e instanceof RangeError) {
     return { kind: 'points', message: `${what}${msg}`, advice: 'Import a JSON or CSV file exported by this page for a model with the same landmarks.' };
+  }
+  if (e instanceof DataError) {
+    return { kind: 'image', message: `${what}cannot read this image (${msg})`, advice: 'Supported: PNG (8/16-bit), JPEG, BMP, and what the browser decoder reads. Other images stay open.' };
   }
   return { kind: 'other', message: `${what}${msg}`, advice: 'Nothing was lost; your points are kept. Reload the page if the problem persists.' };
 }

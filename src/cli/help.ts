@@ -84,12 +84,13 @@ export const DATA_SPEC_SECTION = {
   title: 'data specs (SPEC)',
   lines: [
     'KIND:PATH[?key=value&…], KIND one of isbi2015 (DIR of the ISBI 2015 cephalometric set), hand (DIR or all.csv of the Digital Hand Atlas), ' +
-      'chest (Shenzhen labels .zip or DIR), generic (labels .csv or .json: image,x1,y1,…[,mm_per_pixel]), ' +
+      'chest (Shenzhen labels .zip or DIR), points (an osteo points file: what osteo predict writes and the web app exports, docs/points-format.md), ' +
+      'generic (labels .csv or .json: image,x1,y1,…[,mm_per_pixel]; an osteo points file too), ' +
       'landmarks (DIR/images/ID.* with DIR/annotations/ANNOTATOR/ID.txt of x,y lines: truth = mean of the annotators, their disagreement reported), synthetic (hand, head or chest; generated, no files).',
     ...DATASET_KINDS.map((k) => `keys of ${k}: ${DATASET_SPEC_KEYS[k].join(', ')}`),
     'landmarks: annotator=NAME (one annotator\'s points), mm=F (mm per pixel; else errors in px), names=isbi2015 or a comma list, test=N (a fixed seeded test split of N images, seed=S). ' +
       'Every file kind: heldout=F,S (split val = the images a run with --val-split F --seed S held out).',
     'SPEC+SPEC combines sets with the same K (ids become NAME/ID; each part keeps its splits and gets its own validation split).',
-    'e.g. isbi2015:/data/ISBI2015?annotator=senior, hand:/data/dha?spacing=wrist, generic:labels.csv?mm=0.1, landmarks:/data/hamedan?test=30&names=isbi2015, synthetic:hand?n=64&size=128&seed=1',
+    'e.g. isbi2015:/data/ISBI2015?annotator=senior, hand:/data/dha?spacing=wrist, points:osteo-points.json?images=/data/xrays, generic:labels.csv?mm=0.1, landmarks:/data/hamedan?test=30&names=isbi2015, synthetic:hand?n=64&size=128&seed=1',
   ],
 };

@@ -310,12 +310,12 @@ export function parseChestLabel(text: string, file: string, k = 6): Point[] {
 // ---------------------------------------------------------------------------------------------
 // Dataset spec strings for the CLI
 
-export type DatasetKind = 'isbi2015' | 'hand' | 'chest' | 'generic' | 'landmarks' | 'synthetic';
-export const DATASET_KINDS: readonly DatasetKind[] = ['isbi2015', 'hand', 'chest', 'generic', 'landmarks', 'synthetic'];
+export type DatasetKind = 'isbi2015' | 'hand' | 'chest' | 'points' | 'generic' | 'landmarks' | 'synthetic';
+export const DATASET_KINDS: readonly DatasetKind[] = ['isbi2015', 'hand', 'chest', 'points', 'generic', 'landmarks', 'synthetic'];
 
 export interface DatasetSpec {
   kind: DatasetKind;
-  /** Path (isbi2015, hand, chest, generic) or synthetic layout ('hand' | 'head' | 'chest'). */
+  /** Path (isbi2015, hand, chest, points, generic) or synthetic layout ('hand' | 'head' | 'chest'). */
   target: string;
   options: Record<string, string>;
 }
@@ -323,7 +323,7 @@ export interface DatasetSpec {
 const KIND_ALIASES: Record<string, DatasetKind> = {
   isbi2015: 'isbi2015', isbi: 'isbi2015', ceph: 'isbi2015', head: 'isbi2015',
   hand: 'hand', dha: 'hand', chest: 'chest', shenzhen: 'chest',
-  generic: 'generic', landmarks: 'landmarks', annotations: 'landmarks', synthetic: 'synthetic', synth: 'synthetic',
+  points: 'points', generic: 'generic', landmarks: 'landmarks', annotations: 'landmarks', synthetic: 'synthetic', synth: 'synthetic',
 };
 
 /** Query keys each kind reads (src/node/data_readers.ts readDataset); any other key is an error, not ignored. */
@@ -332,6 +332,7 @@ export const DATASET_SPEC_KEYS: Record<DatasetKind, readonly string[]> = {
   isbi2015: ['annotator', ...READ_KEYS],
   hand: ['spacing', 'images', ...READ_KEYS],
   chest: ['images', ...READ_KEYS],
+  points: ['images', 'mm', 'mmPerPixel', ...READ_KEYS],
   generic: ['images', 'mm', 'mmPerPixel', ...READ_KEYS],
   landmarks: ['annotator', 'mm', 'mmPerPixel', 'k', 'names', 'test', 'seed', ...READ_KEYS],
   synthetic: ['n', 'size', 'seed'],
@@ -339,7 +340,8 @@ export const DATASET_SPEC_KEYS: Record<DatasetKind, readonly string[]> = {
 
 /**
  * `kind:target[?key=value&…]`, e.g. `isbi2015:/data/ISBI?annotator=senior`, `hand:/data/dha`,
- * `chest:/data/chest_labels.zip?images=/data/png`, `generic:/x/labels.csv?mm=0.1`,
+ * `chest:/data/chest_labels.zip?images=/data/png`, `points:/x/points.json` (docs/points-format.md),
+ * `generic:/x/labels.csv?mm=0.1`,
  * `synthetic:hand?n=64&seed=1&size=128`. The query starts at the last '?'.
  */
 export function parseDatasetSpec(spec: string): DatasetSpec {

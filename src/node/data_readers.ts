@@ -8,9 +8,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import {
   CHEST_LANDMARKS, ISBI2015_LANDMARKS, ISBI2015_MM_PER_PIXEL, isbiSplitOf, meanPoints, parseChestLabel,
-  majority, parseDatasetSpec, parseHandCsv, parseImageCsv, parseImageJson, parseIsbiAnnotation, parseSpacingCsv,
+  majority, parseDatasetSpec, parseHandCsv, parseImageCsv, parseIsbiAnnotation, parseSpacingCsv,
   wristMmPerPixel, type DatasetSpec, type ParseResult,
 } from '../data/datasets';
+import { hasFlag } from '../data/points_format';
+import { readPointsText } from '../data/points_read';
 import { checkSynthBounds, syntheticDataset, type SyntheticKind } from '../data/synthetic';
 import {
   DataError, emptyReport, mmPerPixelOf, pointInside, type GreyImage, type LandmarkDataset, type LandmarkItem, type Point,
@@ -46,6 +48,11 @@ function readText(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch (e) {
     throw new DataError(path, undefined, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** The image files of a folder (by extension, not recursive), sorted by name. */
+export function listImageFiles(dir: string): string[] {
+  return readdirSync(dir).sort().filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).map((f) => join(dir, f)).filter(isFile);
 }
 
 /** Maps an image's name without extension to its path, over the given folders (first wins). */
@@ -295,26 +302,49 @@ export interface GenericOptions extends ReadOptions {
   name?: string;
 }
 
-/** Generic labels: CSV `image,x1,y1,…[,mm_per_pixel]` (header optional) or JSON `[{image, points, mmPerPixel?}]`. */
+/**
+ * A points file: the osteo points format (docs/points-format.md), or any older shape osteo reads
+ * (generic CSV `image,x1,y1,…[,mm_per_pixel]` or JSON `[{image, points, mmPerPixel?}]`, the web
+ * app's earlier exports, predict's predictions.json), all through src/data/points_read.ts. Image
+ * references are relative to `opts.images`, else to the file's folder. An image with a point
+ * flagged "missing" is left out (training needs every landmark); a stated width/height must
+ * match the image file.
+ */
 export function readGeneric(labels: string, opts: GenericOptions = {}): LandmarkDataset {
   const c = new Collector(opts);
-  const text = readText(labels);
-  const parsed = c.parsed(/\.json$/i.test(labels) ? parseImageJson(text, labels) : parseImageCsv(text, labels));
+  const read = readPointsText(readText(labels), labels);
+  for (const e of read.errors) c.bad(e);
+  const { doc } = read;
+  if (read.source !== 'osteo-points' && read.source !== 'wide-csv' && read.source !== 'generic-json') c.report.notes.push(`${labels}: an older points file (${read.source}); osteo now writes the osteo points format (docs/points-format.md)`);
   const base = opts.images ?? dirname(labels);
-  const k = parsed.rows[0]?.points.length ?? 0;
+  const k = doc.landmarks?.length ?? majority(doc.images.map((im) => im.points.length)).value;
   const items: LandmarkItem[] = [];
   const seen = new Set<string>();
-  for (const r of parsed.rows) {
-    const imagePath = isAbsolute(r.image!) ? r.image! : resolve(base, r.image!);
-    let id = r.id;
-    for (let n = 2; seen.has(id); n++) id = `${r.id}#${n}`;
-    seen.add(id);
-    const item: LandmarkItem = { id, imagePath, points: r.points };
-    const mm = r.mmPerPixel ?? opts.mmPerPixel;
+  let corrected = 0;
+  doc.images.forEach((im, i) => {
+    const row = read.rows[i];
+    const where = row === undefined ? `images[${i}] (${im.image}): ` : '';
+    const imagePath = isAbsolute(im.image) ? im.image : resolve(base, im.image);
+    if (im.points.length !== k) { c.bad(new DataError(labels, row, `${where}expected ${k} points, found ${im.points.length}`)); return; }
+    const missing = im.points.flatMap((p, j) => (hasFlag(p, 'missing') ? [j + 1] : []));
+    if (missing.length) { c.bad(new DataError(labels, row, `${where}landmark ${missing.join(', ')} flagged missing: training needs every landmark (place it, or leave the image out)`)); return; }
+    const stemOf = basename(im.image, extname(im.image)) || im.image;
+    let id = stemOf;
+    for (let n = 2; seen.has(id); n++) id = `${stemOf}#${n}`;
+    const item: LandmarkItem = { id, imagePath, points: im.points.map((p) => [p.x, p.y]) };
+    const mm = im.mmPerPixel ?? opts.mmPerPixel;
     if (mm !== undefined) item.mmPerPixel = mm;
-    if (checkItem(item, labels, r.row, c, opts, 'error')) items.push(item);
-  }
-  return finish({ name: opts.name ?? basename(labels, extname(labels)), k, items }, c, opts);
+    if (!checkItem(item, labels, row, c, opts, 'error')) return;
+    if (im.width !== undefined && item.width !== undefined && (im.width !== item.width || im.height !== item.height)) {
+      c.bad(new DataError(labels, row, `${where}the points file says ${im.width}x${im.height} but ${imagePath} is ${item.width}x${item.height} (points of another image, or a resized copy?)`));
+      return;
+    }
+    seen.add(id);
+    corrected += im.points.filter((p) => hasFlag(p, 'corrected')).length;
+    items.push(item);
+  });
+  if (read.source === 'osteo-points' && corrected) c.report.notes.push(`${labels}: ${corrected} point(s) flagged corrected`);
+  return finish({ name: opts.name ?? basename(labels, extname(labels)), k, items, ...(doc.landmarks ? { landmarkNames: doc.landmarks } : {}) }, c, opts);
 }
 
 // ------------------------------------------------------------------------------ Spec dispatch
@@ -335,7 +365,7 @@ type ResolvedSpec =
   | { kind: 'isbi2015'; target: string; opts: IsbiOptions }
   | { kind: 'hand'; target: string; opts: HandOptions }
   | { kind: 'chest'; target: string; opts: ChestOptions }
-  | { kind: 'generic'; target: string; opts: GenericOptions }
+  | { kind: 'generic' | 'points'; target: string; opts: GenericOptions }
   | { kind: 'landmarks'; target: string; opts: LandmarkFolderOptions }
   | { kind: 'synthetic'; target: SyntheticKind; n: number; size: number; seed: number };
 
@@ -358,6 +388,7 @@ function resolveSpec(spec: string | DatasetSpec, overrides: ReadOptions): Resolv
     }
     case 'chest':
       return { kind: s.kind, target: s.target, opts: { ...base, ...(o.images ? { images: o.images } : {}) } };
+    case 'points':
     case 'generic': {
       const g: GenericOptions = { ...base };
       if (o.images) g.images = o.images;
@@ -454,6 +485,7 @@ function readResolved(r: ResolvedSpec): LandmarkDataset {
     case 'isbi2015': return readIsbi2015(r.target, r.opts);
     case 'hand': return readHand(r.target, r.opts);
     case 'chest': return readChest(r.target, r.opts);
+    case 'points':
     case 'generic': return readGeneric(r.target, r.opts);
     case 'landmarks': return readLandmarkFolder(r.target, r.opts);
     case 'synthetic': return syntheticDataset({ kind: r.target, n: r.n, size: r.size, seed: r.seed, onProgress: synthProgress(r.target, r.n * r.size * r.size) });

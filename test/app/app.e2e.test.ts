@@ -3,7 +3,7 @@
  * through its test contract: the file inputs #model-input / #image-input, #status ("… ready",
  * "error: …"), the markers' data-landmark / data-x / data-y, and the #export-json download.
  * One browser and one page go through the steps in order: a checkpoint trained by the Node API,
- * the same points as the Node API's predict, a mouse drag, the export, a reload, undo / redo,
+ * the same points as the Node API's predict, a mouse drag, the export (an osteo points file), a reload, undo / redo,
  * fine-tuning in the page (its checkpoint loads in Node), bad files, and a screenshot. A second
  * Chromium without WebGPU gets the no-WebGPU message.
  */
@@ -15,6 +15,7 @@ import { PNG } from 'pngjs';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAppServer } from '../../src/cli/commands/serve';
+import { parsePointsDocument, type PointsDocument } from '../../src/data/points_format';
 import { synthesize } from '../../src/data/synthetic';
 import { createEngine, loadModel, train } from '../../src/node/api';
 import { chromiumFlags, findChromium, launchChromium, serveFiles } from '../../src/node/chromium';
@@ -76,11 +77,12 @@ async function nextDownload(suffix: string, before: Map<string, number>): Promis
   throw new Error(`no *${suffix} download within 2 minutes`);
 }
 
-async function exportJson(): Promise<{ model: string; images: { name: string; width: number; height: number; points: [number, number][]; corrected: boolean[] }[] }> {
+/** The #export-json download, checked against the osteo points schema. */
+async function exportJson(): Promise<PointsDocument> {
   const before = listing();
   await page.click('#export-json');
   const f = await nextDownload('.json', before);
-  return JSON.parse(readFileSync(f, 'utf8'));
+  return parsePointsDocument(readFileSync(f, 'utf8'), f);
 }
 
 beforeAll(async () => {
@@ -174,11 +176,12 @@ describe('the web app in Chromium', () => {
     expect(file.model).toBe('model.safetensors');
     expect(file.images).toHaveLength(1);
     const im = file.images[0]!;
-    expect([im.name, im.width, im.height]).toEqual(['hand.png', 256, 256]);
-    expect(im.points[k]![0] - node[k]![0]).toBeCloseTo(30 / scale, 1);
-    expect(im.points[k]![1] - node[k]![1]).toBeCloseTo(20 / scale, 1);
-    expect(im.corrected.filter(Boolean)).toHaveLength(1);
-    expect(im.corrected[k]).toBe(true);
+    expect([im.image, im.width, im.height]).toEqual(['hand.png', 256, 256]);
+    expect(im.points[k]!.x - node[k]![0]).toBeCloseTo(30 / scale, 1);
+    expect(im.points[k]!.y - node[k]![1]).toBeCloseTo(20 / scale, 1);
+    expect(im.points.flatMap((p, j) => (p.flags?.includes('corrected') ? [j] : []))).toEqual([k]);
+    // the other points are the model's: they carry its confidence
+    expect(im.points.filter((p, j) => j !== k && p.confidence !== undefined)).toHaveLength(36);
     dragged = { k, x: after.x, y: after.y };
   }, LONG);
 
@@ -280,7 +283,8 @@ describe('the web app in Chromium', () => {
 
   test('a points file imported by dropping it on the page moves the points and marks them corrected; one for another landmark count is refused', async () => {
     const file = await exportJson();
-    const moved = file.images[0]!.points.map(([x, y]) => [x + 1, y - 1]);
+    // points without a confidence are labels the user brings: every one is marked corrected
+    const moved = file.images[0]!.points.map(({ x, y }) => ({ x: x + 1, y: y - 1 }));
     const json = JSON.stringify({ ...file, images: [{ ...file.images[0]!, points: moved }] });
     const drop = (name: string, text: string) => page.evaluate((name: string, text: string) => {
       const dt = new DataTransfer();
@@ -290,11 +294,11 @@ describe('the web app in Chromium', () => {
     await drop('points.json', json);
     await page.waitForFunction(() => /^imported points\.json: 1 image updated; .*ready$/.test(document.querySelector('#status')?.textContent ?? ''), { timeout: 120_000 });
     const m = await markers();
-    expect(m.map((p) => [p.x, p.y])).toEqual(moved);
+    expect(m.map((p) => [p.x, p.y])).toEqual(moved.map((p) => [p.x, p.y]));
     expect(await page.$$eval('.marker.corrected', (e) => e.length)).toBe(37);
     await drop('three.json', JSON.stringify({ images: [{ name: 'hand.png', points: [[1, 2], [3, 4], [5, 6]] }] }));
     expect(await waitError()).toMatch(/^error: three\.json: .*hand\.png has 3 landmarks, the model predicts 37/);
-    expect((await markers()).map((p) => [p.x, p.y])).toEqual(moved);
+    expect((await markers()).map((p) => [p.x, p.y])).toEqual(moved.map((p) => [p.x, p.y]));
     await page.click('#undo');
     await page.waitForFunction(() => document.querySelectorAll('.marker.corrected').length === 1);
     expect((await markers())[dragged!.k]!.x).toBeCloseTo(dragged!.x, 6);
@@ -357,7 +361,7 @@ describe('the web app in Chromium', () => {
     }
   }, LONG);
 
-  test('a DICOM opens through the library\'s decoder: the same points as the Node API on that file, exported in mm from its pixel spacing', async () => {
+  test('a DICOM opens through the library\'s decoder: the same points as the Node API on that file, exported with its pixel spacing', async () => {
     // back to the Node API's checkpoint (the page holds the fine-tuned one now)
     const modelInput = (await page.$('#model-input'))!;
     await (modelInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'model.safetensors'));
@@ -369,14 +373,10 @@ describe('the web app in Chromium', () => {
     expect(await statusText()).toMatch(/^hand\.dcm: 37 landmarks/);
     const m = await markers();
     expect(Math.max(...m.map((x) => Math.max(Math.abs(x.x - nodeDicom[x.k]![0]), Math.abs(x.y - nodeDicom[x.k]![1]))))).toBeLessThanOrEqual(0.5);
-    const file = (await exportJson()) as unknown as { images: { name: string; points: [number, number][]; pixelSpacing?: number[]; pointsMm?: number[][] }[] };
-    const dcm = file.images.find((i) => i.name === 'hand.dcm')!;
-    expect(dcm.pixelSpacing).toEqual([0.2, 0.2]);
-    dcm.points.forEach(([x, y], k) => {
-      expect(dcm.pointsMm![k]![0]).toBeCloseTo(x * 0.2, 2);
-      expect(dcm.pointsMm![k]![1]).toBeCloseTo(y * 0.2, 2);
-    });
-    expect(file.images.find((i) => i.name === 'hand.png')!).not.toHaveProperty('pointsMm');
+    const file = await exportJson();
+    const dcm = file.images.find((i) => i.image === 'hand.dcm')!;
+    expect(dcm.mmPerPixel).toBeCloseTo(0.2, 9);
+    expect(file.images.find((i) => i.image === 'hand.png')!).not.toHaveProperty('mmPerPixel');
   }, LONG);
 
   test('a lost GPU device is reported; Recover GPU gets a new device, reloads the model and keeps the points', async () => {

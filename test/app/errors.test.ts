@@ -15,7 +15,7 @@ test('each failure gets its kind, a message and advice', () => {
   expect(explain(new OutOfMemoryError('GPU out of memory: allocating 4 GiB')).advice).toMatch(/smaller input size/);
   expect(explain(new CheckpointError('m.safetensors: bad header')).kind).toBe('checkpoint');
   expect(explain(new DataError('x.png', undefined, 'cannot decode image: bad')).kind).toBe('image');
-  expect(explain(new PointsFileError('p.json: a.png has 2 landmarks, the model predicts 19')).kind).toBe('points');
+  expect(explain(new PointsFileError('p.json', undefined, 'images[0] (a.png): has 2 landmarks, the model predicts 19')).kind).toBe('points');
   expect(explain('weird').message).toBe('weird');
 });
 

@@ -31,8 +31,8 @@ describe('data spec keys', () => {
     expect(() => parseDatasetSpec('generic:/x/labels.csv?mmPerPixl=0.1')).toThrow(/unknown option 'mmPerPixl' \(did you mean 'mmPerPixel'\?\) for generic data/);
     expect(() => parseDatasetSpec('hand:/data/dha?spaceing=wrist')).toThrow(/\(did you mean 'spacing'\?\)/);
     // a key of another kind says whose it is
-    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mm=0.1')).toThrow(/'mm' is an option of generic, landmarks data/);
-    expect(() => parseDatasetSpec('synthetic:hand?strict')).toThrow(/unknown option 'strict' for synthetic data; valid: n, size, seed \('strict' is an option of isbi2015, hand, chest, generic, landmarks data\)/);
+    expect(() => parseDatasetSpec('isbi2015:/data/ISBI?mm=0.1')).toThrow(/'mm' is an option of points, generic, landmarks data/);
+    expect(() => parseDatasetSpec('synthetic:hand?strict')).toThrow(/unknown option 'strict' for synthetic data; valid: n, size, seed \('strict' is an option of isbi2015, hand, chest, points, generic, landmarks data\)/);
   });
 
   test('a mistyped kind or layout gets a suggestion', () => {

@@ -265,6 +265,66 @@ describe('generic CSV / JSON', () => {
   });
 });
 
+describe('osteo points files (points: and generic: specs, one reader)', () => {
+  const d = tmp();
+  mkdirSync(join(d, 'img'));
+  writeFileSync(join(d, 'img', 'a.png'), encodePngRaw(40, 30, new Array(1200).fill(50), 0, 8));
+  writeFileSync(join(d, 'img', 'b.png'), encodePngRaw(40, 30, new Array(1200).fill(50), 0, 8));
+  const doc = (images: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ format: 'osteo-points', version: 1, ...extra, images });
+  it('reads images relative to the file (or images=), points, spacing, landmark names; generic: reads the same file the same way', () => {
+    const p = join(d, 'points.json');
+    writeFileSync(p, doc([
+      { image: 'img/a.png', width: 40, height: 30, mmPerPixel: 0.2, points: [{ x: 1, y: 2, flags: ['corrected'] }, { x: 3.5, y: 4, confidence: 0.9 }] },
+      { image: join(d, 'img', 'b.png'), points: [{ x: 5, y: 6 }, { x: 7, y: 8 }] },
+    ], { landmarks: ['tip', 'base'] }));
+    const ds = readDataset(`points:${p}`);
+    expect(ds.k).toBe(2);
+    expect(ds.landmarkNames).toEqual(['tip', 'base']);
+    expect(ds.items.map((i) => [i.id, i.imagePath, i.points, i.mmPerPixel])).toEqual([
+      ['a', join(d, 'img', 'a.png'), [[1, 2], [3.5, 4]], 0.2], ['b', join(d, 'img', 'b.png'), [[5, 6], [7, 8]], undefined],
+    ]);
+    expect(ds.report!.notes.join()).toMatch(/1 point\(s\) flagged corrected/);
+    expect(readDataset(`generic:${p}`).items).toEqual(ds.items);
+    writeFileSync(join(d, 'img', 'rel.json'), doc([{ image: 'a.png', points: [{ x: 1, y: 1 }] }]));
+    const moved = join(d, 'elsewhere.json');
+    writeFileSync(moved, doc([{ image: 'a.png', points: [{ x: 1, y: 1 }] }]));
+    expect(readDataset(`points:${moved}?images=${join(d, 'img')}`).items[0]!.imagePath).toBe(join(d, 'img', 'a.png'));
+  });
+  it('a missing landmark, another point count, a size that is not the image\'s: the image is left out with a named error; a bad document throws with its JSON path', () => {
+    const p = join(d, 'bad-items.json');
+    writeFileSync(p, doc([
+      { image: 'img/a.png', points: [{ x: 1, y: 2 }, { x: 3, y: 4 }] },
+      { image: 'img/b.png', points: [{ x: 1, y: 2 }, { x: 3, y: 4, flags: ['missing'] }] },
+      { image: 'img/b.png', points: [{ x: 1, y: 2 }] },
+      { image: 'img/b.png', width: 400, height: 300, points: [{ x: 1, y: 2 }, { x: 3, y: 4 }] },
+    ]));
+    const ds = readDataset(`points:${p}`);
+    expect(ds.items.map((i) => i.id)).toEqual(['a']);
+    expect(ds.report!.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/bad-items\.json: images\[1\] \(img\/b\.png\): landmark 2 flagged missing/),
+      expect.stringMatching(/bad-items\.json: images\[2\] \(img\/b\.png\): expected 2 points, found 1/),
+      expect.stringMatching(/bad-items\.json: images\[3\] \(img\/b\.png\): the points file says 400x300 but .*b\.png is 40x30/),
+    ]);
+    expect(() => readDataset(`points:${p}?strict`)).toThrow(/images\[1\].*flagged missing/);
+    const q = join(d, 'bad-doc.json');
+    writeFileSync(q, doc([{ image: 'img/a.png', points: [{ x: 1, y: 'two' }] }]));
+    expect(() => readDataset(`points:${q}`)).toThrow(/bad-doc\.json: images\[0\]\.points\[0\]\.y must be a number \(found "two"\)/);
+    writeFileSync(q, JSON.stringify({ format: 'osteo-points', version: 2, images: [] }));
+    expect(() => readDataset(`points:${q}`)).toThrow(/version 2 is newer than this osteo reads \(version 1\)/);
+  });
+  it("the web app's earlier JSON export and long CSV still train, with a note that they are an older format", () => {
+    const p = join(d, 'old-app.json');
+    writeFileSync(p, JSON.stringify({ model: 'm', landmarkNames: ['tip', 'base'], images: [{ name: 'img/a.png', width: 40, height: 30, points: [[1, 2], [3, 4]], corrected: [true, false] }] }));
+    const ds = readDataset(`points:${p}`);
+    expect(ds.items.map((i) => i.points)).toEqual([[[1, 2], [3, 4]]]);
+    expect(ds.report!.notes.join()).toMatch(/older points file \(app-json\)/);
+    const c = join(d, 'old-app.csv');
+    writeFileSync(c, 'image,width,height,landmark,name,x,y,corrected,x_mm,y_mm\nimg/a.png,40,30,1,tip,1,2,1,,\nimg/a.png,40,30,2,base,3,4,0,,\n');
+    expect(readDataset(`points:${c}`).items.map((i) => [i.id, i.points])).toEqual([['a', [[1, 2], [3, 4]]]]);
+    expect(readDataset(`points:${c}`).landmarkNames).toEqual(['tip', 'base']);
+  });
+});
+
 describe('dataset specs', () => {
   it('parses kinds, paths and options', () => {
     expect(parseDatasetSpec('isbi2015:/data/ISBI?annotator=senior&strict')).toEqual({ kind: 'isbi2015', target: '/data/ISBI', options: { annotator: 'senior', strict: 'true' } });

@@ -169,7 +169,7 @@ describe('osteo eval and predict', () => {
   test('predict: JSON points, overlay with error vectors, heatmap montage', async () => {
     const out = tmp('pred');
     // An image file given by path (PNG written from a synthetic image) plus ground truth from --data.
-    const r = await predictMain(['--model', model, '--data', 'synthetic:hand?n=2&size=64', '--out', out]);
+    const r = await predictMain(['--model', model, '--data', 'synthetic:hand?n=2&size=64', '--out', out, '--overlays', 'png']);
     expect(r.images).toHaveLength(2);
     const rec = r.images[0]!;
     expect(rec.points).toHaveLength(37);
@@ -179,13 +179,13 @@ describe('osteo eval and predict', () => {
     // points outside the image are listed per image (1-based) and counted over all
     for (const im of r.images) for (const n of im.outside) expect(n >= 1 && n <= 37).toBe(true);
     expect(r.outsidePoints).toBe(r.images.reduce((a, im) => a + im.outside.length, 0));
-    for (const f of [rec.overlay, rec.heatmaps, join(out, 'predictions.json')]) expect(existsSync(f), f).toBe(true);
-    const overlay = PNG.sync.read(readFileSync(rec.overlay));
+    for (const f of [rec.overlay!, rec.heatmaps!, join(out, 'predictions.json'), join(out, 'points.json')]) expect(existsSync(f), f).toBe(true);
+    const overlay = PNG.sync.read(readFileSync(rec.overlay!));
     // drawn large enough to read: the 64 px image upscaled to ≥ 512 px on its long side
     expect(Math.max(overlay.width, overlay.height)).toBeGreaterThanOrEqual(512);
     // Plain image files, one unreadable: skipped and reported.
     const img = join(out, 'x.png');
-    copyFileSync(rec.overlay, img);
+    copyFileSync(rec.overlay!, img);
     writeFileSync(join(out, 'broken.png'), 'nope');
     const r2 = await predictMain(['--model', model, img, join(out, 'broken.png'), '--out', join(out, 'plain')]);
     expect(r2.images).toHaveLength(1);

@@ -18,7 +18,10 @@ export interface PointsFile {
   images: { name: string; points: XY[]; corrected: boolean[] }[];
 }
 
-/** The open images with points as an osteo points document (corrected points flagged; a model's confidence on the rest). */
+/**
+ * The open images with points as an osteo points document (corrected points flagged; a model's confidence on the
+ * rest).
+ */
 export function toPointsFile(model: string | null, landmarkNames: string[], images: readonly ImageRecord[]): PointsDocument {
   return {
     format: 'osteo-points',

@@ -64,7 +64,10 @@ const num = (v: unknown, file: string, where: string): number => {
   return n;
 };
 
-/** mm per pixel of the old files' spacings, `[x, y]` (app) or `{ x, y }` (predict): the geometric mean, as mmPerPixelOf. */
+/**
+ * mm per pixel of the old files' spacings, `[x, y]` (app) or `{ x, y }` (predict): the geometric mean, as
+ * mmPerPixelOf.
+ */
 function spacingOf(s: unknown): number | undefined {
   if (Array.isArray(s) && s.length === 2 && s.every((c) => typeof c === 'number' && c > 0)) return Math.sqrt((s[0] as number) * (s[1] as number));
   const o = s as { x?: unknown; y?: unknown } | null;
@@ -111,7 +114,10 @@ function fromOldJson(value: unknown, file: string): ReadPointsResult {
   };
 }
 
-/** Splits CSV text into rows of fields (quoted fields may hold commas, quotes and line breaks), with their line numbers. */
+/**
+ * Splits CSV text into rows of fields (quoted fields may hold commas, quotes and line breaks), with their line
+ * numbers.
+ */
 function csvRows(text: string): { line: number; fields: string[] }[] {
   const rows: { line: number; fields: string[] }[] = [];
   let row: string[] = [];

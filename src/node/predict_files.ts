@@ -25,7 +25,10 @@ export interface PredictionRecord {
   width: number;
   height: number;
   points: [number, number][];
-  /** The image file's pixel spacing (DICOM PixelSpacing / ImagerPixelSpacing, MetaImage ElementSpacing), when it states one. */
+  /**
+   * The image file's pixel spacing (DICOM PixelSpacing / ImagerPixelSpacing, MetaImage ElementSpacing), when it
+   * states one.
+   */
   spacing?: PixelSpacing;
   /** With a spacing: the points in mm from the top-left pixel centre. */
   pointsMm?: [number, number][];
@@ -62,7 +65,10 @@ export interface PredictReport {
 export const PREDICT_PHASES = ['decode', 'model', 'draw', 'encode', 'write'] as const;
 export type PredictPhase = (typeof PREDICT_PHASES)[number];
 export interface PredictTiming {
-  /** Total seconds per phase: decode (read + decode the file), model (resize, network, points), draw (overlay + montage pixels), encode (PNG / JPEG), write (files, JSON). */
+  /**
+   * Total seconds per phase: decode (read + decode the file), model (resize, network, points), draw (overlay +
+   * montage pixels), encode (PNG / JPEG), write (files, JSON).
+   */
   seconds: Record<PredictPhase, number>;
   /** The same per predicted image. */
   perImage: Record<PredictPhase, number>;
@@ -103,7 +109,10 @@ export interface PredictJobsOptions {
   log?: (line: string) => void;
 }
 
-/** Where the points file refers to an image: relative to the points file's folder, or the name as given when it is no file. */
+/**
+ * Where the points file refers to an image: relative to the points file's folder, or the name as given when it is no
+ * file.
+ */
 function imageRef(out: string, name: string, isFile: boolean): string {
   if (!isFile) return name;
   const rel = relative(out, resolve(name));

@@ -1,4 +1,7 @@
-/** The app's points files: osteo points JSON and CSV exports read back to the same points; old exports still import; bad files are named errors. */
+/**
+ * The app's points files: osteo points JSON and CSV exports read back to the same points; old exports still import;
+ * bad files are named errors.
+ */
 import { describe, expect, test } from 'vitest';
 import { checkLandmarkCount, exportCsv, exportJson, parsePointsFile, PointsFileError, toPointsFile } from '../../src/app/points_io';
 import type { ImageRecord } from '../../src/app/state';

@@ -1,4 +1,7 @@
-/** The osteo points schema: valid documents round-trip, invalid ones are refused naming the file and the JSON path, old shapes read through the one reader. */
+/**
+ * The osteo points schema: valid documents round-trip, invalid ones are refused naming the file and the JSON path,
+ * old shapes read through the one reader.
+ */
 import { describe, expect, test } from 'vitest';
 import { checkPointsDocument, parsePointsDocument, PointsFileError, serializePoints, type PointsDocument } from '../../src/data/points_format';
 import { readPointsText } from '../../src/data/points_read';

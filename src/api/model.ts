@@ -13,6 +13,7 @@ import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type Normalisation, type RefineSettings, type TrainSettings } from '../train/checkpoint';
 import { Refiner } from '../train/refine';
+import { PredictionGuard, type GuardModel, type GuardOptions, type PointFlag } from '../train/guards';
 import { TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
 import { inMemoryDataset, prepareData, type InMemoryDataset, type PreparedData } from '../train/prepare';
@@ -62,9 +63,24 @@ export interface Prediction {
   pointsMm?: [number, number][];
   /**
    * With `{ heatmaps: true }`: K maps of size × size, row-major, landmark after landmark, as
-   * probabilities in [0, 1] for every training loss (src/landmarks/probabilities.ts).
+   * probabilities in [0, 1] for every training loss (src/landmarks/probabilities.ts); of the coarse
+   * stage, in the orientation the points were found in.
    */
   heatmaps?: { size: number; data: Float32Array };
+  /**
+   * The orientation the points were found in: "identity" (as given), or e.g. "mirror" (a
+   * cephalogram facing left), "rot90", "inverted"; `points` are always in the input's own pixels.
+   * Absent when the guards did not run (`guards: false`, or a model without calibration).
+   */
+  orientation?: string;
+  /** Per landmark: the error calibration expects, in the input's pixels (a calibrated model; docs/guards.md). */
+  expectedError?: number[];
+  /** With a spacing: `expectedError` in mm. */
+  expectedErrorMm?: number[];
+  /** Per landmark: the guards' flags ("low-confidence", "implausible", "redecoded", "orientation-unsure"; docs/guards.md). */
+  flags?: PointFlag[][];
+  /** What the guards want a user to know (orientation changed, guards skipped for want of calibration, …). */
+  warnings?: string[];
 }
 
 /** Options of {@link LandmarkModel.predict}. */
@@ -73,6 +89,11 @@ export interface PredictOptions {
   heatmaps?: boolean;
   /** Images per GPU batch (default 4). */
   batch?: number;
+  /**
+   * The orientation, shape and calibrated-confidence guards (docs/guards.md): options, or false to
+   * turn them off. Default: on, orientation 'auto', the model's flag threshold.
+   */
+  guards?: GuardOptions | false;
 }
 
 /** Mean radial error, SDR and per-landmark statistics (mm when every image has a spacing). */
@@ -112,7 +133,14 @@ export class LandmarkModel<I = GreyPixels> {
     private readonly decoder: ImageDecoder<I> | undefined,
     /** The refinement stage of a two-stage model (src/train/refine.ts). */
     private readonly refineStage?: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> },
+    /** Shape model and calibration of the prediction guards (`osteo calibrate`). */
+    private readonly guardModel?: GuardModel,
   ) {}
+
+  /** Whether the model carries the guards' calibration (shape model, expected errors). */
+  get calibrated(): boolean {
+    return this.guardModel !== undefined;
+  }
 
   /** Whether predictions are refined by a second stage on crops around the coarse points. */
   get twoStage(): boolean {
@@ -194,17 +222,31 @@ export class LandmarkModel<I = GreyPixels> {
     this.alive();
     const grey = await Promise.all(images.map((im, i) => this.pixels(im, i)));
     const trainer = this.trainer(opts.batch ?? 4);
+    // the guards run when the model is calibrated or an orientation is asked for; an uncalibrated model says so
+    const go = opts.guards === false ? undefined : (opts.guards ?? {});
+    const runGuards = go !== undefined && (this.guardModel !== undefined || (go.orientation !== undefined && go.orientation !== 'auto' && go.orientation !== 'off'));
+    if (runGuards) trainer.guard = new PredictionGuard(this.guardModel, go);
     try {
       const r = await trainer.predict(grey, opts.batch ?? 4, opts.heatmaps ? Infinity : 0);
-      return grey.map((g, i) => ({
-        points: r.points[i]!.map(([x, y]) => [x, y] as [number, number]),
-        confidence: r.confidence[i]!,
-        names: this.landmarkNames,
-        width: g.width,
-        height: g.height,
-        ...(g.spacing ? { spacing: g.spacing, pointsMm: r.points[i]!.map(([x, y]) => [x * g.spacing!.x, y * g.spacing!.y] as [number, number]) } : {}),
-        ...(opts.heatmaps ? { heatmaps: { size: this.size, data: heatmapProbabilities(r.heatmaps[i]!, this.landmarks, this.size * this.size, this.settings.loss, this.settings.targetScale) } } : {}),
-      }));
+      return grey.map((g, i) => {
+        const guard = r.guarded?.[i];
+        const mm = (e: number[]) => e.map((v) => v * Math.sqrt(g.spacing!.x * g.spacing!.y));
+        return {
+          points: r.points[i]!.map(([x, y]) => [x, y] as [number, number]),
+          confidence: r.confidence[i]!,
+          names: this.landmarkNames,
+          width: g.width,
+          height: g.height,
+          ...(g.spacing ? { spacing: g.spacing, pointsMm: r.points[i]!.map(([x, y]) => [x * g.spacing!.x, y * g.spacing!.y] as [number, number]) } : {}),
+          ...(opts.heatmaps ? { heatmaps: { size: this.size, data: heatmapProbabilities(r.heatmaps[i]!, this.landmarks, this.size * this.size, this.settings.loss, this.settings.targetScale) } } : {}),
+          ...(guard
+            ? {
+                orientation: guard.orientation, flags: guard.flags, warnings: guard.warnings,
+                ...(guard.expectedError ? { expectedError: guard.expectedError, ...(g.spacing ? { expectedErrorMm: mm(guard.expectedError) } : {}) } : {}),
+              }
+            : go !== undefined ? { warnings: ['guards skipped: the model carries no calibration (run `osteo calibrate`)'] } : {}),
+        };
+      });
     } finally {
       trainer.dispose();
     }
@@ -227,7 +269,7 @@ export class LandmarkModel<I = GreyPixels> {
   /** The model as checkpoint bytes (safetensors with osteo metadata; `loadModel` reads them). */
   async save(): Promise<Uint8Array> {
     this.alive();
-    return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] }, ...(this.refineStage ? { refine: this.refineStage } : {}) });
+    return checkpointBytes(this.net, { train: this.settings, state: { epoch: 0, bestMetric: null, bestEpoch: 0, history: [] }, ...(this.refineStage ? { refine: this.refineStage } : {}), ...(this.guardModel ? { guards: this.guardModel } : {}) });
   }
 
   /** `using model = await loadModel(…)` frees it at the end of the block. */
@@ -287,7 +329,7 @@ export function modelFromCheckpointData<I>(engine: Engine, ck: Checkpoint, decod
     net.dispose();
     throw e;
   }
-  return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder, refine);
+  return new LandmarkModel(engine, net, { ...settings, normalization: { ...settings.normalization } }, decoder, refine, ck.guards);
 }
 
 /** What `loadModel` takes on both hosts: a path (Node) or URL, or the checkpoint's bytes. */

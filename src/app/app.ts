@@ -379,7 +379,7 @@ export class App {
   private renderMarkers(): void {
     const im = this.state.current;
     if (!im || !im.points.length || this.viewer.canvas.dataset.image !== im.id) { this.viewer.setMarkers(undefined); this.renderList(); return; }
-    this.viewer.setMarkers({ points: im.points, names: this.namesFor(im), corrected: im.corrected, levels: confidenceLevels(im.confidence) });
+    this.viewer.setMarkers({ points: im.points, names: this.namesFor(im), corrected: im.corrected, levels: confidenceLevels(im.confidence), ...(im.flags ? { flags: im.flags } : {}) });
     this.renderList();
   }
 
@@ -444,7 +444,7 @@ export class App {
         this.timing = t.first ? `${t.ms.toFixed(0)} ms (first run, with shader compilation)` : `${t.ms.toFixed(0)} ms`;
         if (t.first) $('#timing').textContent = `first image: ${t.ms.toFixed(0)} ms including shader compilation`;
         else $('#timing').textContent = `${$('#timing').textContent?.split(' · ')[0]} · last image: ${t.ms.toFixed(0)} ms`;
-        this.state.setPrediction(im.id, t.prediction.points, t.prediction.confidence);
+        this.state.setPrediction(im.id, t.prediction.points, t.prediction.confidence, { ...(t.prediction.flags ? { flags: t.prediction.flags } : {}), ...(t.prediction.warnings ? { warnings: t.prediction.warnings } : {}) });
         this.drawHeatmap();
       }
       if (!this.busy) this.status(lead + this.readyText(im));
@@ -456,7 +456,10 @@ export class App {
   /** The status line of an image whose markers are drawn. */
   private readyText(im: ImageRecord): string {
     const fixed = im.corrected.filter(Boolean).length;
-    return `${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${this.timing ? `, ${this.timing}` : ''} · ready`;
+    // the guards (docs/guards.md): flagged points not yet corrected, and the image's warnings
+    const flagged = (im.flags ?? []).filter((f, k) => !im.corrected[k] && f.some((x) => x !== 'redecoded')).length;
+    const warn = im.warnings?.length ? ` · warning: ${im.warnings.join('; ')}` : '';
+    return `${im.name}: ${im.points.length} landmarks${fixed ? `, ${fixed} corrected` : ''}${flagged ? `, ${flagged} flagged` : ''}${this.timing ? `, ${this.timing}` : ''}${warn} · ready`;
   }
 
   private drawHeatmap(): void {

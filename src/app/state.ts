@@ -26,6 +26,10 @@ export interface ImageRecord {
   corrected: boolean[];
   /** Per landmark: the model's heatmap peak at the last prediction (empty before one). */
   confidence: number[];
+  /** Per landmark: the prediction guards' flags (docs/guards.md), when the model is calibrated. */
+  flags?: string[][];
+  /** The prediction guards' warnings for this image (orientation changed, …). */
+  warnings?: string[];
 }
 
 /** One landmark's value before and after an edit. */
@@ -113,13 +117,17 @@ export class Annotations {
    * The model's points for an image: they replace the points not corrected by the user (all of
    * them when the landmark count changed, i.e. another model). Not an undoable edit.
    */
-  setPrediction(id: string, points: XY[], confidence: number[]): void {
+  setPrediction(id: string, points: XY[], confidence: number[], guards: { flags?: string[][]; warnings?: string[] } = {}): void {
     const im = this.byId(id);
     if (!im) return;
     const keep = im.points.length === points.length;
     im.points = points.map((p, k) => (keep && im.corrected[k] ? im.points[k]! : [p[0], p[1]]));
     im.corrected = points.map((_, k) => keep && !!im.corrected[k]);
     im.confidence = [...confidence];
+    if (guards.flags) im.flags = guards.flags.map((f) => [...f]);
+    else delete im.flags;
+    if (guards.warnings?.length) im.warnings = [...guards.warnings];
+    else delete im.warnings;
     this.onChange();
   }
 

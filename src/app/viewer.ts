@@ -15,6 +15,8 @@ export interface MarkerData {
   corrected: boolean[];
   /** Per landmark: 'high' | 'mid' | 'low' confidence (colour). */
   levels: ConfidenceLevel[];
+  /** Per landmark: the guards' flags; a flagged point's marker carries `data-flag` and is drawn apart. */
+  flags?: string[][];
 }
 
 export type ConfidenceLevel = 'high' | 'mid' | 'low' | 'none';
@@ -153,7 +155,11 @@ export class Viewer {
     m.dataset.x = String(p[0]);
     m.dataset.y = String(p[1]);
     m.className = `marker conf-${d.levels[k] ?? 'none'}${d.corrected[k] ? ' corrected' : ''}${k === this.selected ? ' selected' : ''}`;
-    m.title = `${k + 1}. ${d.names[k] ?? ''} (${p[0].toFixed(1)}, ${p[1].toFixed(1)})${d.corrected[k] ? ' — corrected' : ''}`;
+    // a corrected point is the user's: the model's flags no longer apply ('redecoded' alone is information, not a warning)
+    const flags = d.corrected[k] ? [] : (d.flags?.[k] ?? []).filter((f) => f !== 'redecoded');
+    if (flags.length) { m.dataset.flag = flags.join(' '); m.classList.add('flagged'); }
+    else delete m.dataset.flag;
+    m.title = `${k + 1}. ${d.names[k] ?? ''} (${p[0].toFixed(1)}, ${p[1].toFixed(1)})${d.corrected[k] ? ' — corrected' : ''}${flags.length ? ` — flagged: ${flags.join(', ')}` : ''}`;
     m.querySelector('.label')!.textContent = `${k + 1} ${d.names[k] ?? ''}`;
     // left/top, not a transform: a transform would make each marker a stacking context, and later
     // markers' labels would cover earlier markers' dots

@@ -6,6 +6,7 @@ import { didYouMean } from '../data/suggest';
 import { ConfigError } from '../train/config';
 import { UsageError, type Command } from './command';
 import { benchCommand } from './commands/bench';
+import { calibrateCommand } from './commands/calibrate';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
 import { evalCommand } from './commands/eval';
@@ -22,7 +23,7 @@ import { weightsCommand } from './commands/weights';
 import { commandHelp, mainHelp } from './help';
 
 export const COMMANDS: readonly Command[] = [
-  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, reportCommand, predictCommand, exportCommand, experimentCommand, benchCommand, profileCommand, tuneCommand, serveCommand,
+  demoCommand, deviceCommand, memoryCommand, weightsCommand, trainCommand, evalCommand, calibrateCommand, reportCommand, predictCommand, exportCommand, experimentCommand, benchCommand, profileCommand, tuneCommand, serveCommand,
 ];
 
 import { VERSION } from './version';

@@ -18,6 +18,7 @@ import { writeFileAtomicSync, writeJsonAtomicSync } from './data_png';
 import { encodePicture, pictureEncoder, PICTURE_EXT, type PictureFormat } from './image_encode';
 import { mkdirBounded } from './out_dir';
 import { writeFileAtomic } from './weights_io';
+import { isWarningFlag, type GuardTally } from '../train/guards';
 
 export interface PredictionRecord {
   image: string;
@@ -35,6 +36,15 @@ export interface PredictionRecord {
   /** What the decoder noted (multi-frame, calibration of the spacing). */
   notes?: string[];
   confidence: number[];
+  /** Guards (docs/guards.md): the orientation the points were found in ("identity": as given). */
+  orientation?: string;
+  /** Guards: per landmark, the calibrated expected error in the image's pixels (and mm with a spacing). */
+  expectedError?: number[];
+  expectedErrorMm?: number[];
+  /** Guards: per landmark, its flags (low-confidence, implausible, redecoded, orientation-unsure). */
+  flags?: string[][];
+  /** Guards: what the user should know about this image. */
+  warnings?: string[];
   /** 1-based numbers of the landmarks predicted outside the image (drawn clamped to its border, in magenta). */
   outside: number[];
   /** The overlay picture (absent with --overlays none). */
@@ -54,6 +64,8 @@ export interface PredictReport {
   landmarkNames: string[] | null;
   /** Predicted points outside their image, over all images. */
   outsidePoints: number;
+  /** What the guards did over all images (absent with --no-guards or an uncalibrated model). */
+  guards?: GuardTally;
   /** The osteo points file of this run (docs/points-format.md). */
   points: string;
   images: PredictionRecord[];
@@ -187,6 +199,20 @@ export async function predictJobs(p: Predictor, jobs: PredictJob[], opts: Predic
       rec.spacing = image.spacing;
       rec.pointsMm = roundPoints(pts.map(([x, y]) => [x * image.spacing!.x, y * image.spacing!.y] as Point));
     }
+    const g = r.guarded?.[0];
+    if (g) {
+      rec.orientation = g.orientation;
+      if (g.expectedError) {
+        rec.expectedError = g.expectedError.map((e) => round(e, 2));
+        if (image.spacing) rec.expectedErrorMm = g.expectedError.map((e) => round(e * Math.sqrt(image.spacing!.x * image.spacing!.y), 3));
+      }
+      rec.flags = g.flags;
+      if (g.warnings.length) rec.warnings = g.warnings;
+      for (const w of g.warnings) say(`${job.name}: ${w}`);
+      const flagged = g.flags.map((f, j) => (f.some(isWarningFlag) ? `${names?.[j] ?? j + 1} (${f.filter(isWarningFlag).join(', ')})` : '')).filter(Boolean);
+      if (flagged.length) say(`${job.name}: ${flagged.length} flagged point(s): ${flagged.join('; ')}`);
+    }
+    if (p.guard) report.guards = { ...p.guard.tally };
     if (image.notes?.length) { rec.notes = image.notes; for (const n of image.notes) say(`${job.name}: ${n}`); }
     report.outsidePoints += drawn.outside.length;
     if (drawn.outside.length) say(`${job.name}: ${drawn.outside.length} predicted point(s) outside the image (landmarks ${rec.outside.join(', ')})`);
@@ -205,8 +231,12 @@ export async function predictJobs(p: Predictor, jobs: PredictJob[], opts: Predic
     const mm = image.spacing ? mmPerPixelOf(image.spacing) : job.item?.mmPerPixel;
     const entry: PointsImage = {
       image: imageRef(out, job.name, job.isFile), width: image.width, height: image.height, ...(mm !== undefined ? { mmPerPixel: mm } : {}),
-      points: pts.map(([x, y], j) => ({ x, y, confidence: r.confidence[0]![j]!, ...(drawn.outside.includes(j) ? { flags: ['implausible'] } : {}) })),
-      ...(drawn.outside.length ? { warnings: [`${drawn.outside.length} point(s) predicted outside the image`] } : {}),
+      points: pts.map(([x, y], j) => {
+        // the guards' flags, and 'implausible' for a point outside the image
+        const flags = [...new Set([...(g?.flags[j] ?? []), ...(drawn.outside.includes(j) ? ['implausible'] : [])])];
+        return { x, y, confidence: r.confidence[0]![j]!, ...(g?.expectedError ? { expectedError: g.expectedError[j]! * (mm ?? 1) } : {}), ...(flags.length ? { flags } : {}) };
+      }),
+      ...(drawn.outside.length || g?.warnings.length ? { warnings: [...(g?.warnings ?? []), ...(drawn.outside.length ? [`${drawn.outside.length} point(s) predicted outside the image`] : [])] } : {}),
     };
     points.images.push(entry);
     report.images.push(rec);

@@ -11,7 +11,10 @@
  *   - a two-stage checkpoint (src/train/refine.ts) also holds the refinement network as tensors
  *     `refine.<smp name>` and its settings as `osteo_refine` (crop, size, σ, normalisation, the
  *     coarse errors it was trained for). The main tensors and `osteo_train` stay the coarse
- *     stage's, so a reader that knows nothing of refinement loads the coarse stage unchanged.
+ *     stage's, so a reader that knows nothing of refinement loads the coarse stage unchanged;
+ *   - a calibrated checkpoint (`osteo calibrate`, src/train/calibrate.ts) also holds the guards
+ *     of src/train/guards.ts as `osteo_guards`: the shape model of the training annotations, the
+ *     peak → expected-error calibration and the orientation check's threshold.
  *
  * Decoding validates every metadata field against a schema (valibot: declarative, small enough
  * for the browser bundle, and its issues carry the path of the bad field), so a corrupt or
@@ -26,6 +29,7 @@ import type { OptimizerState } from '../nn/optim';
 import type { EarlyStoppingState, PlateauState } from '../nn/schedule';
 import { canonicalMetadata, readSafetensors, WeightFileError, writeSafetensors, type Normalization, type WriteTensor } from '../weights/index';
 import { HEATMAP_LOSSES, type DecodeMethod, type LossName } from './config';
+import type { GuardModel } from './guards';
 
 /** File name of the checkpoint written after every epoch. */
 export const CHECKPOINT_LAST = 'checkpoint-last.safetensors';
@@ -148,6 +152,8 @@ export interface Checkpoint {
   optimizer?: OptimizerState;
   /** The refinement stage, when the file holds two stages. */
   refine?: RefineStage;
+  /** Shape model, calibration and orientation threshold (`osteo calibrate`), when the file has them. */
+  guards?: GuardModel;
   metadata: Record<string, string>;
 }
 
@@ -196,6 +202,33 @@ const RefineSchema = v.object({
   minConfidence: v.optional(v.pipe(v.number(), v.finite())),
   coarseError: v.optional(v.object({ mre: v.number(), unit: v.picklist(['mm', 'px']), sigmaRel: v.pipe(v.number(), v.finite(), v.minValue(0)), n: nonNegInt })),
   run: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const pointSchema = v.pipe(v.array(finite), v.length(2));
+const GuardsSchema = v.object({
+  version: v.literal(1),
+  shape: v.optional(v.object({
+    mean: v.pipe(v.array(pointSchema), v.minLength(3)),
+    spread: v.array(positive),
+    n: posInt,
+    zLimit: positive,
+  })),
+  calibration: v.optional(v.object({
+    knots: v.pipe(v.array(finite), v.minLength(1)),
+    values: v.pipe(v.array(v.pipe(v.number(), v.finite(), v.minValue(0))), v.minLength(1)),
+    factor: v.array(positive),
+    n: posInt,
+    score: v.picklist(['coarse', 'refined', 'both']),
+    unit: v.picklist(['mm', 'px']),
+    unitPerLongerSide: positive,
+    flagAbove: positive,
+  })),
+  orientation: v.optional(v.object({
+    unsureBelow: finite,
+    margin: v.pipe(v.number(), v.finite(), v.minValue(0)),
+    validation: v.object({ min: finite, median: finite, n: posInt }),
+  })),
+  provenance: v.optional(v.record(v.string(), v.unknown())),
 });
 
 const EpochSchema = v.object({
@@ -291,6 +324,8 @@ export function encodeCheckpoint(args: {
   shapeOf?: (name: string) => readonly number[] | undefined;
   /** The refinement stage (a two-stage checkpoint); `shapeOf` gets its names without the prefix. */
   refine?: { settings: RefineSettings; tensors: Map<string, Float32Array>; shapeOf?: (name: string) => readonly number[] | undefined };
+  /** The prediction guards (`osteo calibrate`). */
+  guards?: GuardModel;
 }): Uint8Array {
   const out = new Map<string, WriteTensor>();
   const shape = (name: string, n: number): readonly number[] => {
@@ -345,6 +380,7 @@ export function encodeCheckpoint(args: {
       loss: args.train.loss,
       sigma: String(args.train.sigma),
       ...(args.refine ? { osteo_refine: toJson(args.refine.settings) } : {}),
+      ...(args.guards ? { osteo_guards: toJson(args.guards) } : {}),
     },
   });
   return writeSafetensors(out, metadata);
@@ -353,7 +389,7 @@ export function encodeCheckpoint(args: {
 /** The checkpoint bytes of a model (+ optimizer state), with the model's tensor shapes. */
 export async function checkpointBytes(
   model: UnetPlusPlus,
-  args: { train: TrainSettings; state: TrainingState; optimizer?: OptimizerState; refine?: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> } },
+  args: { train: TrainSettings; state: TrainingState; optimizer?: OptimizerState; refine?: { model: UnetPlusPlus; settings: Omit<RefineSettings, 'model'> }; guards?: GuardModel },
 ): Promise<Uint8Array> {
   const tensors = await model.params.stateDict();
   const r = args.refine;
@@ -363,6 +399,7 @@ export async function checkpointBytes(
     state: args.state,
     tensors,
     ...(args.optimizer ? { optimizer: args.optimizer } : {}),
+    ...(args.guards ? { guards: args.guards } : {}),
     shapeOf: (name) => (model.params.has(name) ? model.params.shape(name) : undefined),
     ...(r
       ? {
@@ -437,7 +474,37 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
     }
     ck.refine = { settings, tensors: refineTensors };
   }
+  if (md.osteo_guards !== undefined) {
+    const guards = parseMetadata(md, 'osteo_guards', path, GuardsSchema) as GuardModel;
+    const k = model.classes;
+    const bad = guards.shape && (guards.shape.mean.length !== k || guards.shape.spread.length !== k) ? 'shape' : guards.calibration && guards.calibration.factor.length !== k ? 'calibration.factor' : guards.calibration && guards.calibration.knots.length !== guards.calibration.values.length ? 'calibration.values' : undefined;
+    if (bad) throw new CheckpointError(`${path}: metadata osteo_guards.${bad} is invalid: its length does not match ${bad === 'calibration.values' ? 'calibration.knots' : `the ${k} landmarks`}; the checkpoint is corrupt`);
+    ck.guards = guards;
+  }
   return ck;
+}
+
+/**
+ * The same checkpoint bytes with the guards replaced (or removed with `undefined`): the tensors'
+ * bytes are copied unchanged, only the safetensors header's metadata changes.
+ */
+export function withGuards(bytes: Uint8Array, guards: GuardModel | undefined, path = 'checkpoint'): Uint8Array {
+  const ck = decodeCheckpoint(bytes, path); // validates the file first
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown> & { __metadata__?: Record<string, string> };
+  const md = { ...(header.__metadata__ ?? ck.metadata) };
+  if (guards) md.osteo_guards = toJson(guards);
+  else delete md.osteo_guards;
+  header.__metadata__ = md;
+  let text = JSON.stringify(header);
+  // the data section stays 8-byte aligned: pad the header with spaces (allowed by the format)
+  text += ' '.repeat((8 - (new TextEncoder().encode(text).length % 8)) % 8);
+  const head = new TextEncoder().encode(text);
+  const out = new Uint8Array(8 + head.length + bytes.length - 8 - n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  out.set(bytes.subarray(8 + n), 8 + head.length);
+  return out;
 }
 
 /** A model built from a checkpoint's config with its weights loaded (strict: every tensor). */

@@ -13,17 +13,32 @@ import { LandmarkCountError } from './init';
 import type { PreparedData } from './prepare';
 import { refinerFromCheckpoint } from './refine';
 import { LandmarkTrainer } from './trainer';
+import { PredictionGuard, type GuardOptions } from './guards';
 
 /** A checkpoint's model ready for inference (no optimizer state). */
 export interface Predictor {
   ck: Checkpoint;
   model: UnetPlusPlus;
   trainer: LandmarkTrainer;
+  /** The prediction guards, when on (`opts.guards`; the trainer's `guard`): its `tally` counts what they did. */
+  guard?: PredictionGuard;
   dispose(): void;
 }
 
+/**
+ * The guards for a checkpoint, or undefined where they would do nothing: off, or a model without
+ * calibration and no explicit orientation (`always` or a name).
+ */
+export function guardFor(ck: Checkpoint, opts: GuardOptions | false | undefined): PredictionGuard | undefined {
+  if (opts === false || opts === undefined) return undefined;
+  const o = opts.orientation;
+  if (!ck.guards && (o === undefined || o === 'auto' || o === 'off')) return undefined;
+  return new PredictionGuard(ck.guards, opts);
+}
+
 /** Builds the model of a decoded checkpoint for inference. */
-export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { decode?: DecodeMethod; batch?: number } = {}): Predictor {
+export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { decode?: DecodeMethod; batch?: number; guards?: GuardOptions | false } = {}): Predictor {
+  const guard = guardFor(ck, opts.guards);
   const model = modelFromCheckpoint(engine, ck);
   const t = ck.train;
   const trainer = new LandmarkTrainer(engine, model, {
@@ -39,10 +54,12 @@ export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { 
   // a two-stage checkpoint: predict and evaluate refine the coarse points (src/train/refine.ts)
   const refine = refinerFromCheckpoint(engine, ck, opts.decode ? { method: opts.decode } : undefined);
   trainer.refiner = refine?.refiner;
+  trainer.guard = guard;
   return {
     ck,
     model,
     trainer,
+    ...(guard ? { guard } : {}),
     dispose() {
       refine?.dispose();
       trainer.dispose();

@@ -13,6 +13,7 @@ import { precompileUnetPP } from '../model/precompile';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { AdamW } from '../nn/optim';
 import { shuffledIndices } from '../nn/random';
+import type { GuardReport } from './guards';
 import { defaultSigma, TRAIN_DEFAULTS, type LossName } from './config';
 
 export type { LossName };
@@ -66,10 +67,17 @@ export interface PointRefiner {
   refine(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }>;
 }
 
+/** Wraps prediction with checks (src/train/guards.ts PredictionGuard); `predict` hands over to it when set. */
+export interface PredictGuardHook {
+  predict(trainer: LandmarkTrainer, images: GreyImage[], batch: number, keepHeatmaps: number): Promise<{ points: Point[][]; heatmaps: Float32Array[]; confidence: number[][]; guarded: GuardReport[] }>;
+}
+
 export class LandmarkTrainer {
   private optim: AdamW | undefined;
   /** Applied to the decoded points by `predict` / `evaluate` (a two-stage checkpoint sets it). */
   refiner: PointRefiner | undefined;
+  /** Orientation, shape and calibrated-confidence guards for `predict` / `evaluate` (absent: none). */
+  guard: PredictGuardHook | undefined;
   /** Step shapes whose pipelines are compiled (`batch:training`). */
   private readonly compiled = new Set<string>();
   private readonly opts: Required<Omit<TrainOptions, 'augment' | 'clipGradNorm'>> & { augment: AugmentOptions | false; clipGradNorm?: number };
@@ -194,7 +202,8 @@ export class LandmarkTrainer {
    * Decoded points (the given images' pixels) and peak values for each image, and the heatmaps of
    * the first `keepHeatmaps` images (each K × size × size floats: keep few for large sets).
    */
-  async predict(images: GreyImage[], batch = this.opts.batch, keepHeatmaps = Infinity): Promise<{ points: Point[][]; heatmaps: Float32Array[]; confidence: number[][] }> {
+  async predict(images: GreyImage[], batch = this.opts.batch, keepHeatmaps = Infinity): Promise<{ points: Point[][]; heatmaps: Float32Array[]; confidence: number[][]; guarded?: GuardReport[] }> {
+    if (this.guard) return this.guard.predict(this, images, batch, keepHeatmaps);
     const points: Point[][] = [];
     const confidence: number[][] = [];
     const heatmaps: Float32Array[] = [];
@@ -250,15 +259,15 @@ export class LandmarkTrainer {
    * original images' pixels (through `set.toOriginal` when the images were pre-resized);
    * `heatmaps` holds the first `keepHeatmaps` images' heatmaps (default 1).
    */
-  async evaluate(set: LandmarkSet, opts: { keepHeatmaps?: number } = {}): Promise<{ evaluation: Evaluation; points: Point[][]; truth: Point[][]; heatmaps: Float32Array[]; confidence: number[][] }> {
-    const { points, heatmaps, confidence } = await this.predict(set.images, this.opts.batch, opts.keepHeatmaps ?? 1);
+  async evaluate(set: LandmarkSet, opts: { keepHeatmaps?: number } = {}): Promise<{ evaluation: Evaluation; points: Point[][]; truth: Point[][]; heatmaps: Float32Array[]; confidence: number[][]; guarded?: GuardReport[] }> {
+    const { points, heatmaps, confidence, guarded } = await this.predict(set.images, this.opts.batch, opts.keepHeatmaps ?? 1);
     const back = (pts: Point[], i: number): Point[] => {
       const m = set.toOriginal?.[i];
       return m ? mapPoints(m, pts) : pts;
     };
     const preds = points.map(back);
     const truth = set.points.map(back);
-    return { evaluation: evaluate(preds, truth, set.mmPerPixel), points: preds, truth, heatmaps, confidence };
+    return { evaluation: evaluate(preds, truth, set.mmPerPixel), points: preds, truth, heatmaps, confidence, ...(guarded ? { guarded } : {}) };
   }
 
   dispose(): void {

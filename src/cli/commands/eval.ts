@@ -21,7 +21,8 @@ import { UsageError, type Command } from '../command';
 import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
-import { loadPredictorFile } from '../predictor';
+import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile } from '../predictor';
+import { tallyText, type GuardTally } from '../../train/guards';
 import { log } from '../progress';
 
 const EVAL_OPTIONS = defineOptions({
@@ -36,11 +37,12 @@ const EVAL_OPTIONS = defineOptions({
   batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch', check: checks.int(1) },
   reference: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'annotated test images from the training site: the same metrics on both, their difference (bootstrap interval) and image-level shift signals', check: checks.dataSpec() },
   'reference-split': { type: 'string', value: 'NAME', defaultText: 'every image', description: 'use only this split of --reference' },
+  ...GUARD_OPTIONS,
   software: SOFTWARE_OPTION,
 });
 
 /** The evaluation report with the mean-shape baseline and, with --reference, the site comparison. */
-export type EvalReportWithBaseline = EvalReport & { baseline: { describe: string; overall: StatsJson }; shift?: ShiftSection };
+export type EvalReportWithBaseline = EvalReport & { baseline: { describe: string; overall: StatsJson }; shift?: ShiftSection; guards?: GuardTally };
 
 /** The training split's annotations when the data has one and another split is evaluated, else leave-one-out. */
 function baselineOf(data: { splits?: Record<string, string[]> }, spec: string, split?: string): BaselineSource {
@@ -58,7 +60,7 @@ export async function evalMain(argv: string[]): Promise<EvalReportWithBaseline> 
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
   const batch = Number(values.batch);
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch });
+    const p = await loadPredictorFile(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch, guards: guardOptionsOf(values) });
     try {
       const data = prepareDataSpec(values.data!, { size: p.ck.train.size, strict: !!values.strict, ...(values.split ? { split: values.split } : {}), ...(limit ? { limit } : {}), log });
       if (!values.split && data.splits) log(`note: the data defines splits (${Object.keys(data.splits).join(', ')}); evaluating all ${data.set.images.length} images (use --split NAME)`);
@@ -72,6 +74,8 @@ export async function evalMain(argv: string[]): Promise<EvalReportWithBaseline> 
       const report: EvalReportWithBaseline = {
         ...evalReport(ev, { model: resolve(values.model!), data, ...(values.split ? { split: values.split } : {}), decode, ...(names ? { names } : {}) }),
         baseline: { describe: base.describe, overall: base.json.overall },
+        // the guards' counts over the evaluated images (before --reference runs through the same guard)
+        ...(p.guard ? { guards: { ...p.guard.tally } } : {}),
       };
       log(`evaluated ${ev.errors.length} images in ${((performance.now() - t0) / 1000).toFixed(1)}s (decode ${decode})`);
       if (values.reference) {
@@ -89,6 +93,7 @@ export async function evalMain(argv: string[]): Promise<EvalReportWithBaseline> 
         console.log(formatEvaluation(ev, names));
         console.log(`mean-shape baseline (${base.describe}): MRE ${fmt(base.evaluation.overall.mre)} ± ${fmt(base.evaluation.overall.std)} ${ev.unit}; ` +
           `SDR ${ev.thresholds.map((t) => `${t}${ev.unit} ${base.evaluation.overall.sdr[String(t)]!.toFixed(1)}%`).join(', ')}`);
+        if (report.guards) console.log(tallyText(report.guards));
         if (report.shift) console.log(shiftText(report.shift));
       }
       return report;
@@ -116,7 +121,7 @@ function shiftText(s: ShiftSection): string {
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on a data set: MRE ± std, SDR at 2/2.5/3/4 mm (or px), per landmark',
-  usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--reference SPEC [--reference-split NAME]] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
+  usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--reference SPEC [--reference-split NAME]] [--orientation auto|always|off|NAME] [--flag-above X] [--no-guards] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
   options: EVAL_OPTIONS,
   sections: [DATA_SPEC_SECTION],
   examples: [

@@ -21,7 +21,8 @@ import { UsageError, type Command } from '../command';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, requireExisting, SOFTWARE_OPTION } from '../options';
 import { withEngine } from '../engine';
-import { loadPredictorFile } from '../predictor';
+import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile } from '../predictor';
+import { tallyText } from '../../train/guards';
 import { log } from '../progress';
 
 export { PREDICT_PHASES, type PredictionRecord, type PredictReport, type PredictTiming } from '../../node/predict_files';
@@ -38,6 +39,7 @@ const PREDICT_OPTIONS = defineOptions({
   decode: { type: 'string', value: 'argmax|blob', defaultText: "the checkpoint's, else argmax", description: 'heatmap → point: the peak with sub-pixel refinement, or the centroid of the blob around it', check: checks.oneOf(['argmax', 'blob']) },
   strict: { type: 'boolean', description: 'stop at the first unreadable image instead of skipping and reporting it' },
   limit: { type: 'string', value: 'N', defaultText: 'every image', description: 'predict at most the first N images', check: checks.int(1) },
+  ...GUARD_OPTIONS,
   software: SOFTWARE_OPTION,
 });
 
@@ -80,11 +82,12 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
   if (values.heatmaps === undefined && heatmaps === 'none' && overlays !== 'none') say(`heatmap montages off for ${jobs.length} images (more than ${MONTAGE_MAX_DEFAULT}); --heatmaps jpeg writes them`);
 
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, modelPath, values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {});
+    const p = await loadPredictorFile(engine, modelPath, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), guards: guardOptionsOf(values) });
     try {
       if (ds) checkK(p.ck, ds.k, values.data!);
       // the output folder is made when the first file is written: a run that fails leaves none behind
       const report = await predictJobs(p, jobs, { out, modelPath, overlays, heatmaps, ...(values.strict ? { strict: true } : {}), ...(quiet ? {} : { log }) });
+      if (p.guard && !quiet) log(tallyText(p.guard.tally));
       console.log(JSON.stringify(report));
       return report;
     } finally {

@@ -11,7 +11,7 @@
  *   npx vite-node --config vitest.config.ts bench/guards_isbi.ts -- CKPT SPEC OUT_STEM
  * writes OUT_STEM.json and OUT_STEM.md.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { Point } from '../src/data/types';
 import { orientationName, orientImage, toFile, toOriented, type Orientation } from '../src/landmarks/orientation';
@@ -35,7 +35,7 @@ const split = splitTrainVal(data.set.images.length, valSplit, seed);
 const train = subset(data.set, split.train);
 const val = subset(data.set, split.val);
 const engine = await acquireNodeEngine();
-const p = predictorFromCheckpoint(engine, ck, { batch: 4 });
+const p = predictorFromCheckpoint(engine, ck, { batch: 8 });
 const shape = shapeModelOf(train);
 const t0 = performance.now();
 const vp = await validationPoints(p.trainer, val, shape);
@@ -100,60 +100,66 @@ for (let i = 0; i < val.images.length; i++) {
     perImage.push({ image: id, variant: v.name, orientation: rep.orientation, expected: expectedName, mre: +mre.toFixed(3), mreUnguarded: +mre0.toFixed(3), warnings: rep.warnings });
     console.error(`${id} ${v.name}: orientation ${rep.orientation} (want ${expectedName}), MRE ${mre.toFixed(2)} (unguarded ${mre0.toFixed(2)}), flagged ${rep.flags.filter((f) => f.some(isWarningFlag)).length}`);
   }
+  writeReport(); // after every image: a run cut short still leaves its table
 }
 p.dispose();
+writeReport();
+console.log(readFileSync(`${stem}.md`, 'utf8'));
 
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  return { n: xs.length, mean: +mean.toFixed(3), median: +(s[Math.floor(s.length / 2)] ?? NaN).toFixed(3), over4: xs.filter((x) => x > 4).length };
-};
-const flagged = (r: PointRow) => r.flags.some((f) => f !== 'redecoded');
-const table = variants.map((v) => {
-  const rs = rows.filter((r) => r.variant === v.name);
-  const imgs = perImage.filter((q) => q.variant === v.name);
-  const bad = rs.filter((r) => r.error > 4);
-  return {
-    variant: v.name,
-    images: imgs.length,
-    orientationRight: imgs.filter((q) => q.orientation === q.expected).length,
-    mreUnguarded: stats(rs.map((r) => r.errorUnguarded)).mean,
-    mreGuarded: stats(rs.map((r) => r.error)).mean,
-    flagged: stats(rs.filter(flagged).map((r) => r.error)),
-    unflagged: stats(rs.filter((r) => !flagged(r)).map((r) => r.error)),
-    // of the points more than 4 mm off, the share flagged (recall); of the flagged, the share > 4 mm off (precision)
-    recallOver4: bad.length ? +(bad.filter(flagged).length / bad.length).toFixed(3) : null,
-    precisionOver4: rs.filter(flagged).length ? +(rs.filter(flagged).filter((r) => r.error > 4).length / rs.filter(flagged).length).toFixed(3) : null,
-    redecoded: rs.filter((r) => r.flags.includes('redecoded')).length,
+/** Writes OUT_STEM.json and OUT_STEM.md from the rows so far. */
+function writeReport(): void {
+  const stats = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    return { n: xs.length, mean: +mean.toFixed(3), median: +(s[Math.floor(s.length / 2)] ?? NaN).toFixed(3), over4: xs.filter((x) => x > 4).length };
   };
-});
-const unit = vp.unit;
-const report = {
-  model: ckPath, data: spec, unit, valSplit, seed, validationImages: val.images.length, validationIds: val.ids,
-  calibration: { score: full.guards.calibration!.score, spearman: full.spearman, zLimit: full.guards.shape!.zLimit, flagAbove: full.guards.calibration!.flagAbove, orientation: full.guards.orientation },
-  method: 'shape model from the training split annotations; calibration and orientation threshold for held-out image i learnt on the other validation images (leave-one-image-out); variants made from the working copies (pixel-exact flips / turns / negative)',
-  caveat: 'the 15 images are the validation split the model\'s best epochs and the refinement\'s confidence threshold were chosen on (optimistic for the model, not for the flags); 15 images x 19 landmarks is a small sample',
-  table, perImage, seconds: +((performance.now() - t0) / 1000).toFixed(0),
-  device: engine.adapter.description || engine.adapter.architecture, note: `${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} at the end`,
-};
-writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);
-const md = [
-  `# Guards on held-out ISBI 2015 images (${ckPath})`,
-  '',
-  `${val.images.length} validation images of the model's own training run (\`--val-split ${valSplit} --seed ${seed}\`), each as given and mirrored / rotated / inverted; errors in ${unit}; a point is flagged when it is low-confidence (expected error > ${full.guards.calibration!.flagAbove} ${unit}), implausible or on an image with no convincing orientation. ${report.method}.`,
-  '',
-  `| variant | orientation right | MRE without guards | MRE with guards | flagged: n, mean, median error | unflagged: n, mean, median error | points > 4 ${unit} flagged | flagged that are > 4 ${unit} | re-decoded |`,
-  '|---|---|---|---|---|---|---|---|---|',
-  ...table.map((t) => `| ${t.variant} | ${t.orientationRight}/${t.images} | ${t.mreUnguarded.toFixed(2)} | ${t.mreGuarded.toFixed(2)} | ${t.flagged.n}, ${t.flagged.mean.toFixed(2)}, ${t.flagged.median.toFixed(2)} | ${t.unflagged.n}, ${t.unflagged.mean.toFixed(2)}, ${t.unflagged.median.toFixed(2)} | ${t.recallOver4 === null ? 'none > 4' : `${(100 * t.recallOver4).toFixed(0)} %`} | ${t.precisionOver4 === null ? 'none flagged' : `${(100 * t.precisionOver4).toFixed(0)} %`} | ${t.redecoded} |`),
-  '',
-  `Calibration score: ${full.guards.calibration!.score} peak (Spearman with the error: ${Object.entries(full.spearman).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}); shape z limit ${full.guards.shape!.zLimit.toFixed(2)}.`,
-  '',
-  `Caveat: ${report.caveat}.`,
-  '',
-  `Made by \`npx vite-node --config vitest.config.ts bench/guards_isbi.ts -- ${ckPath} ${spec} ${stem}\` in ${report.seconds} s on ${report.device} (${report.note}).`,
-  '',
-].join('\n');
-writeFileSync(`${stem}.md`, md);
-console.log(md);
+  const flagged = (r: PointRow) => r.flags.some((f) => f !== 'redecoded');
+  const table = variants.map((v) => {
+    const rs = rows.filter((r) => r.variant === v.name);
+    const imgs = perImage.filter((q) => q.variant === v.name);
+    const bad = rs.filter((r) => r.error > 4);
+    return {
+      variant: v.name,
+      images: imgs.length,
+      orientationRight: imgs.filter((q) => q.orientation === q.expected).length,
+      mreUnguarded: stats(rs.map((r) => r.errorUnguarded)).mean,
+      mreGuarded: stats(rs.map((r) => r.error)).mean,
+      flagged: stats(rs.filter(flagged).map((r) => r.error)),
+      unflagged: stats(rs.filter((r) => !flagged(r)).map((r) => r.error)),
+      // of the points more than 4 mm off, the share flagged (recall); of the flagged, the share > 4 mm off (precision)
+      recallOver4: bad.length ? +(bad.filter(flagged).length / bad.length).toFixed(3) : null,
+      precisionOver4: rs.filter(flagged).length ? +(rs.filter(flagged).filter((r) => r.error > 4).length / rs.filter(flagged).length).toFixed(3) : null,
+      redecoded: rs.filter((r) => r.flags.includes('redecoded')).length,
+    };
+  });
+  const unit = vp.unit;
+  const report = {
+    model: ckPath, data: spec, unit, valSplit, seed, validationImages: val.images.length, validationIds: val.ids,
+    calibration: { score: full.guards.calibration!.score, spearman: full.spearman, zLimit: full.guards.shape!.zLimit, flagAbove: full.guards.calibration!.flagAbove, orientation: full.guards.orientation },
+    method: 'shape model from the training split annotations; calibration and orientation threshold for held-out image i learnt on the other validation images (leave-one-image-out); variants made from the working copies (pixel-exact flips / turns / negative)',
+    caveat: 'the 15 images are the validation split the model\'s best epochs and the refinement\'s confidence threshold were chosen on (optimistic for the model, not for the flags); 15 images x 19 landmarks is a small sample',
+    imagesDone: new Set(perImage.map((q) => q.image)).size, table, perImage, seconds: +((performance.now() - t0) / 1000).toFixed(0),
+    device: engine.adapter.description || engine.adapter.architecture, note: `${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} at the end`,
+  };
+  writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);
+  const md = [
+    `# Guards on held-out ISBI 2015 images (${ckPath})`,
+    '',
+    `${report.imagesDone} of the ${val.images.length} validation images of the model's own training run (\`--val-split ${valSplit} --seed ${seed}\`), each as given and mirrored / rotated / inverted; errors in ${unit}; a point is flagged when it is low-confidence (expected error > ${full.guards.calibration!.flagAbove} ${unit}), implausible or on an image with no convincing orientation. ${report.method}.`,
+    '',
+    `| variant | orientation right | MRE without guards | MRE with guards | flagged: n, mean, median error | unflagged: n, mean, median error | points > 4 ${unit} flagged | flagged that are > 4 ${unit} | re-decoded |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...table.map((t) => `| ${t.variant} | ${t.orientationRight}/${t.images} | ${t.mreUnguarded.toFixed(2)} | ${t.mreGuarded.toFixed(2)} | ${t.flagged.n}, ${t.flagged.mean.toFixed(2)}, ${t.flagged.median.toFixed(2)} | ${t.unflagged.n}, ${t.unflagged.mean.toFixed(2)}, ${t.unflagged.median.toFixed(2)} | ${t.recallOver4 === null ? 'none > 4' : `${(100 * t.recallOver4).toFixed(0)} %`} | ${t.precisionOver4 === null ? 'none flagged' : `${(100 * t.precisionOver4).toFixed(0)} %`} | ${t.redecoded} |`),
+    '',
+    `Calibration score: ${full.guards.calibration!.score} peak (Spearman with the error: ${Object.entries(full.spearman).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}); shape z limit ${full.guards.shape!.zLimit.toFixed(2)}.`,
+    '',
+    `Caveat: ${report.caveat}.`,
+    '',
+    `Made by \`npx vite-node --config vitest.config.ts bench/guards_isbi.ts -- ${ckPath} ${spec} ${stem}\` in ${report.seconds} s on ${report.device} (${report.note}).`,
+    '',
+  ].join('\n');
+  writeFileSync(`${stem}.md`, md);
+}
+
 engine.destroy();
 process.exit(0);

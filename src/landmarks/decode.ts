@@ -56,6 +56,15 @@ function refineAxis(a: number, b: number, c: number, mode: 'gaussian' | 'quadrat
 
 export function decodeChannel(hm: Float32Array, base: number, h: number, w: number, opts: DecodeOptions = {}): { point: Point; confidence: number } {
   const { idx, val } = peak(hm, base, h * w);
+  return decodeAt(hm, base, h, w, idx, opts);
+}
+
+/**
+ * Decodes the peak at pixel index `idx` of one channel (not necessarily its maximum: the guards
+ * re-decode a landmark from its next local maximum) with the channel's sub-pixel method.
+ */
+export function decodeAt(hm: Float32Array, base: number, h: number, w: number, idx: number, opts: DecodeOptions = {}): { point: Point; confidence: number } {
+  const val = hm[base + idx]!;
   const px = idx % w, py = Math.floor(idx / w);
   const at = (x: number, y: number) => hm[base + y * w + x]!;
   if ((opts.method ?? 'argmax') === 'blob') return { point: blobCentroid(hm, base, h, w, idx, val, opts), confidence: val };

@@ -20,7 +20,7 @@
  */
 import type { GreyImage, Point } from '../data/types';
 import { expectedError, type ErrorCalibration } from '../landmarks/calibration';
-import { decodeChannel } from '../landmarks/decode';
+import { decodeAt, decodeChannel } from '../landmarks/decode';
 import { applyAffine, preprocess, type Affine } from '../landmarks/preprocess';
 import { IDENTITY, isIdentity, orientationName, orientImage, ORIENTATIONS, parseOrientation, toFile, type Orientation } from '../landmarks/orientation';
 import { fitShape, landmarkZ, type ShapeFit, type ShapeModel } from '../landmarks/shape_model';
@@ -120,6 +120,9 @@ interface CoarseView {
   implausible: number;
 }
 
+/** The robust shape fit leaves out landmarks beyond the implausibility limit (3 while it is being learnt). */
+const robustCut = (zLimit: number): number => (Number.isFinite(zLimit) ? zLimit : 3);
+
 const meanLog = (c: readonly number[]): number => c.reduce((a, v) => a + Math.log(Math.max(v, 1e-12)), 0) / Math.max(1, c.length);
 
 /** Local maxima of one heatmap channel (3 × 3 neighbourhood), highest first, at most `max`. */
@@ -198,7 +201,7 @@ export class PredictionGuard {
   private check(view: CoarseView): void {
     const sm = this.model?.shape;
     if (!this.useShape || !sm) return;
-    view.fit = fitShape(sm, view.points);
+    view.fit = fitShape(sm, view.points, robustCut(sm.zLimit));
     view.implausible = view.fit.z.filter((z) => z > sm.zLimit).length;
   }
 
@@ -252,7 +255,9 @@ export class PredictionGuard {
           if (!(view.fit.z[j]! > sm.zLimit)) continue;
           const peaks = localMaxima(view.heatmaps, j * size * size, size, size, 8).slice(1);
           for (const p of peaks) {
-            const at = applyAffine(view.toImage, [p.x, p.y]);
+            // the local maximum with the model's sub-pixel decoding (a blob centroid would take the whole region)
+            const sub = decodeAt(view.heatmaps, j * size * size, size, size, p.y * size + p.x, { ...trainer.options.decode, method: 'argmax' });
+            const at = applyAffine(view.toImage, sub.point);
             if (landmarkZ(sm, view.fit, j, at) <= sm.zLimit) {
               coarsePts[j] = at;
               coarseConf[j] = p.value;
@@ -270,7 +275,7 @@ export class PredictionGuard {
       }
       let shapeZ: number[] | undefined;
       if (this.useShape && sm) {
-        const fit = fitShape(sm, finalPts);
+        const fit = fitShape(sm, finalPts, robustCut(sm.zLimit));
         shapeZ = fit.z;
         fit.z.forEach((z, j) => { if (z > sm.zLimit) flags[j]!.push('implausible'); });
       } else if (this.options.shape !== false && !sm) warnings.push('shape check skipped: the model carries no shape model (run `osteo calibrate`)');

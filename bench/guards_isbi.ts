@@ -20,7 +20,7 @@ import { acquireNodeEngine } from '../src/node/acquire_node';
 import { loadCheckpoint } from '../src/node/checkpoint';
 import { prepareDataSpec } from '../src/node/train_io';
 import { learnGuards, originalSize, runSplit, shapeModelOf, validationPoints } from '../src/train/calibrate';
-import { splitTrainVal, subset } from '../src/train/data';
+import { splitTrainValBySource, subset } from '../src/train/data';
 import { predictorFromCheckpoint } from '../src/train/evaluate';
 import { isWarningFlag, PredictionGuard, type GuardReport } from '../src/train/guards';
 
@@ -31,7 +31,7 @@ const refine = ck.refine?.settings;
 const size = Math.max(ck.train.size, refine ? Math.ceil(refine.size / refine.crop / 1.5 / 32) * 32 : 0);
 const data = prepareDataSpec(spec, { size, log: (l) => console.error(l) });
 const { valSplit, seed } = runSplit(ck, {});
-const split = splitTrainVal(data.set.images.length, valSplit, seed);
+const split = splitTrainValBySource(data.set.ids ?? data.set.images.map((_, i) => String(i)), valSplit, seed, data.sources);
 const train = subset(data.set, split.train);
 const val = subset(data.set, split.val);
 const engine = await acquireNodeEngine();

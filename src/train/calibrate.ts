@@ -16,7 +16,7 @@ import { fitErrorCalibration, spearman, type CalibrationSample } from '../landma
 import { mapPoints } from '../landmarks/preprocess';
 import { learnShapeModel, type ShapeModel } from '../landmarks/shape_model';
 import type { Checkpoint } from './checkpoint';
-import { splitTrainVal, subset } from './data';
+import { splitTrainValBySource, subset } from './data';
 import { predictorFromCheckpoint } from './evaluate';
 import { PredictionGuard, type CalibrationScore, type GuardModel } from './guards';
 import type { PreparedData } from './prepare';
@@ -172,7 +172,7 @@ export function runSplit(ck: Checkpoint, o: { valSplit?: number; seed?: number }
 export async function calibrateCheckpoint(engine: Engine, ck: Checkpoint, data: PreparedData, o: CalibrateOptions = {}): Promise<CalibrationResult> {
   if (data.k !== ck.model.classes) throw new OsteoError(`checkpoint ${ck.path} predicts K=${ck.model.classes} landmarks, data ${data.spec} has K=${data.k}`);
   const { valSplit, seed } = runSplit(ck, o);
-  const split = splitTrainVal(data.set.images.length, valSplit, seed);
+  const split = splitTrainValBySource(data.set.ids ?? data.set.images.map((_, i) => String(i)), valSplit, seed, data.sources);
   const train = subset(data.set, split.train);
   const val = subset(data.set, split.val);
   if (train.images.length < 2) throw new OsteoError(`calibration needs at least 2 training images for the shape model; ${data.spec} has ${train.images.length} after the split`);

@@ -91,7 +91,7 @@ describe('osteo calibrate', () => {
   }, 120_000);
 
   test('the library: a calibrated model predicts expected errors and flags, and keeps its guards when saved', async () => {
-    const m = await loadModel(calibrated);
+    const m = await loadModel(await nodeEngine(), calibrated);
     try {
       expect(m.calibrated).toBe(true);
       const ds = readDataset(DATA);
@@ -108,7 +108,7 @@ describe('osteo calibrate', () => {
 
 describe('the shipped model on real ISBI 2015 images', () => {
   itShared("a mirrored, a turned and an inverted cephalogram come out right, mapped back to the file (orientation 'always': needs no calibration)", async () => {
-    const m = await loadModel(join(process.cwd(), 'weights/osteo-isbi2015-ceph.safetensors'));
+    const m = await loadModel(await nodeEngine(), join(process.cwd(), 'weights/osteo-isbi2015-ceph.safetensors'));
     try {
       const file = join(SHARED_DATA, 'isbi2015-ceph-train/images/001.jpg');
       const image = await readImageAsync(file);

@@ -190,6 +190,7 @@ export class PredictionGuard {
     if (options.flagAbove !== undefined && !(options.flagAbove > 0)) throw new RangeError(`flagAbove must be > 0, got ${options.flagAbove}`);
   }
 
+  /** Starts the counts again (e.g. between the evaluated set and a reference set). */
   resetTally(): void {
     this.tally = emptyTally();
   }

@@ -14,7 +14,7 @@ import type { GreyImage, Point } from '../../src/data/types';
 import { applyAffine, preprocess, type Affine } from '../../src/landmarks/preprocess';
 import { orientImage, parseOrientation, toOriented, type Orientation } from '../../src/landmarks/orientation';
 import { learnShapeModel } from '../../src/landmarks/shape_model';
-import { createModel, type Engine, type NodeLandmarkModel } from '../../src/node/api';
+import { createModel, type Engine, type Model } from '../../src/node/api';
 import { localMaxima, PredictionGuard, type GuardModel } from '../../src/train/guards';
 import type { LandmarkTrainer } from '../../src/train/trainer';
 import { nodeEngine } from '../helpers/node_engine';
@@ -196,7 +196,7 @@ test('localMaxima: highest first, plateaus counted once', () => {
 
 describe('a real (tiny, random) U-Net through the library', () => {
   let engine: Engine;
-  let model: NodeLandmarkModel;
+  let model: Model;
   beforeAll(async () => {
     engine = await nodeEngine();
     model = createModel(engine, { landmarks: K, size: SIZE, widths: WIDTHS, decoderChannels: DECODER, seed: 3 });

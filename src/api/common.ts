@@ -17,8 +17,6 @@ export type { DecodeMethod, LossName } from '../train/config';
 export { CHECKPOINT_BEST, CHECKPOINT_LAST } from '../train/checkpoint';
 export { MemoryStore, type RunStore } from '../train/store';
 export { synthesize, type SynthOptions } from '../data/synthetic';
-export {
-  checkPointsDocument, parsePointsDocument, PointsFileError, POINT_FLAGS, POINTS_FORMAT, POINTS_VERSION, serializePoints,
-  type PointRecord, type PointsDocument, type PointsImage,
-} from '../data/points_format';
-export { readPointsText, type PointsSource, type ReadPointsResult } from '../data/points_read';
+// the one points format (docs/points-format.md): read any points file osteo wrote, write the current one
+export { parsePointsDocument, PointsFileError, serializePoints, type PointRecord, type PointsDocument, type PointsImage } from '../data/points_format';
+export { readPointsText } from '../data/points_read';

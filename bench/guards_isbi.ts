@@ -57,7 +57,8 @@ const variants: { name: string; o: Orientation }[] = [
 ];
 
 function inverse(o: Orientation): Orientation {
-  // mirror then turn t: undone by turning back (4 − t) then mirroring = mirror then turn t (a reflection is its own inverse) when mirrored
+  // mirror then turn t: undone by turning back (4 − t) then mirroring = mirror then turn t (a reflection is its own
+  // inverse) when mirrored
   if (o.mirror) return o;
   return { mirror: false, turns: ((4 - o.turns) % 4) as 0 | 1 | 2 | 3, invert: o.invert };
 }

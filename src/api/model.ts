@@ -77,7 +77,10 @@ export interface Prediction {
   expectedError?: number[];
   /** With a spacing: `expectedError` in mm. */
   expectedErrorMm?: number[];
-  /** Per landmark: the guards' flags ("low-confidence", "implausible", "redecoded", "orientation-unsure"; docs/guards.md). */
+  /**
+   * Per landmark: the guards' flags ("low-confidence", "implausible", "redecoded", "orientation-unsure";
+   * docs/guards.md).
+   */
   flags?: PointFlag[][];
   /** What the guards want a user to know (orientation changed, guards skipped for want of calibration, …). */
   warnings?: string[];

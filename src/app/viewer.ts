@@ -155,7 +155,8 @@ export class Viewer {
     m.dataset.x = String(p[0]);
     m.dataset.y = String(p[1]);
     m.className = `marker conf-${d.levels[k] ?? 'none'}${d.corrected[k] ? ' corrected' : ''}${k === this.selected ? ' selected' : ''}`;
-    // a corrected point is the user's: the model's flags no longer apply ('redecoded' alone is information, not a warning)
+    // a corrected point is the user's: the model's flags no longer apply ('redecoded' alone is information, not a
+    // warning)
     const flags = d.corrected[k] ? [] : (d.flags?.[k] ?? []).filter((f) => f !== 'redecoded');
     if (flags.length) { m.dataset.flag = flags.join(' '); m.classList.add('flagged'); }
     else delete m.dataset.flag;

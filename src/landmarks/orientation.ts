@@ -70,7 +70,8 @@ export function toOriented(o: Orientation, w: number, h: number, [x, y]: Point):
 /** An oriented image's point → the file's point (file image w × h). */
 export function toFile(o: Orientation, w: number, h: number, [x, y]: Point): Point {
   let px = x, py = y;
-  // undo the turns (anticlockwise): in a cw × ch image that came from ch × cw, (x, y) → (y, cw' − 1 − x) with cw' the source height
+  // undo the turns (anticlockwise): in a cw × ch image that came from ch × cw, (x, y) → (y, cw' − 1 − x) with cw' the
+  // source height
   let { width: cw, height: ch } = orientedSize(o, w, h);
   for (let t = 0; t < o.turns; t++) {
     // the source of this turn was ch × cw (width ch); (sx, sy) → (x, y) = (cw − 1 − sy, sx)

@@ -22,7 +22,10 @@ import { PredictionGuard, type CalibrationScore, type GuardModel } from './guard
 import type { PreparedData } from './prepare';
 import type { LandmarkSet, LandmarkTrainer } from './trainer';
 
-/** Default flag threshold: 4 mm (the widest SDR radius), or the same share of the longer side in pixels (4 / 240: an ISBI cephalogram is 240 mm tall). */
+/**
+ * Default flag threshold: 4 mm (the widest SDR radius), or the same share of the longer side in pixels (4 / 240: an
+ * ISBI cephalogram is 240 mm tall).
+ */
 export const DEFAULT_FLAG_MM = 4;
 export const DEFAULT_FLAG_SHARE = 4 / 240;
 /** Orientation check: unsure below the lowest validation image's mean log coarse peak minus this. */
@@ -60,7 +63,10 @@ export function shapeModelOf(set: LandmarkSet): ShapeModel {
   return learnShapeModel(set.points.map((p, i) => originalPoints(set, i, p)));
 }
 
-/** Predicts `set` with only the shape check (no orientation search, no re-decoding) and returns every point's peaks, z and error. */
+/**
+ * Predicts `set` with only the shape check (no orientation search, no re-decoding) and returns every point's peaks, z
+ * and error.
+ */
 export async function validationPoints(trainer: LandmarkTrainer, set: LandmarkSet, shape: ShapeModel): Promise<{ points: ValidationPoint[]; unit: 'mm' | 'px'; imageScores: number[] }> {
   const guard = new PredictionGuard({ version: 1, shape: { ...shape, zLimit: Infinity } }, { orientation: 'off' });
   const saved = trainer.guard;

@@ -44,7 +44,9 @@ export interface GuardModel {
     /** Default threshold: a point whose expected error exceeds it (in `unit`) is flagged. */
     flagAbove: number;
   };
-  /** Orientation check: an image whose mean log coarse peak is below `unsureBelow` is looked at in every orientation. */
+  /**
+   * Orientation check: an image whose mean log coarse peak is below `unsureBelow` is looked at in every orientation.
+   */
   orientation?: { unsureBelow: number; margin: number; validation: { min: number; median: number; n: number } };
   /** Where the guards were learnt (data, split, counts). */
   provenance?: Record<string, unknown>;

@@ -413,7 +413,7 @@ describe('the web app in Chromium', () => {
   }, LONG);
 
   test('osteo serve\'s default model, the shipped two-stage cephalometric one, finds the same 19 points on a head X-ray as the Node API (≤ 0.5 px)', async () => {
-    const shipped = join(ROOT, 'weights/osteo-isbi2015-ceph.safetensors');
+    const shipped = join(ROOT, 'weights/osteo-ceph-2site.safetensors');
     const head = synthesize({ kind: 'head', n: 1, size: 480, seed: 11 }).images[0]!;
     writeGreyPng(join(dir, 'head.png'), head);
     const engine = await createEngine();
@@ -432,7 +432,7 @@ describe('the web app in Chromium', () => {
     page = tab;
     try {
       await tab.goto(s.url);
-      await tab.waitForFunction(() => /osteo-isbi2015-ceph\.safetensors.*19 landmarks/s.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
+      await tab.waitForFunction(() => /osteo-ceph-2site\.safetensors.*19 landmarks/s.test(document.querySelector('#model-info')?.textContent ?? ''), { timeout: LONG });
       const imageInput = (await tab.$('#image-input'))!;
       await (imageInput as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(join(dir, 'head.png'));
       await ready();

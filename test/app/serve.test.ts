@@ -177,7 +177,7 @@ describe('osteo serve', () => {
 
   test('without --model the built CLI offers the shipped cephalometric model (found beside the package from any folder); --model none offers none', async () => {
     const cli = join(ROOT, 'dist/osteo.mjs');
-    const shipped = join(ROOT, 'weights/osteo-isbi2015-ceph.safetensors');
+    const shipped = join(ROOT, 'weights/osteo-ceph-2site.safetensors');
     expect(existsSync(shipped), 'the shipped model is tracked in weights/').toBe(true);
     const serve = async (args: string[]) => {
       // from a folder that holds no weights/: the model is found next to dist/
@@ -195,9 +195,9 @@ describe('osteo serve', () => {
       return { config, bytes, out };
     };
     const byDefault = await serve([]);
-    expect(byDefault.config).toEqual({ model: 'model/osteo-isbi2015-ceph.safetensors' });
+    expect(byDefault.config).toEqual({ model: 'model/osteo-ceph-2site.safetensors' });
     expect(Buffer.from(byDefault.bytes!).equals(readFileSync(shipped)), 'the served bytes are the shipped file').toBe(true);
-    expect(byDefault.out).toMatch(/default model .*osteo-isbi2015-ceph\.safetensors/);
+    expect(byDefault.out).toMatch(/default model .*osteo-ceph-2site\.safetensors/);
     const none = await serve(['--model', 'none']);
     expect(none.config).toEqual({ model: null });
     expect(none.out).toMatch(/no default model/);

@@ -38,6 +38,7 @@ export const POINTS_VERSION = 1;
 export const POINT_FLAGS = ['corrected', 'low-confidence', 'implausible', 'missing'] as const;
 export type KnownPointFlag = (typeof POINT_FLAGS)[number];
 
+/** One landmark of one image: its position in the image's own pixels and what is known of it. */
 export interface PointRecord {
   x: number;
   y: number;
@@ -48,6 +49,7 @@ export interface PointRecord {
   flags?: string[];
 }
 
+/** One image of a points file: which image, its size and spacing when known, its points. */
 export interface PointsImage {
   image: string;
   width?: number;
@@ -57,6 +59,7 @@ export interface PointsImage {
   warnings?: string[];
 }
 
+/** An osteo points file (docs/points-format.md): the format tag, its version, the landmark names, the images. */
 export interface PointsDocument {
   format: typeof POINTS_FORMAT;
   version: typeof POINTS_VERSION;

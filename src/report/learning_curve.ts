@@ -80,6 +80,7 @@ export interface CurveRow {
   epochs: number;
   bestEpoch: number;
   seconds: number;
+  /** The run's best checkpoint, relative to the study folder (n-N/rep-R/checkpoint-best.safetensors). */
   checkpoint: string;
 }
 
@@ -190,7 +191,7 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
           const ev = await evaluateCheckpoint(p, testSet);
           row = {
             fraction: round(fraction, 4), n, repeat: rep, seed: rep, testImages: test.length, mre: ev.overall.mre, std: ev.overall.std, median: ev.overall.median, sdr: ev.overall.sdr,
-            epochs: r.epochs, bestEpoch: r.bestEpoch, seconds: r.seconds, checkpoint: r.best,
+            epochs: r.epochs, bestEpoch: r.bestEpoch, seconds: r.seconds, checkpoint: `${dir}/${CHECKPOINT_BEST}`,
           };
         } finally {
           p.dispose();

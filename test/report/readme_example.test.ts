@@ -29,6 +29,10 @@ describe('README worked example: the decision on a second site', () => {
     const arms = JSON.parse(readFileSync(join(DIR, 'arms.json'), 'utf8')) as ArmsDoc;
     expect(arms.arms.map((a) => a.status)).toEqual(['run', 'run', 'not run']);
     for (const a of arms.arms.filter((x) => x.curve)) expect(existsSync(join(DIR, a.name.replace(/[^A-Za-z0-9._-]+/g, '-'), 'learning-curve.json')), a.name).toBe(true);
+    // a clone elsewhere has none of this machine's folders: the files name paths relative to the repo or the study
+    for (const f of ['arms.json', 'from-osteo-isbi2015-ceph/learning-curve.json', 'scratch/learning-curve.json', 'report.json', 'two-site-model/report.json']) {
+      expect(readFileSync(join(DIR, f), 'utf8'), f).not.toMatch(/\/work\/|\/tmp\/|\/home\//);
+    }
   });
 
   test('its verdicts are the files\', and the prose outside the generated block quotes no number the files do not hold', () => {

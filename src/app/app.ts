@@ -13,7 +13,7 @@
  * draw; predictions carry the model generation that made them. So the panel, the markers, their
  * names and the status always describe one model, the last one asked for.
  */
-import { synthesize, type GreyImage } from '../browser';
+import { DeviceLostError, synthesize, type GreyImage } from '../browser';
 import { $, download, droppedFiles, escapeHtml, fileKind, openable } from './dom';
 import { renderLandmarkList, renderStrip } from './lists';
 import { explain } from './errors';
@@ -146,7 +146,7 @@ export class App {
     // a device lost while idle (driver reset, GPU process crash) is reported before the next click fails
     setInterval(() => {
       const reason = this.session.engine?.lostReason;
-      if (reason && $('#recover').hidden) this.fail(new Error(`GPU device lost (${reason})`));
+      if (reason && $('#recover').hidden) this.fail(new DeviceLostError(`GPU device lost (${reason})`));
     }, 1000);
   }
 

@@ -39,8 +39,7 @@ export function explain(e: unknown, context: { what?: string } = {}): Explained 
       advice: WEBGPU_ADVICE,
     };
   }
-  // a lost device can surface from a lazily loaded chunk's copy of the class: its name says what it is
-  if (e instanceof DeviceLostError || (e instanceof Error && e.name === 'DeviceLostError') || /GPU device lost/.test(msg)) {
+  if (e instanceof DeviceLostError) {
     return { kind: 'device-lost', message: `${what}the GPU device was lost (${msg})`, advice: 'Your points are kept. Press "Recover GPU" to get a new device and reload the model.' };
   }
   if (e instanceof OutOfMemoryError || e instanceof LimitError) {

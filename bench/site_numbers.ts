@@ -28,7 +28,39 @@ export interface SiteFile {
   annotators: { annotators: [string, string]; images: number; mean: number; median: number; unit: string } | null;
   study: { target: number | null; targetWhy: string; budget: string; crossings: string[]; arms: Arm[] } | null;
   report: { verdict: string; decision: string; offsets: { mre: number; spread: number; systematicShare: number } | null } | null;
+  fineTuning?: { what: string; options: FineTuningOption[] } | null;
   reportTwoSite?: { verdict: string; decision: string } | null;
+}
+
+/** One fine-tuning option's learning curve (bench/site_study_freeze.sh); the first is the plain ISBI arm. */
+interface FineTuningOption { name: string; flags: string; bySize: { n: number; runs: number; mre: number; sd: number }[]; seconds: number; runs: number }
+
+/**
+ * Whether an option helps, from the numbers: lower than the plain arm at every shared size by more than the two
+ * arms' repeat SDs together at most sizes is "helps"; higher in the same way "hurts"; otherwise no clear effect.
+ */
+export function fineTuningEffect(plain: FineTuningOption, o: FineTuningOption): { sizes: number[]; diffs: number[]; word: 'helps' | 'hurts' | 'no clear effect' } {
+  const pairs = o.bySize.flatMap((b) => { const p = plain.bySize.find((q) => q.n === b.n); return p ? [{ n: b.n, d: b.mre - p.mre, noise: b.sd + p.sd }] : []; });
+  const clear = (sign: number) => pairs.every((p) => sign * p.d > 0) && pairs.filter((p) => Math.abs(p.d) > p.noise).length * 2 > pairs.length;
+  return { sizes: pairs.map((p) => p.n), diffs: pairs.map((p) => p.d), word: !pairs.length ? 'no clear effect' : clear(-1) ? 'helps' : clear(1) ? 'hurts' : 'no clear effect' };
+}
+
+/** The fine-tuning options' table and the sentence that follows from it. */
+function fineTuningLines(t: { options: FineTuningOption[] }): string[] {
+  const [plain, ...rest] = t.options;
+  if (!plain || !rest.length) return [];
+  const sizes = [...new Set(rest.flatMap((o) => o.bySize.map((b) => b.n)))].sort((p, q) => p - q);
+  const cell = (o: FineTuningOption, n: number) => { const b = o.bySize.find((y) => y.n === n); return b ? `${fmt(b.mre, 1)} ± ${fmt(b.sd, 1)} px` : '—'; };
+  const out = ['', `**Frozen BatchNorm statistics or encoder blocks?** The ISBI arm again with each option (same recipe, budget, split and seeds; \`bench/site_study_freeze.sh\`):`, ''];
+  out.push(`| annotated Hamedan images | ${t.options.map((o) => (o.flags ? `${o.name} (\`${o.flags}\`)` : o.name)).join(' | ')} |`, `|---|${t.options.map(() => '---|').join('')}`);
+  for (const n of sizes) out.push(`| ${n} | ${t.options.map((o) => cell(o, n)).join(' | ')} |`);
+  out.push('');
+  for (const o of rest) {
+    const e = fineTuningEffect(plain, o);
+    const d = e.diffs.map((v, i) => `${v > 0 ? '+' : ''}${fmt(v, 1)} px at ${e.sizes[i]}`).join(', ');
+    out.push(`- \`${o.flags}\`: ${e.word === 'helps' ? 'helps' : e.word === 'hurts' ? 'hurts' : 'no clear effect'} (${d} against the plain arm; ${mins(o.seconds)} of CPU training for ${o.runs} runs).`);
+  }
+  return out;
 }
 
 const n0 = (v: number): string => (Number.isFinite(v) ? Math.ceil(v).toLocaleString('en') : '∞');
@@ -64,6 +96,7 @@ export function siteDecision(f: SiteFile): string {
         : `- ${x.name}: ${fmt(s.target, 1)} px is not reached by more images at this size: the curve levels off at ${fmt(x.fit?.c, 1)} px (${fmt(100 * p.unreachableShare, 0)} % of bootstrap refits agree); ${mins(x.seconds)} of CPU training for the curve.`);
     }
   }
+  if (f.fineTuning) out.push(...fineTuningLines(f.fineTuning));
   if (t.hamedan && t.isbi && i.hamedan && i.isbi) {
     out.push('', `**A model for both sites** (\`${t.file}\`: the ISBI model fine-tuned on ISBI + the 80 Hamedan training images, 128 px + refinement): Hamedan test ${fmt(t.hamedan.mre, 1)} px (median ${fmt(t.hamedan.median, 1)}; the ISBI model ${fmt(i.hamedan.mre, 1)}), ISBI held-out images ${fmt(t.isbi.mre, 2)} mm, ${sdr(t.isbi)} (the ISBI model ${fmt(i.isbi.mre, 2)} mm).`);
     if (f.reportTwoSite) out.push('', 'Its report on the same test images and thresholds:', '', `> ${f.reportTwoSite.verdict}`);

@@ -2,7 +2,7 @@
 // both shipped models on both sites, the study's curves per arm, the training runs' times.
 import { existsSync, readFileSync } from 'node:fs';
 
-const read = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null);
+const read = (f) => (existsSync(f) && readFileSync(f, "utf8").trim() ? JSON.parse(readFileSync(f, "utf8")) : null);
 const pick = (e) => e && { images: e.images, unit: e.unit, mre: e.overall.mre, std: e.overall.std, median: e.overall.median, max: e.overall.max, sdrPercent: e.overall.sdrPercent,
   perLandmark: e.perLandmark.map((l) => ({ name: l.name, mre: l.mre })) };
 const arms = read('runs/study-hamedan/arms.json');
@@ -12,6 +12,17 @@ const run = (dir) => {
   const m = read(`${dir}/metrics.json`);
   return m && { dir, init: m.init, epochs: m.epochs ?? m.history?.length, bestEpoch: m.bestEpoch ?? m.best?.epoch, best: m.bestMetric ?? m.best, seconds: m.seconds ?? (m.history ?? []).reduce((a, h) => a + (h.seconds ?? 0), 0), config: m.config && { size: m.config.size, lr: m.config.lr, epochs: m.config.epochs, loss: m.config.loss, stage: m.config.stage ?? 'coarse', data: m.config.data } };
 };
+// the fine-tuning options (bench/site_study_freeze.sh): the ISBI arm again with --freeze-bn / --freeze-encoder 2
+const curve = (f) => {
+  const c = read(f);
+  return c && { bySize: c.bySize, seconds: c.rows.reduce((s, r) => s + r.seconds, 0), runs: c.rows.length };
+};
+const plainArm = arms?.arms.find((a) => a.init === 'weights/osteo-isbi2015-ceph.safetensors')?.curve;
+const options = [
+  { name: 'plain', flags: '', ...(plainArm ? { bySize: plainArm.bySize, seconds: plainArm.rows.reduce((s, r) => s + r.seconds, 0), runs: plainArm.rows.length } : {}) },
+  { name: 'frozen BatchNorm', flags: '--freeze-bn', ...curve('runs/study-hamedan-freeze-bn/learning-curve.json') },
+  { name: 'encoder blocks 1–2 frozen', flags: '--freeze-encoder 2', ...curve('runs/study-hamedan-freeze-enc2/learning-curve.json') },
+].filter((o) => o.bySize);
 console.log(JSON.stringify({
   what: 'Issue 23: the shipped ISBI 2015 model and the two-site model on both sites; the learning curves per initialisation on the second site (Hamedan). bench/site_decision.sh.',
   date: new Date().toISOString().slice(0, 10),
@@ -30,6 +41,10 @@ console.log(JSON.stringify({
     arms: arms.arms.map((a) => ({ name: a.name, init: a.init, status: a.status, reason: a.reason ?? null, bySize: a.curve?.bySize ?? null, fit: a.curve?.fit ? { a: a.curve.fit.a, b: a.curve.fit.b, c: a.curve.fit.c } : null,
       prediction: a.curve?.prediction ?? null, collection: a.curve?.collection ?? null,
       seconds: a.curve ? a.curve.rows.reduce((s, r) => s + r.seconds, 0) : 0 })) },
+  fineTuning: options.length > 1 ? {
+    what: 'The ISBI arm of the study (from the ISBI model) with each fine-tuning option, same recipe, budget, split and seeds; bench/site_study_freeze.sh',
+    options,
+  } : null,
   reportTwoSite: reportTwo && { verdict: reportTwo.verdict.sentence, decision: reportTwo.verdict.decision },
   report: report && { verdict: report.verdict.sentence, decision: report.verdict.decision, offsets: report.clinical.offsets && { mre: report.clinical.offsets.mre, spread: report.clinical.offsets.spread, systematicShare: report.clinical.offsets.systematicShare } },
 }, null, 2));

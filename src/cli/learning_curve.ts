@@ -95,8 +95,8 @@ function imagenetArmBlocked(fallback: boolean, c: ReturnType<typeof withDefaults
   if (fallback) why.push('a full-width training step at 128 px takes over a minute on the CPU fallback (SwiftShader), days for a grid of runs: run this arm on a GPU (bench/gpu_site_study.ts)');
   try {
     findImagenetWeights(c.weights);
-  } catch (e) {
-    why.push(`no ImageNet VGG19 weights here (${(e as Error).message.split('(')[0]!.trim()})`);
+  } catch {
+    why.push('and no ImageNet VGG19 weight file was given (--weights FILE) or found under weights/');
   }
   return why.length ? why.join('; ') : undefined;
 }

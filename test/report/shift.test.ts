@@ -84,6 +84,9 @@ describe('site shift', () => {
 
     const r = await reportMain(['--model', model, '--data', site, '--reference', reference, '--thresholds', 'mre<=0.01mm', '--no-timing', '--out', tmp('shift-report')]);
     expect(r.doc.verdict.decision).toBe('site-shift');
+    // the same files through report and eval: the same working copies, so the same errors and signals
+    expect(r.doc.clinical.overall.mre).toBeCloseTo(s.targetOverall.mre, 9);
+    expect(r.doc.shift!.signals.intensity.distance).toBeCloseTo(s.signals.intensity.distance, 9);
     expect(r.doc.verdict.sentence).toMatch(/the data looks shifted from the training site \(intensity histograms differ/);
     expect(r.doc.shift!.signals.intensity.distance).toBeGreaterThan(0);
     expect(r.markdown).toMatch(/## Site shift: this data vs synthetic:hand/);

@@ -5,14 +5,15 @@
  */
 import { resolve } from 'node:path';
 import type { LandmarkItem } from '../../data/types';
-import { loadItemImage, readDataset } from '../../node/data_readers';
+import { readDataset } from '../../node/data_readers';
+import { prepareDataFast } from '../../node/decode_prepare';
 import { fileImageLoader, meanShapeOfItems, readLearningCurve } from '../../node/report_io';
 import { prepareDataSpec } from '../../node/train_io';
 import { writeFileAtomic } from '../../node/weights_io';
 import type { BaselineSource } from '../../report/clinical';
 import { runReport, type ReportResult } from '../../report/report';
 import { DEFAULT_THRESHOLDS, METRIC_KEYS, parseThresholds, ThresholdError, type Threshold } from '../../report/thresholds';
-import { prepareData, type PreparedData } from '../../train/prepare';
+import type { PreparedData } from '../../train/prepare';
 import { UsageError, type Command } from '../command';
 import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
@@ -76,7 +77,9 @@ function loadData(spec: string, v: { split?: string; range?: string; 'baseline-s
     rest = [...items.slice(0, a - 1), ...items.slice(b)];
     items = items.slice(a - 1, b);
   }
-  const data = prepareData(spec, { ...ds, items }, { size: o.size, strict: o.strict, log }, loadItemImage);
+  // the same loader as eval and the reference set (libvips working copies, disk cache): a second resampler here made
+  // report and eval disagree on the same files, and the site comparison compared two resamplers as well as two sites
+  const data = prepareDataFast(spec, { ...ds, items }, { size: o.size, strict: o.strict, log });
   const bs = v['baseline-split'] ?? (ds.splits?.train && v.split && v.split !== 'train' ? 'train' : undefined);
   if (bs) {
     const ids = inSplit(bs, '--baseline-split');

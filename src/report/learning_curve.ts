@@ -180,7 +180,8 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
       if (kept) {
         try {
           const d = JSON.parse(new TextDecoder().decode(kept)) as { key: string; row: CurveRow };
-          if (d.key === key) row = d.row;
+          // a row kept by an older version named the checkpoint by its absolute path: always the study-relative one
+          if (d.key === key) row = { ...d.row, checkpoint: `${dir}/${CHECKPOINT_BEST}` };
         } catch {
           /* score again */
         }

@@ -14,6 +14,7 @@ import { drawOverlay } from '../landmarks/draw';
 import type { Predictor } from '../train/evaluate';
 import { checkK } from '../train/evaluate';
 import { fmt, round } from '../train/format';
+import { tallyText } from '../train/guards';
 import type { PreparedData } from '../train/prepare';
 import { learningCurveSvg } from './charts';
 import { clinicalMetrics, worstImages, type BaselineSource, type ClinicalResult } from './clinical';
@@ -120,6 +121,9 @@ export async function runReport(engine: Engine, o: ReportOptions): Promise<Repor
   const notes: string[] = [];
   log(`clinical metrics on ${o.data.set.images.length} images of ${o.data.spec}${o.split ? ` (split ${o.split})` : ''}`);
   const clinical = await clinicalMetrics(p.trainer, o.data, o.baseline, o.names);
+  // what the guards did to these images (counted before timing and the reference set add to the tally)
+  if (p.guard) notes.push(`Prediction guards on, as in predict (docs/guards.md): ${tallyText(p.guard.tally).replace(/^guards: /, '')}.`);
+  else notes.push('Prediction guards off: the points are the network\'s own (a model without calibration, or --no-guards).');
   const ev = clinical.evaluation;
   log(`MRE ${fmt(ev.overall.mre)} ± ${fmt(ev.overall.std)} ${ev.unit}; mean-shape baseline ${fmt(clinical.baseline.evaluation.overall.mre)} ${ev.unit}`);
   let operational: OperationalReport | null = null;

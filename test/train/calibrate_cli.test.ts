@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { calibrateMain } from '../../src/cli/commands/calibrate';
 import { evalMain } from '../../src/cli/commands/eval';
 import { predictMain } from '../../src/cli/commands/predict';
+import { reportMain } from '../../src/cli/commands/report';
 import { parseOrientation, orientImage, toOriented } from '../../src/landmarks/orientation';
 import { createModel, loadModel } from '../../src/node/api';
 import { readDataset } from '../../src/node/data_readers';
@@ -89,6 +90,18 @@ describe('osteo calibrate', () => {
     const off = await evalMain(['--model', calibrated, '--data', DATA, '--json', '--limit', '1', '--no-guards']);
     expect(off.guards).toBeUndefined();
   }, 120_000);
+
+  test('report: runs the model with the same guards as eval (same errors on the same images) and says what they did', async () => {
+    // orientation 'always' makes the guard change the points, so a report without it would differ from eval
+    const ev = await evalMain(['--model', calibrated, '--data', DATA, '--json', '--orientation', 'always']);
+    const r = await reportMain(['--model', calibrated, '--data', DATA, '--orientation', 'always', '--no-timing', '--worst', '0', '--out', tmp('report-guards')]);
+    expect(r.doc.clinical.overall.mre).toBeCloseTo(ev.overall.mre, 9);
+    expect(r.doc.notes.join(' ')).toMatch(/Prediction guards on, as in predict .*of 152 points flagged.* of 8 images predicted in another orientation/);
+    const off = await reportMain(['--model', calibrated, '--data', DATA, '--no-guards', '--no-timing', '--worst', '0', '--out', tmp('report-noguards')]);
+    expect(off.doc.notes.join(' ')).toMatch(/Prediction guards off/);
+    const evOff = await evalMain(['--model', calibrated, '--data', DATA, '--json', '--no-guards']);
+    expect(off.doc.clinical.overall.mre).toBeCloseTo(evOff.overall.mre, 9);
+  }, 300_000);
 
   test('the library: a calibrated model predicts expected errors and flags, and keeps its guards when saved', async () => {
     const m = await loadModel(await nodeEngine(), calibrated);

@@ -18,7 +18,7 @@ import { UsageError, type Command } from '../command';
 import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
-import { loadPredictorFile } from '../predictor';
+import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile } from '../predictor';
 import { log } from '../progress';
 
 const REPORT_OPTIONS = defineOptions({
@@ -42,6 +42,7 @@ const REPORT_OPTIONS = defineOptions({
   strict: { type: 'boolean', description: 'stop at the first bad item of the data instead of skipping it' },
   limit: { type: 'string', value: 'N', defaultText: 'every item', description: 'read at most N items of each data set (sorted by id)', check: checks.int(1) },
   batch: { type: 'string', value: 'N', default: '4', description: 'images per inference batch for the clinical metrics', check: checks.int(1) },
+  ...GUARD_OPTIONS,
   software: SOFTWARE_OPTION,
 });
 
@@ -103,7 +104,8 @@ export async function reportMain(argv: string[]): Promise<ReportResult & { files
   const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
   const limit = num(values.limit);
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, values.model!, { batch: Number(values.batch) });
+    // the model as predict runs it: the same guards (orientation, shape, calibrated confidence) unless turned off
+    const p = await loadPredictorFile(engine, values.model!, { batch: Number(values.batch), guards: guardOptionsOf(values) });
     try {
       const size = p.ck.train.size;
       const strict = !!values.strict;
@@ -134,7 +136,7 @@ export async function reportMain(argv: string[]): Promise<ReportResult & { files
 export const reportCommand: Command = {
   name: 'report',
   summary: 'the decision report: thresholds met or missed, clinical (MRE, SDR, baseline) and operational (latency, throughput) metrics, what to do next; HTML + JSON + markdown',
-  usage: 'osteo report --model CKPT --data SPEC [--split NAME] [--thresholds LIST] [--learning-curve FILE] [--reference SPEC] [--out DIR]',
+  usage: 'osteo report --model CKPT --data SPEC [--split NAME] [--thresholds LIST] [--learning-curve FILE] [--reference SPEC] [--orientation auto|always|off|NAME] [--no-guards] [--out DIR]',
   options: REPORT_OPTIONS,
   sections: [
     { title: 'thresholds', lines: [`e.g. "${DEFAULT_THRESHOLDS}": MRE at most 2 mm, 80% of landmarks within 2 mm, 95% of single images in 150 ms (decode to points), 20 images/s at the best batch size.`, 'Other keys: median (mm|px), sdr2.5, sdr3, sdr4 (fraction or %), p50, first (ms|s), memory (MiB|GiB). Errors in px (no pixel spacing) need px thresholds.'] },

@@ -15,7 +15,7 @@ import { applyAffine, preprocess, type Affine } from '../../src/landmarks/prepro
 import { orientImage, parseOrientation, toOriented, type Orientation } from '../../src/landmarks/orientation';
 import { learnShapeModel } from '../../src/landmarks/shape_model';
 import { createModel, type Engine, type Model } from '../../src/node/api';
-import { localMaxima, PredictionGuard, type GuardModel } from '../../src/train/guards';
+import { localMaxima, PredictionGuard, searchCopy, type GuardModel } from '../../src/train/guards';
 import type { LandmarkTrainer } from '../../src/train/trainer';
 import { nodeEngine } from '../helpers/node_engine';
 import { DECODER, WIDTHS } from './helpers';
@@ -189,6 +189,16 @@ describe('calibrated confidence (oracle network)', () => {
   });
 });
 
+test('searchCopy: an area-downsampled copy whose longer side stays at least twice the model input; small images as given', () => {
+  const img: GreyImage = { width: 300, height: 200, bitDepth: 8, data: Float32Array.from({ length: 300 * 200 }, (_, i) => (i % 300) / 299) };
+  const c = searchCopy(img, 32);
+  expect([c.width, c.height]).toEqual([75, 50]);
+  expect(c.bitDepth).toBe(8);
+  // a horizontal ramp stays a ramp: each block's mean
+  expect(c.data[1]).toBeCloseTo((4 + 5 + 6 + 7) / 4 / 299, 6);
+  expect(searchCopy(img, 100)).toBe(img);
+});
+
 test('localMaxima: highest first, plateaus counted once', () => {
   const hm = Float32Array.from([0, 1, 0, 0, 0, 0, 0, 3, 3]);
   expect(localMaxima(hm, 0, 3, 3, 5)).toEqual([{ x: 1, y: 2, value: 3 }, { x: 1, y: 0, value: 1 }]);
@@ -213,6 +223,20 @@ describe('a real (tiny, random) U-Net through the library', () => {
       expect(Math.abs(p[1] - mapped[j]![1])).toBeLessThan(1e-3);
     });
     expect(b.orientation).toBeDefined();
+  }, 600_000);
+
+  test.each(['mirror', 'rot90'])("a large file (searched on a reduced copy) given %s: the original's points, mapped back", async (name) => {
+    const big = synthesize({ kind: 'head', n: 1, size: 256, seed: 5 }).images[0]!;
+    // 256 px for a 32 px model: the 16 candidates are turned on a 4x smaller copy, the chosen one rerun at full size
+    expect(searchCopy(big, SIZE).width).toBe(64);
+    const o: Orientation = parseOrientation(name)!;
+    const a = await model.predict(big, { guards: { orientation: 'always' } });
+    const b = await model.predict(orientImage(o, big), { guards: { orientation: 'always' } });
+    const mapped = a.points.map((p) => toOriented(o, big.width, big.height, p));
+    b.points.forEach((p, j) => {
+      expect(Math.abs(p[0] - mapped[j]![0])).toBeLessThan(1e-3);
+      expect(Math.abs(p[1] - mapped[j]![1])).toBeLessThan(1e-3);
+    });
   }, 600_000);
 
   test('a named orientation gives exactly the points of the upright image, mapped back; an uncalibrated model says guards were skipped', async () => {

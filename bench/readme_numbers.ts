@@ -10,6 +10,7 @@
  * only as osteo's own second figure), ranges are min–max of the quoted values, and every figure
  * names the file (and field) it comes from. Pure: no I/O.
  */
+import { refineLonger, type RefineLongerFile } from './lever_numbers';
 import type { DispatchRecord, ProfileSum } from '../src/gpu/profiler';
 import type { MemoryReport } from '../src/model/memory';
 import { siteDecision, twoSiteModel, type SiteFile } from './site_numbers';
@@ -58,6 +59,7 @@ export interface DemoFile {
 
 export interface ResultFiles extends RecipeFiles {
   siteHamedan: SiteFile;
+  leverRefineLonger: RefineLongerFile;
   h200Node: BenchResults;
   h200Session: SessionFile;
   h200Sweep: SweepFile;
@@ -74,6 +76,7 @@ export interface ResultFiles extends RecipeFiles {
 /** Result file names under bench/results/, by field of ResultFiles. */
 export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   siteHamedan: 'site-hamedan.json',
+  leverRefineLonger: 'lever-refine-longer.json',
   h200Node: 'h200-node.json',
   h200Session: 'h200-session.json',
   h200Sweep: 'h200-sweep.json',
@@ -473,7 +476,7 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 export const DOCS: Record<string, BlockRenderers> = {
   'README.md': { 'demo-cpu': demoCpu, 'isbi-model': (f) => wrap(isbiModel(f)) , 'site-decision': (f) => siteDecision(f.siteHamedan) },
   'docs/gpu.md': { 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
-  'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage },
+  'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage, 'lever-refine-longer': (f) => refineLonger(f.leverRefineLonger) },
   'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) , 'two-site-model': (f) => twoSiteModel(f.siteHamedan) },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -112,6 +112,6 @@ export function twoSiteModel(f: SiteFile): string {
   return [
     `**Validation, per site** (\`bench/results/site-hamedan.json\`, ${f.date}): Hamedan — the 30 fixed test images, never used for training or selection — MRE ${fmt(t.hamedan.mre, 2)} px (median ${fmt(t.hamedan.median, 2)}, max ${fmt(t.hamedan.max, 1)}) against the annotators' mean${f.annotators ? `, who differ by ${fmt(f.annotators.mean, 2)} px` : ''}; the ISBI-only model ${fmt(i.hamedan?.mre, 2)} px.`,
     `ISBI 2015 — the 15 training-split images both models held out (their best epochs were picked on them) — MRE ${fmt(t.isbi.mre, 2)} mm, ${sdr(t.isbi)}; the ISBI-only model ${fmt(i.isbi?.mre, 2)} mm.`,
-    `**Training** on the CPU fallback (${f.machine}): ${train}. The figures were measured before \`osteo calibrate\` added the prediction guards to the file (the network is unchanged; with the guards a flagged point may be re-decoded).`,
+    `**Training** on the CPU fallback (${f.machine}): ${train} (bench/site_two_site_model.sh), then \`osteo calibrate\`. The figures are the shipped file's, guards on (as predict runs it).`,
   ].join('\n');
 }

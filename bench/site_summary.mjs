@@ -34,7 +34,7 @@ console.log(JSON.stringify({
   models: {
     isbi: { file: 'weights/osteo-isbi2015-ceph.safetensors', hamedan: pick(read('runs/site-eval/isbi-hamedan.json')), isbi: pick(read('runs/site-eval/isbi-isbi.json')) },
     twoSite: { file: 'weights/osteo-ceph-2site.safetensors', hamedan: pick(read('runs/site-eval/two-hamedan.json')), isbi: pick(read('runs/site-eval/two-isbi.json')),
-      training: [run('runs/twosite-coarse'), run('runs/twosite-refine')].filter(Boolean) },
+      training: [run('runs/twosite-coarse'), run('runs/twosite-refine'), run('runs/lever-refine-longer')].filter(Boolean) },
   },
   annotators: arms?.annotators ?? null,
   study: arms && { target: arms.target, targetWhy: arms.targetWhy, budget: arms.budget, crossings: arms.crossings, notes: arms.notes,

@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { byName, dataSpecTail } from './portable_paths';
 import type { RecipeArm } from './recipe_numbers';
 
 const [outJson, outSvg, ...specs] = process.argv.slice(2).filter((a) => a !== '--');
@@ -16,9 +17,9 @@ const arms: RecipeArm[] = specs.map((s) => {
   const m = JSON.parse(readFileSync(`${dir}/metrics.json`, 'utf8'));
   // the run folder and the coarse checkpoint by name only: they are scratch folders of this machine
   const { out: _o, ...config } = m.config;
-  if (typeof config.coarse === 'string') config.coarse = basename(config.coarse);
+  if (typeof config.coarse === 'string') config.coarse = byName(config.coarse);
   // an absolute data path (the appendix's copies in a temp folder) by its last two segments
-  if (typeof config.data === 'string') config.data = config.data.replace(/^(\w+:)\/(?:[^/?]+\/)*([^/?]+\/[^/?]+)/, '$1$2');
+  if (typeof config.data === 'string') config.data = dataSpecTail(config.data);
   return {
     name, dir: basename(dir), config, stage: m.stage ?? 'coarse', train: m.data.train, val: m.data.val,
     epochs: m.history.map((h: { epoch: number; trainLoss: number; valMre: number; valSdrPercent: Record<string, number>; seconds: number; everyCropRefinedMre?: number }) => ({

@@ -131,7 +131,7 @@ export function xGrid(f: Frame, values: readonly number[], X: (v: number) => num
   return values.map((t) => `<line x1="${coord(X(t))}" y1="${f.top}" x2="${coord(X(t))}" y2="${f.bottom}" stroke="#eee"/><text x="${coord(X(t))}" y="${f.bottom + 16}" text-anchor="middle">${esc(label(t))}</text>`).join('');
 }
 
-/** The frame's left and bottom axis lines, the x-axis title under the tick labels and the y-axis title turned on its side. */
+/** The frame's left and bottom axis lines, the x-axis title under the tick labels, the y-axis title on its side. */
 export function axes(f: Frame, xTitle: string, yTitle: string): string {
   const cy = (f.top + f.bottom) / 2;
   return `<line x1="${f.left}" y1="${f.bottom}" x2="${f.right}" y2="${f.bottom}" stroke="#333"/><line x1="${f.left}" y1="${f.top}" x2="${f.left}" y2="${f.bottom}" stroke="#333"/>` +

@@ -2,6 +2,7 @@
 // runs it N times (default 3), each with the machine's load averages before and after, and writes
 // bench/results/test-fast.json — what ran, on what, when. No test asserts these times: the machine that ran them
 // may be shared, and the load averages say how busy it was.
+// Build first (npm run build): test/app/app_size.test.ts measures dist/app.
 //   node scripts/time_test_fast.mjs [N]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -38,7 +38,9 @@ export type ScheduleName = 'plateau' | 'cosine' | 'step';
  * gradient, optional momentum). Both leave biases and batch-norm parameters undecayed.
  */
 export type OptimizerName = 'adamw' | 'sgd';
+/** Every optimizer name (the CLI's choices and the config check). */
 export const OPTIMIZERS: readonly OptimizerName[] = ['adamw', 'sgd'];
+/** Every schedule name (the CLI's choices and the config check). */
 export const SCHEDULES: readonly ScheduleName[] = ['plateau', 'cosine', 'step'];
 
 /** Which network a run trains: the whole-image (coarse) stage or the crop refinement stage (src/train/refine.ts). */

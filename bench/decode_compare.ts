@@ -14,6 +14,7 @@ import { loadCheckpoint } from '../src/node/checkpoint';
 import { prepareDataSpec } from '../src/node/train_io';
 import { splitTrainVal, subset } from '../src/train/data';
 import { predictorFromCheckpoint } from '../src/train/evaluate';
+import { byName, dataSpecTail } from './portable_paths';
 
 const WAYS: [string, DecodeOptions][] = [
   ['argmax + Gaussian sub-pixel (default)', { refine: 'gaussian' }],
@@ -49,7 +50,8 @@ const results = WAYS.map(([decode, opts]) => {
   const sdr = (r: number) => +ev.overall.sdr[String(r)]!.toFixed(1);
   return { decode, mre: +ev.overall.mre.toFixed(3), sdr2: sdr(2), sdr4: sdr(4) };
 });
-const report = { checkpoint: ckPath, loss: ck.train.loss, size, data: spec, images: val.images.length, unit: data.unit, results };
+// the checkpoint by name and the data folder by its tail: the committed file names no path of this machine
+const report = { checkpoint: byName(ckPath), loss: ck.train.loss, size, data: dataSpecTail(spec), images: val.images.length, unit: data.unit, results };
 writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
 console.log(JSON.stringify(report, null, 1));
 p.dispose();

@@ -4,6 +4,7 @@
  * kernel, share of the device ceiling, a roofline, and the whole-model times. Host-agnostic.
  */
 import { escapeHtml as esc } from '../src/util/html';
+import { decades, legend, logScale, niceLogBounds, SVG_CLOSE, svgOpen } from '../src/util/svg_chart';
 import { geomean } from '../src/util/stats';
 import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
@@ -172,31 +173,17 @@ function runtimesTable(rows: readonly ModelRow[]): string[] {
 const W = 900;
 const COLORS = { osteo: '#1f77b4', tfjs: '#ff7f0e', goal: '#2ca02c', ceil: '#d62728' };
 
-function logScale(lo: number, hi: number, a: number, b: number): (v: number) => number {
-  const l0 = Math.log10(lo), l1 = Math.log10(hi);
-  return (v) => a + ((Math.log10(Math.max(v, lo)) - l0) / (l1 - l0 || 1)) * (b - a);
-}
-
-function niceBounds(values: number[], pad = 2): [number, number] {
-  const v = values.filter((x) => Number.isFinite(x) && x > 0);
-  if (!v.length) return [0.1, 10];
-  return [10 ** Math.floor(Math.log10(Math.min(...v) / pad)), 10 ** Math.ceil(Math.log10(Math.max(...v) * pad))];
-}
-
-function decades(lo: number, hi: number): number[] {
-  const out: number[] = [];
-  for (let e = Math.round(Math.log10(lo)); e <= Math.round(Math.log10(hi)); e++) out.push(10 ** e);
-  return out;
-}
+/** A benchmark chart's opening tag: 900 wide, 10 px text, its id (the page's script finds the charts by it). */
+const open = (id: string, h: number): string => svgOpen({ id, width: W, height: h, fontSize: 10 });
 
 /** Horizontal bars of tfjs/osteo per kernel row on a log axis, with lines at 1x and the 2x goal. */
 export function ratioChart(rows: readonly KernelRow[]): string {
   const data = rows.filter((r) => r.ratio != null);
   const left = 330, right = W - 60, rowH = 14, top = 30;
   const h = top + data.length * rowH + 40;
-  const [lo, hi] = niceBounds([...data.map((r) => r.ratio!), 1, 2]);
+  const [lo, hi] = niceLogBounds([...data.map((r) => r.ratio!), 1, 2]);
   const x = logScale(lo, hi, left, right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-ratio" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [open('chart-ratio', h)];
   parts.push(`<text x="${left}" y="14" font-size="12">speed-up of osteo over tfjs (tfjs time / osteo time, log scale)</text>`);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}x</text>`);
   parts.push(`<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${h - 30}" stroke="#000"/>`);
@@ -209,30 +196,14 @@ export function ratioChart(rows: readonly KernelRow[]): string {
       `<rect class="point" data-key="${esc(r.key)}" data-value="${r.ratio}" x="${Math.min(x0, x1)}" y="${y + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 4}" fill="${r.ratio! >= 1 ? COLORS.osteo : COLORS.tfjs}"><title>${esc(r.key)}: ${fmt(r.ratio)}x</title></rect>`,
     );
   });
-  parts.push('</svg>');
+  parts.push(SVG_CLOSE);
   return parts.join('\n');
 }
 
 const BASELINE_COLORS = ['#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
-/**
- * A legend of coloured items from (x, y), wrapped to the chart's width (one long title line was
- * clipped at the SVG's edge and hid the last backends). Returns the SVG and the height it takes.
- */
-function legend(items: readonly { label: string; color: string }[], x: number, y: number, right = W - 10): { svg: string; height: number } {
-  const parts: string[] = [];
-  let cx = x, cy = y;
-  for (const it of items) {
-    const w = 18 + it.label.length * 6.2;
-    if (cx + w > right && cx > x) {
-      cx = x;
-      cy += 14;
-    }
-    parts.push(`<g class="legend-item"><rect x="${cx}" y="${cy - 9}" width="10" height="10" fill="${it.color}"/><text x="${cx + 14}" y="${cy}">${esc(it.label)}</text></g>`);
-    cx += w + 10;
-  }
-  return { svg: parts.join(''), height: cy - y + 14 };
-}
+/** A legend of coloured boxes from (x, y), wrapped to the chart's width (a long row was clipped at the SVG's edge). */
+const legendOf = (items: readonly { label: string; color: string }[], x: number, y: number) => legend(items.map((i) => ({ label: i.label, colour: i.color })), x, y, { right: W - 10, fontSize: 10 });
 
 /**
  * Per op family, osteo's geometric-mean speed-up over every tfjs backend measured in the run
@@ -250,14 +221,14 @@ export function baselinesChart(rows: readonly KernelRow[], mainBackend: string):
     const e = extra.find((x) => x.op === op && x.backend === b);
     return e && e.rows && Number.isFinite(e.geomeanRatio) ? e.geomeanRatio : null;
   };
-  const lg = legend(backends.map((b, i) => ({ label: `tfjs-${b}`, color: BASELINE_COLORS[i % BASELINE_COLORS.length]! })), 160, 32);
+  const lg = legendOf(backends.map((b, i) => ({ label: `tfjs-${b}`, color: BASELINE_COLORS[i % BASELINE_COLORS.length]! })), 160, 32);
   const left = 160, right = W - 60, top = 32 + lg.height + 6, barH = 10;
   const groupH = backends.length * barH + 8;
   const h = top + ops.length * groupH + 40;
   const vals = ops.flatMap((o) => backends.map((b) => value(o.op, b) ?? NaN));
-  const [lo, hi] = niceBounds([...vals, 1]);
+  const [lo, hi] = niceLogBounds([...vals, 1]);
   const x = logScale(lo, hi, left, right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-baselines" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [open('chart-baselines', h)];
   parts.push(`<text x="${left}" y="14" font-size="12">geomean speed-up of osteo per op over each tfjs backend (log scale, &gt; 1x: osteo faster)</text>`, lg.svg);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}x</text>`);
   parts.push(`<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${h - 30}" stroke="#000"/>`);
@@ -273,7 +244,7 @@ export function baselinesChart(rows: readonly KernelRow[], mainBackend: string):
       );
     });
   });
-  parts.push('</svg>');
+  parts.push(SVG_CLOSE);
   return parts.join('\n');
 }
 
@@ -282,9 +253,9 @@ export function ceilingChart(rows: readonly KernelRow[]): string {
   const data = rows.filter((r) => r.osteoCeilingShare != null || r.tfjsCeilingShare != null);
   const left = 330, right = W - 60, rowH = 16, top = 30;
   const h = top + data.length * rowH + 40;
-  const [lo] = niceBounds(data.flatMap((r) => [r.osteoCeilingShare ?? NaN, r.tfjsCeilingShare ?? NaN]).map((v) => v * 100));
+  const [lo] = niceLogBounds(data.flatMap((r) => [r.osteoCeilingShare ?? NaN, r.tfjsCeilingShare ?? NaN]).map((v) => v * 100));
   const x = logScale(Math.max(lo, 1e-4), 100, left, right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-ceiling" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [open('chart-ceiling', h)];
   parts.push(`<text x="${left}" y="14" font-size="12">share of the measured device ceiling, % (log scale): <tspan fill="${COLORS.osteo}">osteo</tspan>, <tspan fill="${COLORS.tfjs}">tfjs</tspan></text>`);
   for (const d of decades(Math.max(lo, 1e-4), 100)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}%</text>`);
   data.forEach((r, i) => {
@@ -294,7 +265,7 @@ export function ceilingChart(rows: readonly KernelRow[]): string {
       v == null ? '' : `<rect class="point" data-series="${series}" data-key="${esc(r.key)}" data-value="${v}" x="${left}" y="${y + dy}" width="${Math.max(1, x(v * 100) - left)}" height="6" fill="${COLORS[series]}"><title>${series} ${esc(r.key)}: ${pct(v)}</title></rect>`;
     parts.push(bar(r.osteoCeilingShare, 'osteo', 1), bar(r.tfjsCeilingShare, 'tfjs', 8));
   });
-  parts.push('</svg>');
+  parts.push(SVG_CLOSE);
   return parts.join('\n');
 }
 
@@ -303,12 +274,12 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
   const data = rows.filter((r) => r.flops > 0 && r.bytes > 0);
   const left = 70, right = W - 30, top = 30, bottom = 420, h = 460;
   const ai = data.map((r) => r.flops / r.bytes);
-  const [xlo, xhi] = niceBounds([...ai, ceilings.fmaGflops / ceilings.copyGbps]);
-  const [ylo] = niceBounds(data.flatMap((r) => [r.osteoRate ?? NaN, r.tfjsRate ?? NaN]));
+  const [xlo, xhi] = niceLogBounds([...ai, ceilings.fmaGflops / ceilings.copyGbps]);
+  const [ylo] = niceLogBounds(data.flatMap((r) => [r.osteoRate ?? NaN, r.tfjsRate ?? NaN]));
   const yhi = 10 ** Math.ceil(Math.log10(ceilings.fmaGflops * 2));
   const x = logScale(xlo, xhi, left, right);
   const y = logScale(ylo, yhi, bottom, top);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-roofline" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [open('chart-roofline', h)];
   parts.push(`<text x="${left}" y="14" font-size="12">roofline: arithmetic intensity (FLOP/byte, minimum traffic) vs achieved GFLOP/s — <tspan fill="${COLORS.osteo}">● osteo</tspan> <tspan fill="${COLORS.tfjs}">▲ tfjs</tspan></text>`);
   for (const d of decades(xlo, xhi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top}" y2="${bottom}" stroke="#eee"/><text x="${x(d)}" y="${bottom + 14}" text-anchor="middle">${fmt(d)}</text>`);
   for (const d of decades(ylo, yhi)) parts.push(`<line x1="${left}" x2="${right}" y1="${y(d)}" y2="${y(d)}" stroke="#eee"/><text x="${left - 4}" y="${y(d) + 3}" text-anchor="end">${fmt(d)}</text>`);
@@ -328,7 +299,7 @@ export function rooflineChart(rows: readonly KernelRow[], ceilings: { fmaGflops:
     }
   });
   parts.push(`<text x="${(left + right) / 2}" y="${h - 8}" text-anchor="middle">FLOP / byte</text>`);
-  parts.push('</svg>');
+  parts.push(SVG_CLOSE);
   return parts.join('\n');
 }
 
@@ -344,14 +315,14 @@ export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu', id
     ...extras.map((e, i) => ({ id: e, label: `tfjs-${e}`, color: BASELINE_COLORS[(i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.extra?.[e] })),
     ...runtimes.map((e, i) => ({ id: e, label: e, color: BASELINE_COLORS[(extras.length + i + 1) % BASELINE_COLORS.length]!, phase: (r: ModelRow) => r.runtimes?.[e]?.phase ?? undefined })),
   ];
-  const lg = legend(series, 160, 32);
+  const lg = legendOf(series, 160, 32);
   const left = 160, right = W - 250, top = 32 + lg.height + 6; // room for the value labels right of the bars
   const rowH = series.length * 16 + 12;
   const h = top + rows.length * rowH + 40;
   const vals = rows.flatMap((r) => series.flatMap((s) => [s.phase(r)?.steady.median ?? NaN, s.phase(r)?.firstMs ?? NaN]));
-  const [lo, hi] = niceBounds(vals);
+  const [lo, hi] = niceLogBounds(vals);
   const x = logScale(lo, hi, left, right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="10">`];
+  const parts: string[] = [open(id, h)];
   parts.push(`<text x="${left}" y="14" font-size="12">whole model, ms (log scale, shorter is faster): steady-state bars, first run (compile / session creation) as a hollow marker</text>`, lg.svg);
   for (const d of decades(lo, hi)) parts.push(`<line x1="${x(d)}" x2="${x(d)}" y1="${top - 4}" y2="${h - 30}" stroke="#ddd"/><text x="${x(d)}" y="${h - 16}" text-anchor="middle">${fmt(d)}</text>`);
   rows.forEach((r, i) => {
@@ -366,7 +337,7 @@ export function modelChart(rows: readonly ModelRow[], mainBackend = 'webgpu', id
       parts.push(`<text x="${x(Math.max(p.steady.median, p.firstMs)) + 6}" y="${yy + 10}">${esc(s.label)} ${fmt(p.steady.median)} ms (first ${fmt(p.firstMs)})</text>`);
     });
   });
-  parts.push('</svg>');
+  parts.push(SVG_CLOSE);
   return parts.join('\n');
 }
 

@@ -3,8 +3,8 @@
  * rendered from bench/results/site-hamedan.json (bench/site_decision.sh, bench/site_summary.mjs).
  * Pure: no I/O.
  */
-/** Fixed decimals (undefined/NaN: n/a). */
-const fmt = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
+// fixed decimals, 'n/a' when missing: the library's formatter of metrics (bench/stats' fmt is 3 significant digits)
+import { fmt } from '../src/train/format';
 
 interface Overall { images: number; unit: string; mre: number; std: number; median: number; max: number; sdrPercent: Record<string, number>; perLandmark: { name: string; mre: number }[] }
 interface Arm {

@@ -13,7 +13,8 @@ import type { InitSource } from '../train/init';
 import type { TrainProgress } from '../train/run';
 import { substore, utf8 } from '../train/store';
 import { escapeHtml as esc } from '../util/html';
-import { COLOURS, legend, svgOpen, tickText, ticks } from './charts';
+import { legend, svgOpen, ticks, yGrid } from '../util/svg_chart';
+import { COLOURS } from './charts';
 import { type LearningCurveDoc, type LearningCurveOptions, type LearningCurveResult, predictionSentence, runLearningCurve } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
@@ -97,8 +98,16 @@ const ARM_COLOURS = ['#1f77b4', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
  * Test MRE against annotated images (log axis) per arm: mean ± SD, fit and band; the annotators' level and the target.
  */
 export function armsSvg(d: ArmsDoc): string {
-  const W = 900, left = 80, right = W - 30, top = 64, bottom = 410, h = 460;
+  const W = 900, left = 80, right = W - 30;
   const run = d.arms.filter((a) => a.curve);
+  // the legend wraps inside the chart; the plot starts under it (and under the line naming the arms not run)
+  const lg = legend([
+    ...run.map((a, i) => ({ label: a.name, colour: ARM_COLOURS[i % ARM_COLOURS.length]! })),
+    ...(d.annotators ? [{ label: "annotators' disagreement", colour: COLOURS.reference, kind: 'dash' as const }] : []),
+    ...(d.target !== null ? [{ label: 'target', colour: COLOURS.target, kind: 'dash' as const }] : []),
+  ], left + 10, 42, { right: W - 20 });
+  const notRunY = 42 + lg.height;
+  const top = notRunY + 6, bottom = top + 346, h = bottom + 50;
   const all = run.flatMap((a) => a.curve!.bySize);
   const nLo = Math.max(1, Math.min(...all.map((s) => s.n), 5) / 1.5);
   const nHi = Math.max(...all.map((s) => s.n), 10) * 1.5;
@@ -108,14 +117,10 @@ export function armsSvg(d: ArmsDoc): string {
   const top_ = tk[tk.length - 1]!;
   const X = (n: number) => left + ((right - left) * Math.log(n / nLo)) / Math.log(nHi / nLo);
   const Y = (v: number) => bottom - ((bottom - top) * Math.min(Math.max(v, 0), top_)) / top_;
-  const out = [svgOpen('chart-arms', h, d.title), legend([
-    ...run.map((a, i) => ({ label: a.name, colour: ARM_COLOURS[i % ARM_COLOURS.length]! })),
-    ...(d.annotators ? [{ label: "annotators' disagreement", colour: COLOURS.reference, kind: 'dash' as const }] : []),
-    ...(d.target !== null ? [{ label: 'target', colour: COLOURS.target, kind: 'dash' as const }] : []),
-  ], left + 10, 42)];
+  const out = [svgOpen({ id: 'chart-arms', width: W, height: h, title: d.title }), lg.svg];
   const notRun = d.arms.filter((a) => !a.curve);
-  if (notRun.length) out.push(`<text x="${left + 10}" y="58" fill="#555">${esc(`not run: ${notRun.map((a) => a.name).join(', ')} (see arms.md)`)}</text>`);
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${tickText(t)}</text>`);
+  if (notRun.length) out.push(`<text x="${left + 10}" y="${notRunY}" fill="#555">${esc(`not run: ${notRun.map((a) => a.name).join(', ')} (see arms.md)`)}</text>`);
+  out.push(yGrid({ left, right, top, bottom }, tk, Y));
   for (let e = Math.floor(Math.log10(nLo)); e <= Math.floor(Math.log10(nHi)); e++) {
     for (const m of [1, 2, 5]) {
       const n = m * 10 ** e;

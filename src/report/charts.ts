@@ -5,39 +5,18 @@
  */
 import { fmt } from '../train/format';
 import { escapeHtml as esc } from '../util/html';
+import { legend, type LegendItem, svgOpen, ticks, tickText, yGrid } from '../util/svg_chart';
 import type { LearningCurveDoc } from './learning_curve';
 import { band, powerLaw } from './powerlaw';
 
 const W = 900;
 export const COLOURS = { model: '#1f77b4', baseline: '#ff7f0e', target: '#2ca02c', band: '#1f77b4', reference: '#7f7f7f', missed: '#d62728' };
 
-export const svgOpen = (id: string, h: number, title: string): string =>
-  `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="12"><rect width="${W}" height="${h}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`;
+/** The report's chart frame: 900 wide, the chart's id and title (src/util/svg_chart.ts draws every chart). */
+const open = (id: string, h: number, title: string): string => svgOpen({ id, width: W, height: h, title });
 
-export function legend(items: readonly { label: string; colour: string; kind?: 'box' | 'line' | 'dash' }[], x: number, y: number): string {
-  let cx = x;
-  return items.map((it) => {
-    const mark = it.kind === 'line' || it.kind === 'dash'
-      ? `<line x1="${cx}" y1="${y - 4}" x2="${cx + 16}" y2="${y - 4}" stroke="${it.colour}" stroke-width="2"${it.kind === 'dash' ? ' stroke-dasharray="5 3"' : ''}/>`
-      : `<rect x="${cx}" y="${y - 10}" width="12" height="12" fill="${it.colour}"/>`;
-    const s = `<g class="legend-item">${mark}<text x="${cx + 20}" y="${y}">${esc(it.label)}</text></g>`;
-    cx += 34 + it.label.length * 7.2;
-    return s;
-  }).join('');
-}
-
-/** A tick label: no trailing zeros (0, 2.5, 40). */
-export const tickText = (t: number): string => String(Number(t.toPrecision(4)));
-
-/** A "nice" upper axis bound and its ticks. */
-export function ticks(max: number, count = 5): number[] {
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw || 1));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = 0; v <= max + step * 0.999; v += step) out.push(Number(v.toPrecision(6)));
-  return out;
-}
+/** A legend wrapped inside the report's width. */
+const legendAt = (items: readonly LegendItem[], x: number, y: number): string => legend(items, x, y, { right: W - 20 }).svg;
 
 /** Horizontal bars per landmark: the model's MRE and the baseline's, with the model's SD as a whisker. */
 export function perLandmarkChart(rows: readonly { name: string; mre: number; std: number; baseline: number }[], unit: string): string {
@@ -46,7 +25,7 @@ export function perLandmarkChart(rows: readonly { name: string; mre: number; std
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.mre + r.std, r.baseline]));
   const tk = ticks(max);
   const X = (v: number) => left + ((right - left) * v) / tk[tk.length - 1]!;
-  const out = [svgOpen('chart-landmarks', h, `Radial error per landmark (${unit}): model vs mean-shape baseline`), legend([{ label: 'model MRE (whisker: ± SD)', colour: COLOURS.model }, { label: 'mean-shape baseline MRE', colour: COLOURS.baseline }], left, 38)];
+  const out = [open('chart-landmarks', h, `Radial error per landmark (${unit}): model vs mean-shape baseline`), legendAt([{ label: 'model MRE (whisker: ± SD)', colour: COLOURS.model }, { label: 'mean-shape baseline MRE', colour: COLOURS.baseline }], left, 38)];
   for (const t of tk) out.push(`<line x1="${X(t)}" y1="${top - 4}" x2="${X(t)}" y2="${h - 44}" stroke="#ddd"/><text x="${X(t)}" y="${h - 30}" text-anchor="middle">${tickText(t)}</text>`);
   out.push(`<text x="${(left + right) / 2}" y="${h - 10}" text-anchor="middle">mean radial error (${unit})</text>`);
   rows.forEach((r, i) => {
@@ -65,8 +44,8 @@ export function sdrChart(radii: readonly string[], model: readonly number[], bas
   const left = 70, right = W - 30, top = 50, bottom = 300, h = 350;
   const Y = (v: number) => bottom - ((bottom - top) * v) / 100;
   const gw = (right - left) / radii.length;
-  const out = [svgOpen('chart-sdr', h, `Successful detection rate (share of landmarks within the radius)`), legend([{ label: 'model', colour: COLOURS.model }, { label: 'mean-shape baseline', colour: COLOURS.baseline }, { label: 'threshold', colour: COLOURS.target, kind: 'dash' }], left + 10, 40)];
-  for (const t of [0, 20, 40, 60, 80, 100]) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${t}%</text>`);
+  const out = [open('chart-sdr', h, `Successful detection rate (share of landmarks within the radius)`), legendAt([{ label: 'model', colour: COLOURS.model }, { label: 'mean-shape baseline', colour: COLOURS.baseline }, { label: 'threshold', colour: COLOURS.target, kind: 'dash' }], left + 10, 40)];
+  out.push(yGrid({ left, right, top, bottom }, [0, 20, 40, 60, 80, 100], Y, (t) => `${t}%`));
   out.push(`<text transform="translate(20,${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">SDR (%)</text>`, `<text x="${(left + right) / 2}" y="${h - 12}" text-anchor="middle">radius (${unit})</text>`);
   radii.forEach((r, i) => {
     const cx = left + gw * (i + 0.5);
@@ -87,8 +66,8 @@ export function throughputChart(perBatch: readonly { batch: number; imagesPerSec
   const tk = ticks(max);
   const Y = (v: number) => bottom - ((bottom - top) * v) / tk[tk.length - 1]!;
   const gw = (right - left) / Math.max(1, perBatch.length);
-  const out = [svgOpen('chart-throughput', h, 'Throughput on this device (images/s) by batch size'), legend([{ label: 'images/s', colour: COLOURS.model }, ...(goal !== undefined ? [{ label: 'threshold', colour: COLOURS.target, kind: 'dash' as const }] : [])], left + 10, 40)];
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${tickText(t)}</text>`);
+  const out = [open('chart-throughput', h, 'Throughput on this device (images/s) by batch size'), legendAt([{ label: 'images/s', colour: COLOURS.model }, ...(goal !== undefined ? [{ label: 'threshold', colour: COLOURS.target, kind: 'dash' as const }] : [])], left + 10, 40)];
+  out.push(yGrid({ left, right, top, bottom }, tk, Y));
   out.push(`<text transform="translate(22,${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">images / s</text>`, `<text x="${(left + right) / 2}" y="${h - 12}" text-anchor="middle">batch size</text>`);
   perBatch.forEach((p, i) => {
     const cx = left + gw * (i + 0.5);
@@ -118,10 +97,10 @@ export function learningCurveSvg(d: Pick<LearningCurveDoc, 'rows' | 'bySize' | '
   const tk = ticks(yMax);
   const X = (n: number) => left + ((right - left) * Math.log(n / nLo)) / Math.log(nHi / nLo);
   const Y = (v: number) => bottom - ((bottom - top) * Math.min(Math.max(v, 0), tk[tk.length - 1]!)) / tk[tk.length - 1]!;
-  const out = [svgOpen('chart-learning-curve', h, d.title), legend([
+  const out = [open('chart-learning-curve', h, d.title), legendAt([
     { label: 'runs', colour: '#000' }, { label: 'mean ± SD', colour: COLOURS.model }, { label: 'fit a·n^(−b) + c', colour: COLOURS.model, kind: 'line' }, { label: '95% band', colour: '#b9d3ea' }, { label: 'target', colour: COLOURS.target, kind: 'dash' },
   ], left + 10, 40)];
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t)}" x2="${right}" y2="${Y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t) + 4}" text-anchor="end">${tickText(t)}</text>`);
+  out.push(yGrid({ left, right, top, bottom }, tk, Y));
   for (let e = Math.floor(Math.log10(nLo)); e <= Math.floor(Math.log10(nHi)); e++) {
     for (const m of [1, 2, 5]) {
       const n = m * 10 ** e;
@@ -154,8 +133,8 @@ export function histogramChart(reference: readonly number[], target: readonly nu
   const X = (i: number) => left + ((right - left) * i) / reference.length;
   const Y = (v: number) => bottom - ((bottom - top) * v * 100) / tk[tk.length - 1]!;
   const step = (v: readonly number[]) => v.map((p, i) => `${X(i).toFixed(1)},${Y(p).toFixed(1)} ${X(i + 1).toFixed(1)},${Y(p).toFixed(1)}`).join(' ');
-  const out = [svgOpen('chart-histograms', h, 'Intensity histograms (each image min-max scaled to [0, 1], pooled)'), legend([{ label: labels[0], colour: COLOURS.reference, kind: 'line' }, { label: labels[1], colour: COLOURS.missed, kind: 'line' }], left + 10, 40)];
-  for (const t of tk) out.push(`<line x1="${left}" y1="${Y(t / 100)}" x2="${right}" y2="${Y(t / 100)}" stroke="#ddd"/><text x="${left - 6}" y="${Y(t / 100) + 4}" text-anchor="end">${tickText(t)}%</text>`);
+  const out = [open('chart-histograms', h, 'Intensity histograms (each image min-max scaled to [0, 1], pooled)'), legendAt([{ label: labels[0], colour: COLOURS.reference, kind: 'line' }, { label: labels[1], colour: COLOURS.missed, kind: 'line' }], left + 10, 40)];
+  out.push(yGrid({ left, right, top, bottom }, tk, (t) => Y(t / 100), (t) => `${tickText(t)}%`));
   for (const v of [0, 0.25, 0.5, 0.75, 1]) out.push(`<text x="${X(v * reference.length)}" y="${bottom + 16}" text-anchor="middle">${v}</text>`);
   out.push(`<text transform="translate(20,${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">share of pixels</text>`, `<text x="${(left + right) / 2}" y="${h - 12}" text-anchor="middle">intensity</text>`);
   out.push(`<polyline fill="none" stroke="${COLOURS.reference}" stroke-width="2" points="${step(reference)}"/>`, `<polyline fill="none" stroke="${COLOURS.missed}" stroke-width="2" points="${step(target)}"/>`);

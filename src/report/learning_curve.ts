@@ -142,7 +142,7 @@ export async function runLearningCurve(engine: Engine, o: LearningCurveOptions):
   const notes = [
     `Data ${o.data}: ${data.set.images.length} images, K=${data.k}, errors in ${data.unit}; ${describe}. Every run is scored on the same ${test.length} test images.`,
     `Nested subsets of the ${pool.length} training images: repeat r draws one seeded order of them and each fraction takes its first images; training seed r for every fraction of repeat r.`,
-    `Budget: ${o.budget === 'epochs' ? `at most ${o.base.epochs} epochs for every size` : `the full run's updates for every size (${o.base.epochs} epochs × N/n)`}, ${o.base.schedule === 'cosine' ? 'cosine learning-rate decay over the run' : `ReduceLROnPlateau(0.5, ${o.base.patience})`}, early stop ${o.base.earlyStop}, validation fraction ${o.base.valSplit}; each run scored with its best-validation checkpoint. Init: ${o.initName}.`,
+    `Budget: ${o.budget === 'epochs' ? `at most ${o.base.epochs} epochs for every size` : `the full run's updates for every size (${o.base.epochs} epochs × N/n)`}, ${o.base.schedule === 'cosine' ? 'cosine learning-rate decay over the run' : o.base.schedule === 'step' ? `step decay (×${o.base.gamma ?? 0.1} every ${o.base.stepSize} epochs)` : `ReduceLROnPlateau(0.5, ${o.base.patience})`}, early stop ${o.base.earlyStop}, validation fraction ${o.base.valSplit}; each run scored with its best-validation checkpoint. Init: ${o.initName}.`,
   ];
   const rows: CurveRow[] = [];
   const agreement = data.annotators?.agreement ?? null;

@@ -7,7 +7,7 @@
  *     `osteo_train` (input size, σ, loss, decoding, landmark names, the run's settings) and
  *     `osteo_state` (epoch, best metric, optimizer step counts and lr, ReduceLROnPlateau and
  *     EarlyStopping state, metric history) as JSON strings;
- *   - optimizer moments as extra tensors `optim.<kind>.<parameter>` (AdamW: exp_avg, exp_avg_sq);
+ *   - optimizer moments as extra tensors `optim.<kind>.<parameter>` (AdamW: exp_avg, exp_avg_sq; SGD: momentum_buffer);
  *   - a two-stage checkpoint (src/train/refine.ts) also holds the refinement network as tensors
  *     `refine.<smp name>` and its settings as `osteo_refine` (crop, size, σ, normalisation, the
  *     coarse errors it was trained for). The main tensors and `osteo_train` stay the coarse

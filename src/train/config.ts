@@ -27,8 +27,21 @@ export { HEATMAP_LOSSES };
 /** Heatmap → point decoding: the peak with sub-pixel refinement, or the blob centroid. */
 export type DecodeMethod = 'argmax' | 'blob';
 
-/** Learning-rate schedule: ReduceLROnPlateau on validation MRE, or cosine decay to lr/10 over the epochs. */
-export type ScheduleName = 'plateau' | 'cosine';
+/**
+ * Learning-rate schedule: ReduceLROnPlateau on validation MRE, cosine decay to lr/10 over the epochs, or step decay
+ * (lr · gamma every `stepSize` epochs, torch StepLR).
+ */
+export type ScheduleName = 'plateau' | 'cosine' | 'step';
+
+/**
+ * The optimizer: AdamW (decoupled weight decay, the recipe's) or SGD (torch.optim.SGD: weight decay added to the
+ * gradient, optional momentum). Both leave biases and batch-norm parameters undecayed.
+ */
+export type OptimizerName = 'adamw' | 'sgd';
+/** Every optimizer name (the CLI's choices and the config check). */
+export const OPTIMIZERS: readonly OptimizerName[] = ['adamw', 'sgd'];
+/** Every schedule name (the CLI's choices and the config check). */
+export const SCHEDULES: readonly ScheduleName[] = ['plateau', 'cosine', 'step'];
 
 /** Which network a run trains: the whole-image (coarse) stage or the crop refinement stage (src/train/refine.ts). */
 export type StageName = 'coarse' | 'refine';
@@ -53,10 +66,14 @@ export interface TrainConfig {
   accum: number;
   /** Most epochs. */
   epochs: number;
-  /** AdamW learning rate. */
+  /** Learning rate (of AdamW or SGD). */
   lr: number;
-  /** AdamW weight decay. */
+  /** Weight decay (AdamW's decoupled; SGD's added to the gradient). */
   weightDecay: number;
+  /** The optimizer (default AdamW). */
+  optimizer?: OptimizerName;
+  /** SGD momentum (default 0: plain SGD). */
+  momentum?: number;
   /** Scale each update's gradients to at most this global L2 norm (torch clip_grad_norm_); absent: no clipping. */
   clipGradNorm?: number;
   /** σ of the Gaussian target heatmaps, in model pixels. */
@@ -91,6 +108,10 @@ export interface TrainConfig {
   schedule?: ScheduleName;
   /** Epochs of linear warm-up from lr/10 in front of the schedule (default 0). */
   warmup?: number;
+  /** Step schedule: epochs between decays (required with schedule 'step'). */
+  stepSize?: number;
+  /** Step schedule: the factor of each decay (default 0.1, as torch StepLR). */
+  gamma?: number;
   /** Stage to train (default coarse). */
   stage?: StageName;
   /** Refinement stage: the coarse stage's checkpoint it refines. */
@@ -173,7 +194,7 @@ export const TRAIN_DEFAULTS = {
   decode: 'argmax',
 } as const satisfies Partial<TrainConfig>;
 
-const INT_KEYS = ['size', 'batch', 'accum', 'epochs', 'seed', 'patience', 'earlyStop', 'limit', 'crops'] as const;
+const INT_KEYS = ['size', 'batch', 'accum', 'epochs', 'seed', 'patience', 'earlyStop', 'limit', 'crops', 'stepSize'] as const;
 
 /** A config key as its CLI flag (`weightDecay` → `--weight-decay`). */
 export const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
@@ -194,7 +215,13 @@ export function validateConfig(c: TrainConfig): void {
   if (!HEATMAP_LOSSES.includes(c.loss)) throw new ConfigError(`--loss must be one of ${HEATMAP_LOSSES.join(', ')}, got ${c.loss}`);
   if (c.targetScale !== 1 && c.loss !== 'mse') throw new ConfigError(`--target-scale scales MSE targets only (${c.loss} needs targets in [0, 1]${c.loss === 'spatial_ce' ? ', normalised per map' : ''}); drop it or use --loss mse`);
   if (!['argmax', 'blob'].includes(c.decode)) throw new ConfigError(`--decode must be argmax or blob, got ${c.decode}`);
-  if (c.schedule !== undefined && !['plateau', 'cosine'].includes(c.schedule)) throw new ConfigError(`--schedule must be plateau or cosine, got ${c.schedule}`);
+  if (c.optimizer !== undefined && !OPTIMIZERS.includes(c.optimizer)) throw new ConfigError(`--optimizer must be ${OPTIMIZERS.join(' or ')}, got ${c.optimizer}`);
+  if (c.momentum !== undefined && !(c.momentum >= 0 && c.momentum < 1)) throw new ConfigError(`--momentum must be in [0, 1), got ${c.momentum}`);
+  if (c.momentum !== undefined && c.momentum !== 0 && c.optimizer !== 'sgd') throw new ConfigError('--momentum is for --optimizer sgd (AdamW keeps its own moments)');
+  if (c.schedule !== undefined && !SCHEDULES.includes(c.schedule)) throw new ConfigError(`--schedule must be ${SCHEDULES.join(', ')}, got ${c.schedule}`);
+  if (c.schedule === 'step' && c.stepSize === undefined) throw new ConfigError('--schedule step needs --step-size N (epochs between decays)');
+  if ((c.stepSize !== undefined || c.gamma !== undefined) && c.schedule !== 'step') throw new ConfigError('--step-size and --gamma are for --schedule step');
+  if (c.gamma !== undefined && !(c.gamma > 0 && c.gamma <= 1)) throw new ConfigError(`--gamma must be in (0, 1], got ${c.gamma}`);
   if (c.warmup !== undefined && !(Number.isInteger(c.warmup) && c.warmup >= 0)) throw new ConfigError(`--warmup must be a non-negative integer, got ${c.warmup}`);
   if (c.stage !== undefined && !['coarse', 'refine'].includes(c.stage)) throw new ConfigError(`--stage must be coarse or refine, got ${c.stage}`);
   if (c.crop !== undefined && !(c.crop > 0 && c.crop <= 1)) throw new ConfigError(`--crop must be a fraction of the image's longer side in (0, 1], got ${c.crop}`);

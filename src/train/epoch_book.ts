@@ -4,7 +4,7 @@
  * warm-up, else ReduceLROnPlateau), early stopping, the best epoch, the history, and the state a
  * checkpoint stores to resume exactly (host-neutral).
  */
-import { CosineAnnealingLR, EarlyStopping, LinearWarmup, ReduceLROnPlateau, type LRSchedule } from '../nn/schedule';
+import { CosineAnnealingLR, EarlyStopping, LinearWarmup, ReduceLROnPlateau, StepLR, type LRSchedule } from '../nn/schedule';
 import type { EpochRecord, TrainingState } from './checkpoint';
 import type { TrainConfig } from './config';
 
@@ -22,7 +22,7 @@ export class EpochBook {
   private readonly lrAt: (epoch: number) => number;
 
   constructor(
-    private readonly c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup' | 'patience' | 'earlyStop'>,
+    private readonly c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup' | 'stepSize' | 'gamma' | 'patience' | 'earlyStop'>,
     resume?: TrainingState,
   ) {
     this.plateau = resume?.plateau ? ReduceLROnPlateau.fromJSON(resume.plateau) : new ReduceLROnPlateau(c.lr, { factor: 0.5, patience: c.patience });
@@ -32,7 +32,7 @@ export class EpochBook {
     this.bestMetric = resume?.bestMetric ?? null;
     this.bestEpoch = resume?.bestEpoch ?? 0;
     this.finished = resume?.finished === 'early-stop' ? 'early-stop' : '';
-    // A closed-form schedule (cosine, warm-up) is a function of the epoch, so a resumed run needs no extra state.
+    // A closed-form schedule (cosine, step, warm-up) is a function of the epoch, so a resumed run needs no extra state.
     const closed = closedFormSchedule(c);
     const warm = c.warmup ?? 0;
     this.lrAt = (ep) => (closed ? closed.lrAt(ep) : ep < warm ? c.lr * (0.1 + (0.9 * ep) / warm) : this.plateau.lr);
@@ -83,13 +83,15 @@ export class EpochBook {
 }
 
 /**
- * The cosine schedule of a config (undefined for ReduceLROnPlateau, which follows the validation
- * metric): decay from lr to lr/10 over the epochs after the warm-up, with a linear warm-up from
- * lr/10 over `warmup` epochs in front (with plateau, the run warms up the same way inline).
+ * The closed-form schedule of a config (undefined for ReduceLROnPlateau, which follows the
+ * validation metric): cosine decay from lr to lr/10 over the epochs after the warm-up, or step decay
+ * (lr · gamma^⌊epoch / stepSize⌋, torch StepLR), with a linear warm-up from lr/10 over `warmup`
+ * epochs in front (with plateau, the run warms up the same way inline).
  */
-export function closedFormSchedule(c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup'>): LRSchedule | undefined {
-  if ((c.schedule ?? 'plateau') !== 'cosine') return undefined;
+export function closedFormSchedule(c: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule' | 'warmup' | 'stepSize' | 'gamma'>): LRSchedule | undefined {
+  const name = c.schedule ?? 'plateau';
+  if (name === 'plateau') return undefined;
   const warm = c.warmup ?? 0;
-  const cosine = new CosineAnnealingLR(c.lr, Math.max(1, c.epochs - warm), c.lr / 10);
-  return warm ? new LinearWarmup(cosine, warm, 0.1) : cosine;
+  const inner = name === 'step' ? new StepLR(c.lr, c.stepSize ?? 1, c.gamma ?? 0.1) : new CosineAnnealingLR(c.lr, Math.max(1, c.epochs - warm), c.lr / 10);
+  return warm ? new LinearWarmup(inner, warm, 0.1) : inner;
 }

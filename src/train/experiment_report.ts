@@ -3,6 +3,7 @@
  * markdown report and SVG plot (see src/train/experiment.ts).
  */
 import { escapeHtml as esc } from '../util/html';
+import { axes, coord, type Frame, legend, lineChartBody, linearScale, SVG_CLOSE, svgOpen, ticks, yGrid } from '../util/svg_chart';
 import { mean, sd } from '../util/stats';
 import { fmt as f } from './format';
 
@@ -124,71 +125,45 @@ const COLOURS: Record<Arm, string> = { imagenet: '#1f77b4', indomain: '#2ca02c',
 
 /**
  * Two panels: test MRE per arm (bar = mean, whisker = ± std over runs, dots = runs) and validation MRE per epoch (mean
- * over runs).
+ * over runs, a line per arm), under one legend of the arms.
  */
 export function svgPlot(rows: RunRow[], summary: ArmSummary[], unit: string, title: string): string {
-  const W = 960, H = 420, pad = 56;
-  const pw = (W - 3 * pad) / 2, ph = H - 2 * pad - 20;
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
-  ];
-  const axes = (x0: number, y0: number, ymax: number, label: string, xlabel: string) => {
-    out.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + ph}" stroke="#333"/>`, `<line x1="${x0}" y1="${y0 + ph}" x2="${x0 + pw}" y2="${y0 + ph}" stroke="#333"/>`);
-    for (let i = 0; i <= 4; i++) {
-      const v = (ymax * i) / 4, y = y0 + ph - (ph * i) / 4;
-      out.push(`<line x1="${x0 - 4}" y1="${y}" x2="${x0 + pw}" y2="${y}" stroke="#ddd"/>`, `<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${f(v, 2)}</text>`);
-    }
-    out.push(`<text transform="translate(${x0 - 42},${y0 + ph / 2}) rotate(-90)" text-anchor="middle">${esc(label)}</text>`);
-    out.push(`<text x="${x0 + pw / 2}" y="${y0 + ph + 34}" text-anchor="middle">${esc(xlabel)}</text>`);
-  };
-  const y0 = pad + 10;
+  const W = 960, pad = 64;
+  const lg = legend(summary.map((s) => ({ label: `${s.arm}: ${ARM_LABELS[s.arm]}`, colour: COLOURS[s.arm] })), pad, 44, { right: W - 20 });
+  const top = 44 + lg.height + 10, ph = 300;
+  const H = top + ph + 56;
+  const pw = (W - 3 * pad) / 2;
+  const out: string[] = [svgOpen({ width: W, height: H, title, titleSize: 15 }), lg.svg];
   // Panel 1: bars.
-  const x1 = pad;
-  const ymax1 = Math.max(1e-9, ...rows.map((r) => r.mre), ...summary.map((s) => s.mre + s.mreStd)) * 1.15;
-  axes(x1, y0, ymax1, `test MRE (${unit})`, 'arm');
+  const p1: Frame = { left: pad, right: pad + pw, top, bottom: top + ph };
+  const tk = ticks(Math.max(1e-9, ...rows.map((r) => r.mre), ...summary.map((s) => s.mre + s.mreStd)) * 1.1);
+  const Y1 = linearScale(0, tk[tk.length - 1]!, p1.bottom, p1.top);
+  out.push(yGrid(p1, tk, Y1), axes(p1, 'arm', `test MRE (${unit})`));
   const bw = pw / Math.max(1, summary.length);
-  const Y1 = (v: number) => y0 + ph - (ph * v) / ymax1;
   summary.forEach((s, i) => {
-    const cx = x1 + bw * (i + 0.5);
-    out.push(`<rect x="${cx - bw * 0.3}" y="${Y1(s.mre)}" width="${bw * 0.6}" height="${y0 + ph - Y1(s.mre)}" fill="${COLOURS[s.arm]}" fill-opacity="0.55"/>`);
-    out.push(`<line x1="${cx}" y1="${Y1(Math.max(0, s.mre - s.mreStd))}" x2="${cx}" y2="${Y1(s.mre + s.mreStd)}" stroke="#000"/>`);
-    out.push(`<text x="${cx}" y="${Y1(s.mre) - 6}" text-anchor="middle">${f(s.mre)}</text>`);
+    const cx = p1.left + bw * (i + 0.5);
+    out.push(`<rect x="${coord(cx - bw * 0.3)}" y="${coord(Y1(s.mre))}" width="${coord(bw * 0.6)}" height="${coord(p1.bottom - Y1(s.mre))}" fill="${COLOURS[s.arm]}" fill-opacity="0.55"><title>${esc(ARM_LABELS[s.arm])}: ${f(s.mre)} ± ${f(s.mreStd)} ${esc(unit)} (${s.runs} runs)</title></rect>`);
+    out.push(`<line x1="${coord(cx)}" y1="${coord(Y1(Math.max(0, s.mre - s.mreStd)))}" x2="${coord(cx)}" y2="${coord(Y1(s.mre + s.mreStd))}" stroke="#000"/>`);
+    out.push(`<text x="${coord(cx)}" y="${coord(Y1(s.mre) - 6)}" text-anchor="middle">${f(s.mre)}</text>`);
     rows.filter((r) => r.arm === s.arm).forEach((r, j, a) => {
-      const dx = a.length > 1 ? ((j / (a.length - 1)) - 0.5) * bw * 0.3 : 0;
-      out.push(`<circle cx="${cx + dx}" cy="${Y1(r.mre)}" r="3" fill="#000"/>`);
+      const dx = a.length > 1 ? (j / (a.length - 1) - 0.5) * bw * 0.3 : 0;
+      out.push(`<circle cx="${coord(cx + dx)}" cy="${coord(Y1(r.mre))}" r="3" fill="#000"/>`);
     });
-    out.push(`<text x="${cx}" y="${y0 + ph + 16}" text-anchor="middle">${esc(ARM_LABELS[s.arm])}</text>`);
+    // the arm's short name under its bar (the full labels are long enough to collide; the legend gives them)
+    out.push(`<text x="${coord(cx)}" y="${p1.bottom + 16}" text-anchor="middle">${esc(s.arm)}</text>`);
   });
-  // Panel 2: validation curves.
-  const x2 = 2 * pad + pw;
-  const curves = summary.map((s) => {
+  // Panel 2: validation curves, the mean over each arm's runs per epoch.
+  const series = summary.map((s) => {
     const rs = rows.filter((r) => r.arm === s.arm);
     const n = Math.max(0, ...rs.map((r) => r.valCurve.length));
-    const c: number[] = [];
+    const points: [number, number][] = [];
     for (let e = 0; e < n; e++) {
       const v = rs.map((r) => r.valCurve[e]).filter((x): x is number => x !== undefined && Number.isFinite(x));
-      c.push(mean(v));
+      points.push([e + 1, v.length ? mean(v) : Number.NaN]);
     }
-    return { arm: s.arm, c };
+    return { label: ARM_LABELS[s.arm], colour: COLOURS[s.arm], points, dots: true };
   });
-  const maxEpoch = Math.max(1, ...curves.map((c) => c.c.length));
-  const ymax2 = Math.max(1e-9, ...curves.flatMap((c) => c.c.filter(Number.isFinite))) * 1.1;
-  axes(x2, y0, ymax2, `validation MRE (${unit})`, 'epoch');
-  const X2 = (e: number) => x2 + (maxEpoch <= 1 ? pw / 2 : (pw * (e - 1)) / (maxEpoch - 1));
-  const Y2 = (v: number) => y0 + ph - (ph * v) / ymax2;
-  for (let e = 1; e <= maxEpoch; e += Math.max(1, Math.ceil(maxEpoch / 10))) out.push(`<text x="${X2(e)}" y="${y0 + ph + 16}" text-anchor="middle">${e}</text>`);
-  curves.forEach(({ arm, c }, i) => {
-    const pts = c.map((v, e) => (Number.isFinite(v) ? `${X2(e + 1).toFixed(1)},${Y2(v).toFixed(1)}` : '')).filter(Boolean);
-    if (pts.length > 1) out.push(`<polyline fill="none" stroke="${COLOURS[arm]}" stroke-width="2" points="${pts.join(' ')}"/>`);
-    for (const p of pts) {
-      const [cx, cy] = p.split(',');
-      out.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${COLOURS[arm]}"/>`);
-    }
-    out.push(`<rect x="${x2 + pw - 190}" y="${y0 + 8 + i * 18}" width="12" height="12" fill="${COLOURS[arm]}"/>`, `<text x="${x2 + pw - 172}" y="${y0 + 18 + i * 18}">${esc(ARM_LABELS[arm])}</text>`);
-  });
-  out.push('</svg>');
+  out.push(lineChartBody({ xTitle: 'epoch', yTitle: `validation MRE (${unit})`, series }, { left: 2 * pad + pw, right: 2 * pad + 2 * pw, top, bottom: top + ph }).svg);
+  out.push(SVG_CLOSE);
   return `${out.join('\n')}\n`;
 }
-

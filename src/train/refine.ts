@@ -253,7 +253,7 @@ export async function runRefineTraining(engine: Engine, c: TrainConfig, o: Refin
       coarseError: { mre: coarseEval.overall.mre, unit: coarseEval.unit, sigmaRel, n: offsets.length },
       run: { ...c, k: data.k },
     };
-    trainer = new LandmarkTrainer(engine, model, { size: c.size, batch: c.batch, accum: c.accum, lr: c.lr, weightDecay: c.weightDecay, sigma: c.sigma, loss: c.loss, targetScale: c.targetScale, mean: norm.mean, std: norm.std, seed: c.seed });
+    trainer = new LandmarkTrainer(engine, model, { size: c.size, batch: c.batch, accum: c.accum, lr: c.lr, weightDecay: c.weightDecay, ...(c.optimizer !== undefined ? { optimizer: c.optimizer } : {}), ...(c.momentum !== undefined ? { momentum: c.momentum } : {}), sigma: c.sigma, loss: c.loss, targetScale: c.targetScale, mean: norm.mean, std: norm.std, seed: c.seed });
     refiner = new Refiner(engine, model, settings);
     const perImage = Math.min(data.k, c.crops ?? data.k);
     say(`refine model: U-Net++/VGG19${c.widths ? ` (widths ${c.widths.join(',')})` : ''}, ${model.parameterCount.toLocaleString()} parameters, crops ${c.size}x${c.size}, K=${data.k}; ` +

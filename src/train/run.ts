@@ -126,6 +126,8 @@ export async function runTraining(engine: Engine, c: TrainConfig, o: RunOptions)
       accum: c.accum,
       lr: c.lr,
       weightDecay: c.weightDecay,
+      ...(c.optimizer !== undefined ? { optimizer: c.optimizer } : {}),
+      ...(c.momentum !== undefined ? { momentum: c.momentum } : {}),
       ...(c.clipGradNorm !== undefined ? { clipGradNorm: c.clipGradNorm } : {}),
       sigma: c.sigma,
       loss: c.loss,

@@ -11,10 +11,10 @@ import { evaluate, type Evaluation } from '../landmarks/metrics';
 import { collate, mapPoints, preprocess, type Affine, type AugmentOptions, type Sample } from '../landmarks/preprocess';
 import { precompileUnetPP } from '../model/precompile';
 import type { UnetPlusPlus } from '../model/unetpp';
-import { AdamW } from '../nn/optim';
+import { AdamW, SGD } from '../nn/optim';
 import { shuffledIndices } from '../nn/random';
 import type { GuardReport } from './guards';
-import { defaultSigma, TRAIN_DEFAULTS, type LossName } from './config';
+import { defaultSigma, TRAIN_DEFAULTS, type LossName, type OptimizerName } from './config';
 
 export type { LossName };
 
@@ -23,6 +23,10 @@ export interface TrainOptions {
   batch: number;
   lr: number;
   weightDecay?: number;
+  /** AdamW (default) or SGD; both leave biases and batch-norm parameters undecayed. */
+  optimizer?: OptimizerName;
+  /** SGD momentum (default 0). */
+  momentum?: number;
   sigma?: number;
   loss?: LossName;
   augment?: AugmentOptions | false;
@@ -73,7 +77,7 @@ export interface PredictGuardHook {
 }
 
 export class LandmarkTrainer {
-  private optim: AdamW | undefined;
+  private optim: AdamW | SGD | undefined;
   /** Applied to the decoded points by `predict` / `evaluate` (a two-stage checkpoint sets it). */
   refiner: PointRefiner | undefined;
   /** Orientation, shape and calibrated-confidence guards for `predict` / `evaluate` (absent: none). */
@@ -93,6 +97,8 @@ export class LandmarkTrainer {
   ) {
     this.opts = {
       weightDecay: TRAIN_DEFAULTS.weightDecay,
+      optimizer: 'adamw',
+      momentum: 0,
       sigma: defaultSigma(opts.size, opts.loss),
       loss: 'mse',
       augment: false,
@@ -108,11 +114,13 @@ export class LandmarkTrainer {
     if (!(Number.isInteger(this.opts.batch) && this.opts.batch >= 1)) throw new RangeError(`batch must be a positive integer, got ${this.opts.batch}`);
   }
 
-  /** AdamW over the model (created on first use: inference-only trainers hold no optimizer state). */
-  get optimizer(): AdamW {
-    this.optim ??= new AdamW(this.model.params, { lr: this.opts.lr, weightDecay: this.opts.weightDecay }, [
-      { name: 'no_decay', params: (n: string) => n.endsWith('.bias') || /\.1\.weight$/.test(n), weightDecay: 0 },
-    ]);
+  /** AdamW or SGD over the model (created on first use: inference-only trainers hold no optimizer state). */
+  get optimizer(): AdamW | SGD {
+    if (!this.optim) {
+      const { lr, weightDecay, momentum } = this.opts;
+      const noDecay = { name: 'no_decay', params: (n: string) => n.endsWith('.bias') || /\.1\.weight$/.test(n), weightDecay: 0 };
+      this.optim = this.opts.optimizer === 'sgd' ? new SGD(this.model.params, { lr, weightDecay, momentum }, [noDecay]) : new AdamW(this.model.params, { lr, weightDecay }, [noDecay]);
+    }
     return this.optim;
   }
 

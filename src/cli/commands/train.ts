@@ -12,7 +12,7 @@ import { CHECKPOINT_LAST, CheckpointError, loadCheckpoint, type Checkpoint } fro
 import { checkWritableDir } from '../../node/out_dir';
 import { folderStore } from '../../node/store';
 import { findImagenetWeights, prepareDataSpec, resolveInit } from '../../node/train_io';
-import { flagOf, REFINE_DEFAULTS, TRAIN_DEFAULTS, withDefaults, type TrainConfig } from '../../train/config';
+import { flagOf, OPTIMIZERS, REFINE_DEFAULTS, SCHEDULES, TRAIN_DEFAULTS, withDefaults, type TrainConfig } from '../../train/config';
 import { round } from '../../train/format';
 import { selectIds, type PreparedData } from '../../train/prepare';
 import { refineCacheSize, runRefineTraining } from '../../train/refine';
@@ -34,7 +34,11 @@ export const TRAIN_OPTIONS = defineOptions({
   out: { type: 'string', value: 'DIR', defaultText: TRAIN_DEFAULTS.out, description: 'run folder: checkpoint-last.safetensors (every epoch), checkpoint-best.safetensors, metrics.json', check: checks.writableDir() },
   resume: { type: 'boolean', description: 'continue the interrupted run in --out from its checkpoint-last, with its settings' },
   ...RECIPE_OPTIONS,
-  schedule: { type: 'string', value: 'plateau|cosine', defaultText: 'cosine with --init scratch, else plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), or cosine decay to lr/10 over --epochs', check: checks.oneOf(['plateau', 'cosine']) },
+  optimizer: { type: 'string', value: 'adamw|sgd', defaultText: 'adamw', description: 'AdamW (decoupled --weight-decay), or SGD as torch.optim.SGD (--weight-decay added to the gradient, --momentum); biases and batch norm are not decayed', check: checks.oneOf([...OPTIMIZERS]) },
+  momentum: { type: 'string', value: 'M', defaultText: '0', description: 'with --optimizer sgd: momentum in [0, 1)', check: checks.number({ min: 0, below: 1 }) },
+  schedule: { type: 'string', value: 'plateau|cosine|step', defaultText: 'cosine with --init scratch, else plateau', description: 'learning-rate schedule: ReduceLROnPlateau on validation MRE (--patience), cosine decay to lr/10 over --epochs, or step decay: lr × --gamma every --step-size epochs', check: checks.oneOf([...SCHEDULES]) },
+  'step-size': { type: 'string', value: 'N', defaultText: 'none (required with --schedule step)', description: 'with --schedule step: epochs between decays', check: checks.int(1) },
+  gamma: { type: 'string', value: 'G', defaultText: '0.1', description: 'with --schedule step: the factor of each decay, in (0, 1]', check: checks.number({ above: 0, max: 1 }) },
   warmup: { type: 'string', value: 'N', defaultText: '0', description: 'epochs of linear learning-rate warm-up from lr/10', check: checks.int(0) },
   stage: { type: 'string', value: 'coarse|refine', defaultText: 'coarse', description: 'coarse: the whole-image network; refine: a second network on crops around the coarse points (needs --coarse); its checkpoints hold both stages', check: checks.oneOf(['coarse', 'refine']) },
   coarse: { type: 'string', value: 'CKPT', defaultText: 'none (required with --stage refine)', description: 'with --stage refine: the coarse stage checkpoint to refine (its validation errors set the crop offsets)', check: checks.exists('file') },
@@ -43,13 +47,14 @@ export const TRAIN_OPTIONS = defineOptions({
 });
 
 /** Settings a resumed run keeps from its checkpoint (changing them would change the run). */
-const RESUME_FIXED: (keyof TrainConfig)[] = ['data', 'split', 'init', 'size', 'batch', 'accum', 'loss', 'sigma', 'seed', 'valSplit', 'widths', 'decoder', 'targetScale', 'limit'];
+// the optimizer too: its saved state (AdamW's moments, SGD's momentum buffers) only resumes the same optimizer
+const RESUME_FIXED: (keyof TrainConfig)[] = ['data', 'split', 'init', 'size', 'batch', 'accum', 'loss', 'sigma', 'seed', 'valSplit', 'widths', 'decoder', 'targetScale', 'limit', 'optimizer', 'momentum'];
 
 const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, true> = {
   data: true, split: true, init: true, weights: true, resetHead: true, size: true, batch: true, accum: true, epochs: true, lr: true,
   weightDecay: true, clipGradNorm: true, sigma: true, loss: true, targetScale: true, valSplit: true, seed: true, out: true, patience: true, earlyStop: true,
   augment: true, strict: true, widths: true, decoder: true, decode: true, limit: true,
-  schedule: true, warmup: true, stage: true, coarse: true, crop: true, crops: true, freezeBn: true, freezeEncoder: true,
+  optimizer: true, momentum: true, schedule: true, warmup: true, stepSize: true, gamma: true, stage: true, coarse: true, crop: true, crops: true, freezeBn: true, freezeEncoder: true,
 };
 
 /** The options of this command beyond the shared recipe's (src/cli/recipe.ts), as config fields. */
@@ -57,6 +62,10 @@ function stageFromFlags(v: Record<string, unknown>): Partial<TrainConfig> {
   const c: Partial<TrainConfig> = {};
   if (typeof v.schedule === 'string') c.schedule = v.schedule as TrainConfig['schedule'];
   if (typeof v.warmup === 'string') c.warmup = Number(v.warmup);
+  if (typeof v['step-size'] === 'string') c.stepSize = Number(v['step-size']);
+  if (typeof v.gamma === 'string') c.gamma = Number(v.gamma);
+  if (typeof v.optimizer === 'string') c.optimizer = v.optimizer as TrainConfig['optimizer'];
+  if (typeof v.momentum === 'string') c.momentum = Number(v.momentum);
   if (typeof v.stage === 'string') c.stage = v.stage as TrainConfig['stage'];
   if (typeof v.coarse === 'string') c.coarse = v.coarse;
   if (typeof v.crop === 'string') c.crop = Number(v.crop);

@@ -6,7 +6,9 @@
 // fixed decimals, 'n/a' when missing: the library's formatter of metrics (bench/stats' fmt is 3 significant digits)
 import { fmt } from '../src/train/format';
 
-interface Overall { images: number; unit: string; mre: number; std: number; median: number; max: number; sdrPercent: Record<string, number>; perLandmark: { name: string; mre: number }[] }
+/** What the prediction guards did over an evaluation (src/train/guards.ts GuardTally). */
+interface Tally { images: number; points: number; orientationChanged: number; orientationUnsure: number; flaggedPoints: number; lowConfidence: number; implausible: number; redecoded: number }
+interface Overall { images: number; unit: string; mre: number; std: number; median: number; max: number; sdrPercent: Record<string, number>; perLandmark: { name: string; mre: number }[]; guards?: Tally | null }
 interface Arm {
   name: string; init: string; status: 'run' | 'not run'; reason: string | null;
   bySize: { n: number; runs: number; mre: number; sd: number }[] | null;
@@ -75,6 +77,11 @@ export function siteDecision(f: SiteFile): string {
   if (i.hamedan && a) {
     out.push('', `**The shipped ISBI model at the second site.** On the 30 fixed Hamedan test images it misses by ${fmt(i.hamedan.mre, 1)} px on average (median ${fmt(i.hamedan.median, 1)}, worst ${fmt(i.hamedan.max, 0)} px), ${fmt(i.hamedan.mre / a.mean, 1)}× the annotators' own disagreement of ${fmt(a.mean, 2)} px` +
       (f.report?.offsets ? `; ${fmt(100 * f.report.offsets.systematicShare, 0)} % of that error is a systematic offset per landmark (removing each landmark's median offset leaves ${fmt(f.report.offsets.spread, 1)} px), the mark of another annotation convention that a few annotated images of the site would estimate.` : '.'));
+  }
+  const g = i.hamedan?.guards, g2 = t.hamedan?.guards;
+  if (g) {
+    out.push('', `It does not fail silently: with the prediction guards on (as \`osteo predict\` runs it), ${g.orientationUnsure} of the ${g.images} images are reported as unlike the training images in any orientation (every point flagged: do not use) and ${g.flaggedPoints} of ${g.points} points are flagged in all` +
+      (g2 ? `; for the two-site model below, ${g2.orientationUnsure} image${g2.orientationUnsure === 1 ? '' : 's'} and ${g2.flaggedPoints} points.` : '.'));
   }
   if (f.report) out.push('', `The report's verdict (thresholds set in advance: \`mre<=17.7px,median<=15px,p95<=2s\`, 17.7 px being the annotators' level + 50 %):`, '', `> ${f.report.verdict}`);
   if (s) {

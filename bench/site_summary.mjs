@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 
 const read = (f) => (existsSync(f) && readFileSync(f, "utf8").trim() ? JSON.parse(readFileSync(f, "utf8")) : null);
 const pick = (e) => e && { images: e.images, unit: e.unit, mre: e.overall.mre, std: e.overall.std, median: e.overall.median, max: e.overall.max, sdrPercent: e.overall.sdrPercent,
-  perLandmark: e.perLandmark.map((l) => ({ name: l.name, mre: l.mre })) };
+  perLandmark: e.perLandmark.map((l) => ({ name: l.name, mre: l.mre })), guards: e.guards ?? null };
 const arms = read('runs/study-hamedan/arms.json');
 const report = read('docs/examples/site-hamedan/report.json');
 const reportTwo = read('docs/examples/site-hamedan/two-site-model/report.json');

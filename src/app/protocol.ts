@@ -81,7 +81,7 @@ export interface TrainJob {
   mmPerPixel?: number[];
 }
 
-/** What a training run gives: a model held by the worker (a handle), its checkpoint bytes; none when stopped too early. */
+/** What a training run gives: a model the worker holds (a handle), its checkpoint bytes (null: stopped too early). */
 export interface Trained {
   handle: number;
   bytes: Uint8Array;
@@ -122,7 +122,7 @@ export type WorkerMessage =
   | { event: 'lost'; reason: string }
   | { event: 'ready' };
 
-/** An error as it crosses: the class's name, the message, the stack and the fields the page reads (reason, file, row). */
+/** An error as it crosses: its class's name, message, stack and the fields the page reads (reason, file, row). */
 export interface WireError {
   cls: string;
   name: string;

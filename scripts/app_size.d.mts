@@ -1,2 +1,2 @@
 export interface AppFiles { files: string[]; raw: number; gzip: number }
-export function measureApp(dir: string): { core: AppFiles; lazy: AppFiles; worker: AppFiles };
+export function measureApp(dir: string): { core: AppFiles; engineWorker: AppFiles; lazy: AppFiles; serviceWorker: AppFiles };

@@ -44,16 +44,19 @@ await build({
 });
 
 // The web app (src/app/): a static folder for any host, `osteo serve` included: the page's core
-// (app.js with the WGSL inlined, its CSS and HTML) and, split off by esbuild and loaded on first use
-// by dynamic import, the decoders of DICOM / TIFF / MetaImage and the Keras HDF5 reader (h5wasm) as
-// chunk-HASH.js files (content-hashed, so `osteo serve` lets browsers keep them). Nothing is fetched
-// from a CDN. Built into a temp folder and renamed, so a server never sees half an app.
+// (app.js, its CSS and HTML), the engine worker (worker.js: engine with the WGSL inlined, decoders,
+// training, off the page's thread) and, split off by esbuild and loaded on first use by dynamic
+// import, the decoders of DICOM / TIFF / MetaImage and the Keras HDF5 reader (h5wasm) as
+// chunk-HASH.js files (content-hashed, so `osteo serve` lets browsers keep them; code the page and
+// the worker share is a chunk too). Nothing is fetched from a CDN. Built into a temp folder and
+// renamed, so a server never sees half an app.
 const appTmp = 'dist/app.tmp';
 rmSync(appTmp, { recursive: true, force: true });
 mkdirSync(appTmp, { recursive: true });
-await build({
+// the page and the worker are built apart: a chunk shared between two entries would put the
+// engine the worker needs into the page's first load (esbuild splits by module, not by export)
+const appBuild = {
   ...common,
-  entryPoints: { app: 'src/app/main.ts' },
   outdir: appTmp,
   splitting: true,
   chunkNames: 'chunk-[hash]',
@@ -61,7 +64,9 @@ await build({
   minify: true,
   keepNames: true, // error classes are told apart by name (NoAdapterError, CheckpointError…)
   sourcemap: false, // the map is 2.5x the app; the unminified library bundle has one
-});
+};
+await build({ ...appBuild, entryPoints: { app: 'src/app/main.ts' } });
+await build({ ...appBuild, entryPoints: { worker: 'src/app/engine_worker.ts' } });
 // the service worker: one classic script of its own (a worker script shares no chunks)
 await build({ ...common, entryPoints: ['src/app/sw.ts'], outfile: `${appTmp}/sw.js`, format: 'iife', platform: 'browser', minify: true, sourcemap: false });
 for (const f of ['index.html', 'app.css', 'manifest.webmanifest', 'icon.svg']) copyFileSync(`src/app/${f}`, `${appTmp}/${f}`);

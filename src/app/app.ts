@@ -2,8 +2,9 @@
  * The osteo web app: open a checkpoint, drop X-rays, see the landmarks the model finds on this
  * machine's GPU (nothing is uploaded), correct them by dragging, export / import points, and
  * fine-tune the model on the corrections. This class wires the page to the modules that do the
- * work: Session (GPU, through osteo/browser), Annotations (points, undo), Persistence (IndexedDB),
- * Viewer (image and markers), TrainPanel (training). #status ends in "ready" when the current
+ * work: Session (the engine worker: GPU, decoders and training off the page's thread, through
+ * osteo/browser), Annotations (points, undo), Persistence (IndexedDB), Viewer (image and markers),
+ * TrainPanel (training settings and progress). #status ends in "ready" when the current
  * image's predictions are drawn and nothing is pending (no model load, decode or training in
  * flight), and starts with "error:" when something failed.
  *
@@ -13,22 +14,18 @@
  * draw; predictions carry the model generation that made them. So the panel, the markers, their
  * names and the status always describe one model, the last one asked for.
  */
-import { DeviceLostError, synthesize, type GreyImage } from '../browser';
+import { DeviceLostError } from '../browser';
 import { $, download, droppedFiles, escapeHtml, fileKind, openable } from './dom';
 import { renderLandmarkList, renderStrip } from './lists';
 import { explain } from './errors';
-import { decodeFile, spacingOf, thumbnail, toDisplay } from './images';
 import { Persistence } from './persist';
 import { checkLandmarkCount, exportCsv, exportJson, parsePointsFile, toPointsFile, type PointsFile } from './points_io';
 import { Session, type ModelInfo } from './session';
 import { Annotations, type ImageRecord, type XY } from './state';
 import { BoundedCache } from './cache';
+import type { ImageRef } from './protocol';
 import { TrainPanel } from './train_panel';
-import { confidenceLevels, Viewer } from './viewer';
-
-/** At most this many decoded X-rays and bytes of them stay in memory (a float cephalogram is ~18 MB). */
-export const DECODED_IMAGES = 4;
-export const DECODED_BYTES = 160 << 20;
+import { confidenceLevels, thumbnail, Viewer } from './viewer';
 
 export class App {
   readonly session = new Session();
@@ -37,10 +34,9 @@ export class App {
   private readonly viewer = new Viewer($('#viewer'));
   private readonly trainPanel = new TrainPanel($('#train-panel'));
   /**
-   * Decoded pixels and heatmaps by image id, bounded (memory only; an evicted image is decoded
-   * again from its file). Files are Blobs (on disk for picked files) and in IndexedDB.
+   * Files by image id: Blobs (on disk for picked files; also in IndexedDB). The engine worker holds
+   * the decoded pixels, bounded (an evicted image is decoded again from the file sent along).
    */
-  private readonly grey = new BoundedCache<string, GreyImage>(DECODED_IMAGES, DECODED_BYTES, (g) => g.data.byteLength);
   private readonly files = new Map<string, Blob>();
   private readonly thumbs = new Map<string, string>();
   private readonly heatmaps = new BoundedCache<string, { generation: number; size: number; data: Float32Array }>(64, 128 << 20, (h) => h.data.byteLength);
@@ -54,6 +50,8 @@ export class App {
   private heatmapOn = false;
   private showToken = 0;
   private timing = '';
+  /** Numbers the decodes of files not yet given an image id. */
+  private opening = 0;
 
   status(text: string, advice = ''): void {
     $('#status').textContent = text;
@@ -84,9 +82,10 @@ export class App {
 
   /** How many X-rays are decoded in memory (the rest are decoded again when shown). */
   private renderMemory(): void {
-    const mb = (this.grey.heldBytes / 2 ** 20).toFixed(0);
-    $('#memory').textContent = this.state.images.length ? `${this.grey.size} of ${this.state.images.length} image${this.state.images.length === 1 ? '' : 's'} decoded in memory (${mb} MB)` : '';
-    $('#memory').dataset.decoded = String(this.grey.size);
+    const { decoded, bytes } = this.session.memory;
+    const mb = (bytes / 2 ** 20).toFixed(0);
+    $('#memory').textContent = this.state.images.length ? `${decoded} of ${this.state.images.length} image${this.state.images.length === 1 ? '' : 's'} decoded in memory (${mb} MB)` : '';
+    $('#memory').dataset.decoded = String(decoded);
   }
 
   fail(e: unknown, what?: string): void {
@@ -104,7 +103,7 @@ export class App {
     } finally {
       this.busy--;
     }
-    await this.showCurrent(this.session.engine !== undefined && !this.failed);
+    await this.showCurrent(this.session.adapter !== undefined && !this.failed);
     this.watchDevice();
   }
 
@@ -121,8 +120,7 @@ export class App {
     this.renderButtons();
     this.status('starting: looking for a WebGPU adapter');
     try {
-      const engine = await this.session.acquire();
-      const a = engine.adapter;
+      const a = await this.session.acquire();
       $('#adapter').textContent = `${a.vendor || 'unknown vendor'} ${a.architecture || ''} ${a.description || ''}`.trim();
       if (a.fallback) {
         const w = $('#adapter-warning');
@@ -145,7 +143,7 @@ export class App {
   private watchDevice(): void {
     // a device lost while idle (driver reset, GPU process crash) is reported before the next click fails
     setInterval(() => {
-      const reason = this.session.engine?.lostReason;
+      const reason = this.session.lostReason;
       if (reason && $('#recover').hidden) this.fail(new DeviceLostError(`GPU device lost (${reason})`));
     }, 1000);
   }
@@ -294,9 +292,11 @@ export class App {
       for (const [i, f] of images.entries()) {
         this.status(`decoding ${f.name} (${i + 1}/${images.length})`);
         try {
-          const g = await decodeFile(f, f.name);
-          const rec = this.state.add(f.name, g.width, g.height, spacingOf(g));
-          this.grey.set(rec.id, g);
+          // decoded in the worker, which keeps the pixels: the page learns the size and spacing
+          const key = `opening:${++this.opening}`;
+          const d = await this.session.decode({ id: key, file: f, name: f.name }, false);
+          const rec = this.state.add(f.name, d.width, d.height, d.spacing);
+          this.session.rekey(key, rec.id);
           this.files.set(rec.id, f);
           await this.keep(this.store?.saveFile(rec.id, f), f.name);
           const p = this.pending.get(f.name);
@@ -392,14 +392,15 @@ export class App {
     renderStrip(this.state.images, this.state.selected, this.thumbs, (i) => { this.state.select(i); this.renderStrip(); void this.showCurrent(); });
   }
 
-  private async pixels(im: ImageRecord): Promise<GreyImage> {
-    const have = this.grey.get(im.id);
-    if (have) return have;
-    const blob = this.files.get(im.id) ?? (await this.store?.loadFile(im.id));
-    if (!blob) throw new Error(`${im.name}: the image file is no longer stored; open it again`);
-    const g = await decodeFile(blob, im.name);
-    this.grey.set(im.id, g);
-    return g;
+  /** The image as the worker takes it: its id (pixels decoded there before) and its file (to decode them again). */
+  private async ref(im: ImageRecord): Promise<ImageRef> {
+    let blob = this.files.get(im.id);
+    if (!blob) {
+      blob = await this.store?.loadFile(im.id);
+      if (!blob) throw new Error(`${im.name}: the image file is no longer stored; open it again`);
+      this.files.set(im.id, blob);
+    }
+    return { id: im.id, file: blob, name: im.name };
   }
 
   /**
@@ -420,27 +421,29 @@ export class App {
       return;
     }
     try {
-      const g = await this.pixels(im);
+      const ref = await this.ref(im);
       if (stale()) return;
       if (this.viewer.canvas.dataset.image !== im.id) {
-        const display = await toDisplay(g);
-        if (stale()) return;
-        this.viewer.show(display);
+        // windowed to 8 bits in the worker: the page only draws it
+        const { display } = await this.session.decode(ref, true);
+        if (stale()) { display?.close(); return; }
+        this.viewer.show(display!);
         this.viewer.canvas.dataset.image = im.id;
-        if (!this.thumbs.has(im.id)) { this.thumbs.set(im.id, await thumbnail(display)); this.renderStrip(); }
+        if (!this.thumbs.has(im.id)) { this.thumbs.set(im.id, thumbnail(display!)); this.renderStrip(); }
+        display!.close();
       }
       this.renderMarkers();
       this.drawHeatmap();
       this.renderMemory();
       if (!predict) return;
-      if (!this.session.model) { if (!this.busy) this.status(`${im.name}: no model loaded, open a checkpoint to find landmarks`); return; }
+      if (!this.session.hasModel) { if (!this.busy) this.status(`${im.name}: no model loaded, open a checkpoint to find landmarks`); return; }
       // the model may change while a prediction runs: then the newer model predicts again
       while (this.heatmaps.get(im.id)?.generation !== this.session.generation) {
         if (!this.busy) this.status(`${im.name}: finding landmarks`);
-        const t = await this.session.predict(g);
+        const t = await this.session.predict(ref);
         if (stale()) return;
         if (t.generation !== this.session.generation) continue;
-        this.heatmaps.set(im.id, { generation: t.generation, size: t.prediction.heatmaps!.size, data: t.prediction.heatmaps!.data });
+        this.heatmaps.set(im.id, { generation: t.generation, size: t.heatmaps.size, data: t.heatmaps.data });
         this.timing = t.first ? `${t.ms.toFixed(0)} ms (first run, with shader compilation)` : `${t.ms.toFixed(0)} ms`;
         if (t.first) $('#timing').textContent = `first image: ${t.ms.toFixed(0)} ms including shader compilation`;
         else $('#timing').textContent = `${$('#timing').textContent?.split(' · ')[0]} · last image: ${t.ms.toFixed(0)} ms`;
@@ -485,38 +488,35 @@ export class App {
     }
   }
 
-  /** Fine-tunes the model in use on the corrected images (or trains a demo model when none is open). */
+  /** Fine-tunes the model in use on the corrected images (or trains a demo model when none is open), in the worker. */
   private async train(): Promise<void> {
     if (this.trainPanel.running) return;
-    const model = this.session.model;
-    const modelName = this.session.info?.name ?? 'model';
+    const model = this.session.info;
+    const modelName = model?.name ?? 'model';
     const requestAtStart = this.modelRequest;
     const buttons = ['#train-start', '#demo-train'].map((id) => $<HTMLButtonElement>(id));
     buttons.forEach((b) => (b.disabled = true));
     let note = '';
     this.busy++;
     try {
-      const engine = await this.session.acquire();
+      await this.session.acquire();
       const labelled = model ? this.state.labelled().filter((im) => im.points.length === model.landmarks) : [];
-      const images = await Promise.all(labelled.map((im) => this.pixels(im)));
+      const refs = await Promise.all(labelled.map((im) => this.ref(im)));
       // errors in mm only when every image states its spacing (geometric mean of x and y, as the library's readers)
       const mm = labelled.every((im) => im.spacing) ? labelled.map((im) => Math.sqrt(im.spacing!.x * im.spacing!.y)) : undefined;
-      const dataset = images.length ? { images, points: labelled.map((im) => im.points), landmarkNames: model!.landmarkNames, ...(mm ? { mmPerPixel: mm } : {}) } : undefined;
+      const images = refs.map((r, i) => ({ ...r, points: labelled[i]!.points }));
       this.status(model ? `fine-tuning on ${images.length} corrected image${images.length === 1 ? '' : 's'}` : 'training a demo model on synthetic hands');
-      const trained = await this.trainPanel.run({ engine, model, dataset }, (s) => this.status(s));
+      const trained = await this.trainPanel.run((settings, progress, signal) => this.session.train({ settings, model: !!model, images, ...(mm ? { mmPerPixel: mm } : {}) }, progress, signal), (s) => this.status(s));
       if (trained) {
         const name = model ? `${modelName.replace(/(-finetuned)?\.safetensors$/i, '')}-finetuned.safetensors` : 'demo-hand.safetensors';
         download(name, trained.bytes.slice(), 'application/octet-stream');
-        // another model opened during the run wins: the trained one is downloaded, not used
+        // another model opened during the run wins: the trained one is downloaded, not used (adopt frees it)
         const request = this.modelRequest === requestAtStart ? ++this.modelRequest : -1;
-        const info = await this.session.adopt(trained.model, trained.bytes, name, () => request === this.modelRequest);
+        const info = await this.session.adopt(trained.handle, trained.bytes, name, () => request === this.modelRequest);
         if (info) {
           this.renderModel(info);
           await this.keep(this.store?.saveModel({ name, bytes: trained.bytes }), `the model ${name}`);
-        } else {
-          trained.model.dispose();
-          note = `${name} downloaded but not used: another model was opened during training`;
-        }
+        } else note = `${name} downloaded but not used: another model was opened during training`;
       }
     } catch (e) {
       this.fail(e, 'training');
@@ -532,11 +532,7 @@ export class App {
   /** A synthetic hand X-ray as a PNG file, to try the app without data. */
   private async addDemoImage(): Promise<void> {
     const seed = 100 + this.state.images.length;
-    const s = synthesize({ kind: 'hand', n: 1, size: 256, seed });
-    const display = await toDisplay(s.images[0]!);
-    const canvas = new OffscreenCanvas(display.width, display.height);
-    canvas.getContext('2d')!.putImageData(display, 0, 0);
-    const file = new File([await canvas.convertToBlob({ type: 'image/png' })], `synthetic-hand-${seed}.png`, { type: 'image/png' });
+    const file = new File([await this.session.demoImage(seed, 256)], `synthetic-hand-${seed}.png`, { type: 'image/png' });
     await this.openFiles([file]);
   }
 
@@ -544,7 +540,8 @@ export class App {
   private async removeCurrent(): Promise<void> {
     const im = this.state.current;
     if (!im) return;
-    this.grey.delete(im.id); this.files.delete(im.id); this.thumbs.delete(im.id); this.heatmaps.delete(im.id);
+    await this.session.forget(im.id).catch(() => undefined);
+    this.files.delete(im.id); this.thumbs.delete(im.id); this.heatmaps.delete(im.id);
     this.state.remove(im.id);
     if (this.viewer.canvas.dataset.image === im.id) this.viewer.canvas.dataset.image = '';
     await this.keep(this.store?.deleteFile(im.id), `the removal of ${im.name}`);
@@ -556,7 +553,8 @@ export class App {
     if (!confirm('Forget every opened image, point and correction (the model stays)?')) return;
     await this.store?.clear().catch(() => undefined);
     if (this.session.bytes && this.session.info) await this.keep(this.store?.saveModel({ name: this.session.info.name, bytes: this.session.bytes }), `the model ${this.session.info.name}`);
-    this.grey.clear(); this.files.clear(); this.thumbs.clear(); this.heatmaps.clear(); this.pending.clear();
+    await this.session.forget().catch(() => undefined);
+    this.files.clear(); this.thumbs.clear(); this.heatmaps.clear(); this.pending.clear();
     this.state = new Annotations();
     this.state.onChange = () => this.changed();
     this.viewer.canvas.dataset.image = '';

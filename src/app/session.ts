@@ -1,84 +1,56 @@
 /**
- * The GPU side of the app, all through the library's browser API: one engine (re-acquired after a
- * device loss), the model in use with its checkpoint bytes (so it can be reloaded on a new device
- * and saved to IndexedDB), its description for the model panel, and timed predictions. GPU work
- * runs one job at a time.
+ * The GPU side of the app, as the page sees it: the engine, the models, the decoded X-rays and
+ * training live in the engine worker (engine_worker.ts), and this class keeps the page's record of
+ * them: the model in use with its checkpoint bytes (saved to IndexedDB, reloaded after a device
+ * loss), its description for the model panel, its generation (predictions of an older model are
+ * stale), and how many X-rays the worker holds decoded. Model changes and predictions run one job
+ * at a time, in the order the page asks; training runs beside them.
  */
-import { createEngine, loadModel, type Engine, type GreyImage, type Model as BrowserLandmarkModel, type Prediction } from '../browser';
-import { decodeCheckpoint } from '../engine';
+import type { AdapterInfo, Decoded, ImageRef, Memory, ModelInfo, Predicted, TrainEvent, TrainJob, Trained } from './protocol';
+import { WorkerClient } from './worker_client';
 
-export interface ModelInfo {
-  name: string;
-  landmarks: number;
-  landmarkNames: string[];
-  size: number;
-  parameters: number;
-  /** Where it came from: run settings, epochs, best validation MRE. */
-  provenance: string;
-}
+export type { ModelInfo } from './protocol';
 
-export interface Timed {
-  prediction: Prediction;
-  ms: number;
-  /** The first prediction of this model on this device (includes shader compilation). */
-  first: boolean;
+export interface Timed extends Predicted {
   /** The model generation that made it (stale once the model changed). */
   generation: number;
 }
 
-export function describeCheckpoint(bytes: Uint8Array, name: string): Omit<ModelInfo, 'parameters'> {
-  const ck = decodeCheckpoint(bytes, name);
-  const run = ck.train.run ?? {};
-  const parts: string[] = [];
-  const from = (run as { data?: unknown }).data;
-  if (typeof from === 'string') parts.push(`trained on ${from}`);
-  const init = (run as { init?: unknown }).init;
-  if (typeof init === 'string') parts.push(`init ${init}`);
-  if (ck.state.epoch) parts.push(`${ck.state.epoch} epoch${ck.state.epoch === 1 ? '' : 's'}`);
-  if (ck.state.bestMetric !== null && Number.isFinite(ck.state.bestMetric)) parts.push(`best validation MRE ${ck.state.bestMetric.toFixed(2)} ${ck.train.unit ?? ''}`.trim());
-  if (ck.state.finished) parts.push(`finished ${ck.state.finished}`);
-  const k = ck.model.classes;
-  return {
-    name,
-    landmarks: k,
-    landmarkNames: ck.train.landmarkNames ?? Array.from({ length: k }, (_, i) => String(i + 1)),
-    size: ck.train.size,
-    provenance: parts.join(', ') || 'no training record in the checkpoint',
-  };
-}
-
 export class Session {
-  engine: Engine | undefined;
-  model: BrowserLandmarkModel | undefined;
+  private readonly worker = new WorkerClient(new URL('./worker.js', import.meta.url));
+  adapter: AdapterInfo | undefined;
   info: ModelInfo | undefined;
   bytes: Uint8Array | undefined;
   /** Bumped whenever the model changes: predictions of older generations are stale. */
   generation = 0;
-  private predicted = 0;
+  /** Set when the worker's device was lost, until a recovery. */
+  lostReason: string | null = null;
+  /** The decoded X-rays the worker holds. */
+  memory: Memory = { decoded: 0, bytes: 0 };
   private queue: Promise<unknown> = Promise.resolve();
+  private acquiring: Promise<AdapterInfo> | undefined;
 
-  /** Runs GPU work one job at a time (a failed job does not block the next). */
+  constructor() {
+    this.worker.onLost = (reason) => (this.lostReason = reason);
+  }
+
+  /** Whether a model is in use. */
+  get hasModel(): boolean {
+    return this.info !== undefined;
+  }
+
+  /** Runs model changes and predictions one job at a time (a failed job does not block the next). */
   run<T>(job: () => Promise<T>): Promise<T> {
     const next = this.queue.then(job, job);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private acquiring: Promise<Engine> | undefined;
-
-  /** The engine, made once: callers that ask while it is being made share the same one. */
-  async acquire(): Promise<Engine> {
-    if (this.engine && !this.engine.lostReason) return this.engine;
-    if (!this.acquiring) {
-      this.engine?.dispose();
-      this.engine = undefined;
-      this.acquiring = createEngine().then((e) => (this.engine = e)).finally(() => (this.acquiring = undefined));
-    }
+  /** The worker's engine, made once: callers that ask while it is being made share the same one. */
+  async acquire(): Promise<AdapterInfo> {
+    if (this.adapter && !this.lostReason) return this.adapter;
+    this.acquiring ??= this.worker.call('engine', {}).then((a) => (this.adapter = a)).finally(() => (this.acquiring = undefined));
     return this.acquiring;
-  }
-
-  get lost(): boolean {
-    return !!this.engine?.lostReason;
   }
 
   /**
@@ -89,51 +61,77 @@ export class Session {
   async load(bytes: Uint8Array, name: string, wanted: () => boolean = () => true): Promise<ModelInfo | undefined> {
     return this.run(async () => {
       if (!wanted()) return undefined;
-      const described = describeCheckpoint(bytes, name);
-      const engine = await this.acquire();
-      const model = await loadModel(engine, bytes);
-      if (!wanted()) { model.dispose(); return undefined; }
-      this.model?.dispose();
-      this.model = model;
-      this.bytes = bytes;
-      this.info = { ...described, parameters: model.parameterCount };
-      this.generation++;
-      this.predicted = 0;
-      return this.info;
+      await this.acquire();
+      const { handle } = await this.worker.call('load', { bytes, name });
+      return this.use(handle, bytes, name, wanted);
     });
   }
 
-  /** Uses a model trained in the page (bytes: its checkpoint); like `load`, only while `wanted` says so. */
-  async adopt(model: BrowserLandmarkModel, bytes: Uint8Array, name: string, wanted: () => boolean = () => true): Promise<ModelInfo | undefined> {
+  /** Uses a model trained in the worker (bytes: its checkpoint); like `load`, only while `wanted` says so. */
+  async adopt(handle: number, bytes: Uint8Array, name: string, wanted: () => boolean = () => true): Promise<ModelInfo | undefined> {
+    return this.run(() => this.use(handle, bytes, name, wanted));
+  }
+
+  private async use(handle: number, bytes: Uint8Array, name: string, wanted: () => boolean): Promise<ModelInfo | undefined> {
+    if (!wanted()) {
+      await this.worker.call('drop', { handle });
+      return undefined;
+    }
+    this.info = await this.worker.call('use', { handle, name });
+    this.bytes = bytes;
+    this.generation++;
+    return this.info;
+  }
+
+  /** Frees a model the worker holds that will not be used. */
+  async drop(handle: number): Promise<void> {
+    await this.worker.call('drop', { handle });
+  }
+
+  /** Decodes an image in the worker (kept there by id); with `display`, an 8-bit view of it to draw. */
+  async decode(ref: ImageRef, display: boolean): Promise<Decoded> {
+    const d = await this.worker.call('decode', { ...ref, display });
+    this.memory = d.memory;
+    return d;
+  }
+
+  /** The worker's decoded image `from` is now known as `to` (its id, once the page made one). */
+  rekey(from: string, to: string): void {
+    void this.worker.call('rekey', { from, to });
+  }
+
+  /** Frees an image's decoded pixels in the worker (all of them without an id). */
+  async forget(id?: string): Promise<void> {
+    this.memory = await this.worker.call('forget', id !== undefined ? { id } : {});
+  }
+
+  async predict(ref: ImageRef): Promise<Timed> {
     return this.run(async () => {
-      if (!wanted()) return undefined;
-      this.model?.dispose();
-      this.model = model;
-      this.bytes = bytes;
-      this.info = { ...describeCheckpoint(bytes, name), parameters: model.parameterCount };
-      this.generation++;
-      this.predicted = 0;
-      return this.info;
+      if (!this.info) throw new Error('no model loaded');
+      const generation = this.generation;
+      const p = await this.worker.call('predict', ref);
+      this.memory = p.memory;
+      return { ...p, generation };
     });
   }
 
-  async predict(image: GreyImage): Promise<Timed> {
-    return this.run(async () => {
-      if (!this.model) throw new Error('no model loaded');
-      const t0 = performance.now();
-      const prediction = await this.model.predict(image, { heatmaps: true });
-      const first = this.predicted++ === 0;
-      return { prediction, ms: performance.now() - t0, first, generation: this.generation };
-    });
-  }
-
-  /** After a device loss: a new device, the same model bytes reloaded on it. */
-  async recover(): Promise<void> {
-    const bytes = this.bytes, name = this.info?.name ?? 'checkpoint';
-    this.model = undefined;
-    this.engine?.dispose();
-    this.engine = undefined;
+  /** Trains in the worker (a fine-tune of the model in use, or a demo model), reporting progress; `signal` stops it. */
+  async train(job: TrainJob, progress: (e: TrainEvent) => void, signal: AbortSignal): Promise<Trained | null> {
     await this.acquire();
-    if (bytes) await this.load(bytes, name);
+    return this.worker.call('train', job, { progress, signal });
+  }
+
+  /** A synthetic hand X-ray as a PNG, drawn in the worker. */
+  async demoImage(seed: number, size: number): Promise<Blob> {
+    return this.worker.call('demoImage', { seed, size });
+  }
+
+  /** After a device loss: a new device, the same model bytes reloaded on it (in the worker). */
+  async recover(): Promise<void> {
+    await this.run(async () => {
+      this.adapter = await this.worker.call('recover', {});
+      this.lostReason = null;
+      this.generation++;
+    });
   }
 }

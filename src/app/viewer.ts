@@ -29,6 +29,16 @@ export function confidenceLevels(confidence: readonly number[]): ConfidenceLevel
   return confidence.map((c) => (c >= 0.5 * best ? 'high' : c >= 0.25 * best ? 'mid' : 'low'));
 }
 
+/** A thumbnail (longer side `side` px) of an image on screen, as a data URL for the strip. */
+export function thumbnail(image: ImageBitmap, side = 96): string {
+  const s = side / Math.max(image.width, image.height);
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(image.width * s));
+  c.height = Math.max(1, Math.round(image.height * s));
+  c.getContext('2d')!.drawImage(image, 0, 0, c.width, c.height);
+  return c.toDataURL('image/png');
+}
+
 export class Viewer {
   readonly canvas = document.createElement('canvas');
   readonly heat = document.createElement('canvas');
@@ -65,13 +75,13 @@ export class Viewer {
     new ResizeObserver(() => this.layout()).observe(root);
   }
 
-  /** Shows an image (grey pixels already mapped to 0–255 RGBA), fitted to the view. */
-  show(image: ImageData): void {
+  /** Shows an image (grey pixels already mapped to 0–255 by the worker), fitted to the view. */
+  show(image: ImageBitmap): void {
     this.width = image.width;
     this.height = image.height;
     this.canvas.width = image.width;
     this.canvas.height = image.height;
-    this.canvas.getContext('2d')!.putImageData(image, 0, 0);
+    this.canvas.getContext('2d')!.drawImage(image, 0, 0);
     this.heat.hidden = true;
     this.root.classList.add('has-image');
     this.fit();

@@ -385,21 +385,32 @@ describe('the web app in Chromium', () => {
     page = tab;
     try {
       await tab.setViewport({ width: 1400, height: 860 });
-      // the test's own hook (not the app's): keep every device the page requests, to destroy them
+      // the test's own hook (not the app's): the engine runs in the app's worker, so every worker the page
+      // starts runs a prelude first that keeps the devices it requests and destroys them on the test's word
       await tab.evaluateOnNewDocument(() => {
-        const w = window as unknown as { __devices: GPUDevice[] };
-        w.__devices = [];
-        const request = GPUAdapter.prototype.requestDevice;
-        GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, d?: GPUDeviceDescriptor) {
-          const device = await request.call(this, d);
-          w.__devices.push(device);
-          return device;
+        const w = window as unknown as { __workers: Worker[] };
+        w.__workers = [];
+        const Original = window.Worker;
+        window.Worker = class extends Original {
+          constructor(url: string | URL, options?: WorkerOptions) {
+            const prelude = `const devices = [], early = [];
+              const request = GPUAdapter.prototype.requestDevice;
+              GPUAdapter.prototype.requestDevice = async function (d) { const device = await request.call(this, d); devices.push(device); return device; };
+              self.addEventListener('message', (e) => { if (e.data === 'test:destroy-devices') devices.forEach((d) => d.destroy()); });
+              const keep = (e) => early.push(e.data);
+              self.addEventListener('message', keep);
+              await import(${JSON.stringify(new URL(url, location.href).href)});
+              self.removeEventListener('message', keep);
+              for (const data of early) self.dispatchEvent(new MessageEvent('message', { data }));`;
+            super(URL.createObjectURL(new Blob([prelude], { type: 'text/javascript' })), options);
+            w.__workers.push(this);
+          }
         };
       });
       await tab.goto(url);
       await ready();
       const before = await markers();
-      await tab.evaluate(() => (window as unknown as { __devices: GPUDevice[] }).__devices.forEach((d) => d.destroy()));
+      await tab.evaluate(() => (window as unknown as { __workers: Worker[] }).__workers.forEach((w) => w.postMessage('test:destroy-devices')));
       expect(await waitError()).toMatch(/^error: .*GPU device was lost/);
       expect(await tab.$eval('#recover', (e) => (e as HTMLElement).hidden)).toBe(false);
       await tab.click('#recover');

@@ -1,7 +1,8 @@
 /**
  * The web app's size budget: the first screen loads a small core (index.html, app.css, app.js and
- * its static chunks); the decoders of DICOM / TIFF / MetaImage and the Keras HDF5 reader (h5wasm,
- * ~4 MB of wasm) are chunks loaded on first use. The README's sizes come from
+ * its static chunks) and starts the engine worker (worker.js: engine, WGSL, training); the
+ * decoders of DICOM / TIFF / MetaImage and the Keras HDF5 reader (h5wasm, ~4 MB of wasm) are
+ * chunks loaded on first use. The README's sizes come from
  * bench/results/app-size.json (node scripts/app_size.mjs), which must still describe the build.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,7 +29,10 @@ describe('web app size', () => {
     }
     expect(m.lazy.raw).toBeGreaterThan(m.core.raw);
     const committed = JSON.parse(readFileSync(join(ROOT, 'bench/results/app-size.json'), 'utf8')) as ReturnType<typeof measureApp>;
-    for (const k of ['core', 'lazy'] as const) {
+    // the engine (its WGSL) and training run in the worker, a file of its own that the page starts
+    expect(m.engineWorker.files).toContain('worker.js');
+    expect(readFileSync(join(APP, 'worker.js'), 'utf8')).toContain('@compute');
+    for (const k of ['core', 'engineWorker', 'lazy'] as const) {
       expect(Math.abs(committed[k].gzip - m[k].gzip) / m[k].gzip, `${k}: bench/results/app-size.json is stale (node scripts/app_size.mjs)`).toBeLessThan(0.15);
     }
   });

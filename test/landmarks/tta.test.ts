@@ -147,3 +147,13 @@ test('passes compound: a refiner that moves one crop pixel right moves a point 2
   const kept = await refineWithOptions(mover, [img], [start], 2, { passes: 2, tta: 'shifts' });
   expect(kept.points[0]).toEqual(start);
 });
+
+test('the CLI options: parsed into refine options, a flip or a zero pass refused before any GPU work', async () => {
+  const { REFINE_OPTIONS, refineOptionsOf } = await import('../../src/cli/predictor');
+  expect(refineOptionsOf({})).toEqual({ passes: 1, tta: 'none', shift: 2 });
+  expect(refineOptionsOf({ 'refine-passes': '2', tta: 'shifts', 'tta-shift': '1.5' })).toEqual({ passes: 2, tta: 'shifts', shift: 1.5 });
+  expect(() => REFINE_OPTIONS.tta.check('flips', 'tta')).toThrow(/tta/);
+  expect(() => REFINE_OPTIONS['refine-passes'].check('0', 'refine-passes')).toThrow(/refine-passes/);
+  expect(() => REFINE_OPTIONS['tta-shift'].check('-1', 'tta-shift')).toThrow(/tta-shift/);
+  expect(() => REFINE_OPTIONS.tta.check('shifts-scales', 'tta')).not.toThrow();
+});

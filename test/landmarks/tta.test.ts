@@ -29,7 +29,7 @@ function blobImage(): GreyImage {
   return { width: W, height: H, data, bitDepth: 8 };
 }
 
-/** A sampled Gaussian (σ 1.5) at (cx, cy) on channel plane `base` of `hm` (decoded exactly by the Gaussian sub-pixel fit). */
+/** A sampled Gaussian (σ 1.5) at (cx, cy) on plane `base` of `hm`: the Gaussian sub-pixel fit decodes it exactly. */
 function gaussianAt(hm: Float32Array, base: number, cx: number, cy: number): void {
   for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) hm[base + y * SIZE + x] = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 1.5 ** 2));
 }

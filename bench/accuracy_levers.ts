@@ -194,10 +194,12 @@ function writeReport(): void {
       const ev = evaluate(points, truth, mm);
       const s = statsJson(ev.overall, ev.unit, ev.thresholds);
       const sorted = seconds ? [...seconds].sort((a, b) => a - b) : [];
+      const mid = sorted.length / 2;
+      const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
       return {
         arm: name, images: images.length, unit: ev.unit, mre: +s.mre.toFixed(3), median: +s.median.toFixed(3), sdrPercent: s.sdrPercent,
         perLandmarkMre: ev.perLandmark.map((l) => +l.mre.toFixed(3)),
-        secondsPerImage: seconds ? { mean: +(seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2), median: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2) } : null,
+        secondsPerImage: seconds ? { mean: +(seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2), median: +median.toFixed(2) } : null,
       };
     };
     const pl = perLandmarkPoints(images);
@@ -211,6 +213,7 @@ function writeReport(): void {
         { ...arm(PER_LANDMARK, pl.points), options: 'per landmark, chosen on the other images', choices: counts },
       ],
       loadPerImage: images.map((r) => r.load),
+      perImageMre: images.map((r) => ({ id: r.id, ...Object.fromEntries(ARMS.map((a) => [a.name, +(errorsOf(r, a.name).reduce((x, y) => x + y, 0) / r.truth.length).toFixed(3)])) })),
     };
   });
   const doc = {

@@ -9,9 +9,11 @@
  * on the other 14 validation images (leave-one-image-out), never on image i itself.
  *
  *   npx vite-node --config vitest.config.ts bench/guards_isbi.ts -- CKPT SPEC OUT_STEM
- * writes OUT_STEM.json and OUT_STEM.md.
+ * writes OUT_STEM.json and OUT_STEM.md. Resumable per image: the rows of every finished image are kept in
+ * runs/<basename of OUT_STEM>.state.json; a rerun with the same checkpoint and spec skips those images.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import type { Point } from '../src/data/types';
 import { orientationName, orientImage, toFile, toOriented, type Orientation } from '../src/landmarks/orientation';
@@ -72,10 +74,22 @@ for (const v of variants) {
 }
 
 interface PointRow { image: string; variant: string; landmark: number; error: number; errorUnguarded: number; expected: number; flags: string[] }
-const rows: PointRow[] = [];
-const perImage: { image: string; variant: string; orientation: string; expected: string; mre: number; mreUnguarded: number; warnings: string[] }[] = [];
+interface ImageRow { image: string; variant: string; orientation: string; expected: string; mre: number; mreUnguarded: number; warnings: string[] }
+const statePath = `runs/${basename(stem)}.state.json`;
+interface State { model: string; spec: string; rows: PointRow[]; perImage: ImageRow[]; seconds: number }
+const prior: State | undefined = existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : undefined;
+const resumed = prior && prior.model === ckPath && prior.spec === spec ? prior : undefined;
+const rows: PointRow[] = resumed?.rows ?? [];
+const perImage: ImageRow[] = resumed?.perImage ?? [];
+const priorSeconds = resumed?.seconds ?? 0;
+if (resumed) console.error(`resuming from ${statePath}: ${new Set(perImage.map((q) => q.image)).size} images done`);
 for (let i = 0; i < val.images.length; i++) {
   const id = val.ids?.[i] ?? String(i);
+  // an image is done when all its variants are in the state (a run cut inside an image redoes that image)
+  if (perImage.filter((q) => q.image === id).length === variants.length) continue;
+  for (const arr of [rows, perImage] as { image: string }[][]) {
+    for (let j = arr.length - 1; j >= 0; j--) if (arr[j]!.image === id) arr.splice(j, 1);
+  }
   // leave image i out of the calibration (the shape model is the training annotations')
   const others = { points: vp.points.filter((q) => q.image !== i), unit: vp.unit, imageScores: vp.imageScores.filter((_, j) => j !== i) };
   const { guards } = learnGuards(shape, others, data.k, { twoStage, longerSides: sides.filter((_, j) => j !== i) });
@@ -101,6 +115,9 @@ for (let i = 0; i < val.images.length; i++) {
     perImage.push({ image: id, variant: v.name, orientation: rep.orientation, expected: expectedName, mre: +mre.toFixed(3), mreUnguarded: +mre0.toFixed(3), warnings: rep.warnings });
     console.error(`${id} ${v.name}: orientation ${rep.orientation} (want ${expectedName}), MRE ${mre.toFixed(2)} (unguarded ${mre0.toFixed(2)}), flagged ${rep.flags.filter((f) => f.some(isWarningFlag)).length}`);
   }
+  mkdirSync('runs', { recursive: true });
+  const state: State = { model: ckPath, spec, rows, perImage, seconds: priorSeconds + (performance.now() - t0) / 1000 };
+  writeFileSync(statePath, JSON.stringify(state));
   writeReport(); // after every image: a run cut short still leaves its table
 }
 p.dispose();
@@ -139,7 +156,7 @@ function writeReport(): void {
     calibration: { score: full.guards.calibration!.score, spearman: full.spearman, zLimit: full.guards.shape!.zLimit, flagAbove: full.guards.calibration!.flagAbove, orientation: full.guards.orientation },
     method: 'shape model from the training split annotations; calibration and orientation threshold for held-out image i learnt on the other validation images (leave-one-image-out); variants made from the working copies (pixel-exact flips / turns / negative)',
     caveat: 'the 15 images are the validation split the model\'s best epochs and the refinement\'s confidence threshold were chosen on (optimistic for the model, not for the flags); 15 images x 19 landmarks is a small sample',
-    imagesDone: new Set(perImage.map((q) => q.image)).size, table, perImage, seconds: +((performance.now() - t0) / 1000).toFixed(0),
+    imagesDone: new Set(perImage.map((q) => q.image)).size, table, perImage, seconds: +(priorSeconds + (performance.now() - t0) / 1000).toFixed(0), resumed: !!resumed,
     device: engine.adapter.description || engine.adapter.architecture, note: `${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} at the end`,
   };
   writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);

@@ -17,6 +17,7 @@ import { siteDecision, twoSiteModel, type SiteFile } from './site_numbers';
 import { geomean } from '../src/util/stats';
 import { fmt } from './stats';
 import type { BenchResults, KernelRow, ModelRow } from './types';
+import { accuracyLevers, leversGap, type LeversFile } from './levers_numbers';
 import { isbiModel, recipeCoarse, recipeDecode, recipeRefine, recipeTwoStage, shippedModel, type RecipeFiles } from './recipe_numbers';
 
 // ------------------------------------------------------------------ the files
@@ -60,6 +61,7 @@ export interface DemoFile {
 export interface ResultFiles extends RecipeFiles {
   siteHamedan: SiteFile;
   leverRefineLonger: RefineLongerFile;
+  accuracyLevers: LeversFile;
   h200Node: BenchResults;
   h200Session: SessionFile;
   h200Sweep: SweepFile;
@@ -83,6 +85,7 @@ interface LongtasksFile { boundMs: number; before: LongtasksRun; after: Longtask
 export const RESULT_FILES: Record<keyof ResultFiles, string> = {
   siteHamedan: 'site-hamedan.json',
   leverRefineLonger: 'lever-refine-longer.json',
+  accuracyLevers: 'accuracy-levers.json',
   h200Node: 'h200-node.json',
   h200Session: 'h200-session.json',
   h200Sweep: 'h200-sweep.json',
@@ -496,7 +499,7 @@ export type BlockRenderers = Record<string, (f: ResultFiles) => string>;
 export const DOCS: Record<string, BlockRenderers> = {
   'README.md': { 'demo-cpu': demoCpu, 'app-longtasks': appLongtasks, 'isbi-model': (f) => wrap(isbiModel(f)) , 'site-decision': (f) => siteDecision(f.siteHamedan) },
   'docs/gpu.md': { 'gpu-table': gpuTable, 'cpu-fallback': cpuFallback, 'cpu-runtimes': cpuRuntimes },
-  'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage, 'lever-refine-longer': (f) => refineLonger(f.leverRefineLonger) },
+  'docs/recipes.md': { 'recipe-coarse': recipeCoarse, 'recipe-decode': recipeDecode, 'recipe-refine': recipeRefine, 'recipe-two-stage': recipeTwoStage, 'lever-refine-longer': (f) => refineLonger(f.leverRefineLonger), 'accuracy-levers': (f) => accuracyLevers(f.accuracyLevers), 'accuracy-levers-gap': (f) => wrap(leversGap(f.accuracyLevers)) },
   'weights/README.md': { 'shipped-model': (f) => wrap(shippedModel(f)) , 'two-site-model': (f) => twoSiteModel(f.siteHamedan) },
   'bench/results/README.md': { targets, inference, 'conv-geomean': convGeomean, 'data-movement': dataMovement, 'cpu-goals': cpuGoals },
 };

@@ -14,6 +14,7 @@ export type { GreyImage, Point, PixelSpacing } from '../data/types';
 export type { InMemoryDataset } from '../train/prepare';
 export type { TrainProgress, TrainResult } from '../train/run';
 export type { DecodeMethod, LossName } from '../train/config';
+export type { RefineOptions, TtaMode } from '../landmarks/tta';
 export { CHECKPOINT_BEST, CHECKPOINT_LAST } from '../train/checkpoint';
 export { MemoryStore, type RunStore } from '../train/store';
 export { synthesize, type SynthOptions } from '../data/synthetic';

@@ -13,6 +13,7 @@ import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
 import { checkpointBytes, CHECKPOINT_BEST, decodeCheckpoint, modelFromCheckpoint, refineModelFromCheckpoint, type Checkpoint, type Normalisation, type RefineSettings, type TrainSettings } from '../train/checkpoint';
 import { Refiner } from '../train/refine';
+import type { RefineOptions } from '../landmarks/tta';
 import { PredictionGuard, type GuardModel, type GuardOptions, type PointFlag } from '../train/guards';
 import { TRAIN_DEFAULTS, withDefaults, type DecodeMethod, type LossName, type TrainConfig } from '../train/config';
 import { DEFAULT_NORMALISATION, loadImagenetEncoder, type InitSource } from '../train/init';
@@ -97,6 +98,11 @@ export interface PredictOptions {
    * turn them off. Default: on, orientation 'auto', the model's flag threshold.
    */
   guards?: GuardOptions | false;
+  /**
+   * Two-stage models: the refinement's inference options (more passes, test-time augmentation
+   * of the crops). Default: one pass, no augmentation.
+   */
+  refine?: RefineOptions;
 }
 
 /** Mean radial error, SDR and per-landmark statistics (mm when every image has a spacing). */
@@ -186,13 +192,13 @@ export class LandmarkModel<I = GreyPixels> {
     return this.decoder(input as I, name);
   }
 
-  private trainer(batch: number): LandmarkTrainer {
+  private trainer(batch: number, refine: RefineOptions = {}): LandmarkTrainer {
     const s = this.settings;
     const t = new LandmarkTrainer(this.engine, this.net, {
       size: s.size, batch, lr: 0, sigma: s.sigma, loss: s.loss, mean: s.normalization.mean, std: s.normalization.std, decode: { method: s.decode },
     });
     if (this.refineStage) {
-      const r = new Refiner(this.engine, this.refineStage.model, this.refineStage.settings);
+      const r = new Refiner(this.engine, this.refineStage.model, this.refineStage.settings, undefined, refine);
       t.refiner = r;
       const dispose = t.dispose.bind(t);
       t.dispose = () => {
@@ -224,7 +230,7 @@ export class LandmarkModel<I = GreyPixels> {
   async predictBatch(images: readonly (I | GreyPixels)[], opts: PredictOptions = {}): Promise<Prediction[]> {
     this.alive();
     const grey = await Promise.all(images.map((im, i) => this.pixels(im, i)));
-    const trainer = this.trainer(opts.batch ?? 4);
+    const trainer = this.trainer(opts.batch ?? 4, opts.refine);
     // the guards run when the model is calibrated or an orientation is asked for; an uncalibrated model says so
     const go = opts.guards === false ? undefined : (opts.guards ?? {});
     const runGuards = go !== undefined && (this.guardModel !== undefined || (go.orientation !== undefined && go.orientation !== 'auto' && go.orientation !== 'off'));

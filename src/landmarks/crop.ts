@@ -36,9 +36,16 @@ export interface CropOptions {
   std?: number;
   /** Rotation / scale about the crop centre and intensity augmentation (the shift is the crop's offset). */
   augment?: AugmentOptions | false;
+  /** A fixed zoom about the crop centre (test-time augmentation; > 1 magnifies). Default 1. */
+  zoom?: number;
   seed?: number;
   /** Make target heatmaps (training). */
   heatmaps?: boolean;
+}
+
+/** Zoom by `z` about the point (c, c) of a crop. */
+function zoomAbout(z: number, c: number): Affine {
+  return mat3d.create(z, 0, 0, 0, z, 0, c - z * c, c - z * c, 1) as Affine;
 }
 
 /**
@@ -81,6 +88,7 @@ export class CropSource {
     const size = opts.size;
     let toModel = cropTransform(center, this.side, size);
     let aug: Sample['augmentation'];
+    if (opts.zoom !== undefined && opts.zoom !== 1) toModel = mat3d.multiply(zoomAbout(opts.zoom, (size - 1) / 2), toModel) as Affine;
     if (opts.augment) {
       // shift 0: the offset of the crop centre from the landmark is the translation augmentation
       aug = drawAugmentation(makeRng(opts.seed ?? 0), { ...opts.augment, shift: 0 }, size, size);

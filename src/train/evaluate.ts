@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../gpu/engine';
 import type { Evaluation } from '../landmarks/metrics';
+import type { RefineOptions } from '../landmarks/tta';
 import { evaluationJson, type LandmarkStatsJson, type StatsJson } from '../landmarks/report_json';
 import type { UnetPlusPlus } from '../model/unetpp';
 import { modelFromCheckpoint, type Checkpoint } from './checkpoint';
@@ -37,7 +38,7 @@ export function guardFor(ck: Checkpoint, opts: GuardOptions | false | undefined)
 }
 
 /** Builds the model of a decoded checkpoint for inference. */
-export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { decode?: DecodeMethod; batch?: number; guards?: GuardOptions | false } = {}): Predictor {
+export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { decode?: DecodeMethod; batch?: number; guards?: GuardOptions | false; refine?: RefineOptions } = {}): Predictor {
   const guard = guardFor(ck, opts.guards);
   const model = modelFromCheckpoint(engine, ck);
   const t = ck.train;
@@ -52,7 +53,7 @@ export function predictorFromCheckpoint(engine: Engine, ck: Checkpoint, opts: { 
     decode: { method: opts.decode ?? t.decode ?? 'argmax' },
   });
   // a two-stage checkpoint: predict and evaluate refine the coarse points (src/train/refine.ts)
-  const refine = refinerFromCheckpoint(engine, ck, opts.decode ? { method: opts.decode } : undefined);
+  const refine = refinerFromCheckpoint(engine, ck, opts.decode ? { method: opts.decode } : undefined, opts.refine);
   trainer.refiner = refine?.refiner;
   trainer.guard = guard;
   return {

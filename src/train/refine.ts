@@ -24,8 +24,9 @@ import type { Engine } from '../gpu/engine';
 import { OsteoError } from '../gpu/errors';
 import { CropSource, cropSide, drawOffset } from '../landmarks/crop';
 import { decodeChannel, type DecodeOptions } from '../landmarks/decode';
+import { checkRefineOptions, meanPoint, ttaViews, type CropView, type RefineOptions } from '../landmarks/tta';
 import { evaluate, type Evaluation } from '../landmarks/metrics';
-import { applyAffine, mapPoints, type Sample } from '../landmarks/preprocess';
+import { applyAffine, mapPoints } from '../landmarks/preprocess';
 import { statsJson } from '../landmarks/report_json';
 import { initializeUnetPP } from '../model/init';
 import { UnetPlusPlus } from '../model/unetpp';
@@ -48,68 +49,121 @@ const INFER_BATCH = 8;
 /** Longer side of an image. */
 const longerSide = (im: { width: number; height: number }): number => Math.max(im.width, im.height);
 
+/** The network's heatmaps (N, K, size, size) of N normalised crops (N, 1, size, size). */
+export type CropForward = (input: Float32Array, n: number) => Promise<Float32Array>;
+
+/** What {@link refineAt} needs of a refinement stage. */
+export interface RefineStage {
+  settings: Pick<RefineSettings, 'size' | 'crop' | 'normalization'>;
+  /** Landmarks (the network's channels). */
+  k: number;
+  forward: CropForward;
+  decode: DecodeOptions;
+}
+
+/**
+ * One refinement pass: for each image and landmark j, the crops of `views` around `centers[i][j]`,
+ * channel j of each decoded and mapped back to the image through that crop's inverse affine, the
+ * views' points averaged (their peaks too).
+ */
+export async function refineAt(stage: RefineStage, images: GreyImage[], centers: Point[][], views: readonly CropView[] = ttaViews('none')): Promise<{ points: Point[][]; confidence: number[][] }> {
+  const { size, crop, normalization } = stage.settings;
+  const { k } = stage;
+  const plane = size * size;
+  const v = views.length;
+  const points: Point[][] = [];
+  const confidence: number[][] = [];
+  for (let i = 0; i < images.length; i++) {
+    const img = images[i]!;
+    const source = new CropSource(img, cropSide(img, crop), size);
+    const px = source.side / size; // original pixels per crop pixel
+    // crop j·v + t: landmark j, view t
+    const samples = centers[i]!.flatMap((c) => views.map((w) => source.crop([c[0] + w.dx * px, c[1] + w.dy * px], undefined, {
+      size, mean: normalization.mean, std: normalization.std, heatmaps: false, zoom: w.zoom,
+    })));
+    const found: Point[] = new Array(samples.length);
+    const peaks: number[] = new Array(samples.length);
+    for (let s = 0; s < samples.length; s += INFER_BATCH) {
+      const chunk = samples.slice(s, s + INFER_BATCH);
+      const input = new Float32Array(chunk.length * plane);
+      chunk.forEach((smp, b) => input.set(smp.input, b * plane));
+      const hm = await stage.forward(input, chunk.length);
+      chunk.forEach((smp, b) => {
+        const j = Math.floor((s + b) / v);
+        const r = decodeChannel(hm, (b * k + j) * plane, size, size, stage.decode);
+        found[s + b] = applyAffine(smp.toOriginal, r.point);
+        peaks[s + b] = r.confidence;
+      });
+    }
+    const pts: Point[] = [];
+    const conf: number[] = [];
+    for (let j = 0; j < centers[i]!.length; j++) {
+      pts.push(v === 1 ? found[j]! : meanPoint(found.slice(j * v, j * v + v)));
+      conf.push(peaks.slice(j * v, j * v + v).reduce((a, b) => a + b, 0) / v);
+    }
+    points.push(pts);
+    confidence.push(conf);
+  }
+  return { points, confidence };
+}
+
+/**
+ * Refined points after `options.passes` passes with the TTA views of `options.tta`; in every
+ * pass, where the refined peak is below `minConfidence` the point of the pass before stays.
+ * The confidence is the last pass's.
+ */
+export async function refineWithOptions(stage: RefineStage, images: GreyImage[], coarse: Point[][], minConfidence: number | undefined, options: RefineOptions = {}): Promise<{ points: Point[][]; confidence: number[][] }> {
+  const o = checkRefineOptions(options);
+  const views = ttaViews(o.tta, o.shift);
+  let points = coarse;
+  let confidence: number[][] = [];
+  for (let p = 0; p < o.passes; p++) {
+    const raw = await refineAt(stage, images, points, views);
+    points = keepConfident(raw, points, minConfidence);
+    confidence = raw.confidence;
+  }
+  return { points, confidence };
+}
+
 /**
  * Applies a refinement network to coarse points: one crop per landmark around its coarse point,
- * channel j of crop j decoded and mapped back to the image.
+ * channel j of crop j decoded and mapped back to the image; `options` (passes, TTA) change that
+ * at inference only.
  */
 export class Refiner implements PointRefiner {
   private readonly trainer: LandmarkTrainer;
+  /** Inference-time options (passes, test-time augmentation); the defaults are the trained behaviour. */
+  options: RefineOptions;
 
   constructor(
     readonly engine: Engine,
     readonly model: UnetPlusPlus,
     readonly settings: Omit<RefineSettings, 'model'>,
     private readonly decode: DecodeOptions = { method: settings.decode },
+    options: RefineOptions = {},
   ) {
+    this.options = checkRefineOptions(options);
     this.trainer = new LandmarkTrainer(engine, model, {
       size: settings.size, batch: INFER_BATCH, lr: 0, sigma: settings.sigma, loss: settings.loss, mean: settings.normalization.mean, std: settings.normalization.std,
     });
   }
 
-  /** Crop samples of one image around `centers` (no targets). */
-  crops(source: CropSource, centers: Point[]): Sample[] {
-    const s = this.settings;
-    return centers.map((c) => source.crop(c, undefined, { size: s.size, mean: s.normalization.mean, std: s.normalization.std, heatmaps: false }));
+  /** The network behind the crop → decode → back-map path (for measuring passes and views separately). */
+  get stage(): RefineStage {
+    return { settings: this.settings, k: this.model.config.classes, forward: (input, n) => this.trainer.forward(input, n), decode: this.decode };
   }
 
   /**
    * Refined points; where the refined peak is below `settings.minConfidence` (a crop whose
-   * landmark the refiner does not find) the coarse point stays.
+   * landmark the refiner does not find) the coarse point stays. With `options`: more passes, TTA.
    */
   async refine(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }> {
-    const raw = await this.refineAll(images, coarse);
-    return { points: keepConfident(raw, coarse, this.settings.minConfidence), confidence: raw.confidence };
+    return refineWithOptions(this.stage, images, coarse, this.settings.minConfidence, this.options);
   }
 
-  /** Refined points of every crop, whatever its peak. */
+  /** Refined points of every crop, whatever its peak (one pass, no TTA: what training validates). */
   async refineAll(images: GreyImage[], coarse: Point[][]): Promise<{ points: Point[][]; confidence: number[][] }> {
-    const size = this.settings.size;
-    const k = this.model.config.classes;
-    const plane = size * size;
-    const points: Point[][] = [];
-    const confidence: number[][] = [];
-    for (let i = 0; i < images.length; i++) {
-      const img = images[i]!;
-      const source = new CropSource(img, cropSide(img, this.settings.crop), size);
-      const samples = this.crops(source, coarse[i]!);
-      const pts: Point[] = [];
-      const conf: number[] = [];
-      for (let s = 0; s < samples.length; s += INFER_BATCH) {
-        const chunk = samples.slice(s, s + INFER_BATCH);
-        const input = new Float32Array(chunk.length * plane);
-        chunk.forEach((smp, b) => input.set(smp.input, b * plane));
-        const hm = await this.trainer.forward(input, chunk.length);
-        chunk.forEach((smp, b) => {
-          const j = s + b;
-          const r = decodeChannel(hm, (b * k + j) * plane, size, size, this.decode);
-          pts.push(applyAffine(smp.toOriginal, r.point));
-          conf.push(r.confidence);
-        });
-      }
-      points.push(pts);
-      confidence.push(conf);
-    }
-    return { points, confidence };
+    return refineAt(this.stage, images, coarse);
   }
 
   dispose(): void {
@@ -140,11 +194,11 @@ export function chooseMinConfidence(set: LandmarkSet, raw: { points: Point[][]; 
 }
 
 /** The refiner of a two-stage checkpoint (undefined for a one-stage one); dispose it and its model. */
-export function refinerFromCheckpoint(engine: Engine, ck: Checkpoint, decode?: DecodeOptions): { refiner: Refiner; dispose(): void } | undefined {
+export function refinerFromCheckpoint(engine: Engine, ck: Checkpoint, decode?: DecodeOptions, options: RefineOptions = {}): { refiner: Refiner; dispose(): void } | undefined {
   const model = refineModelFromCheckpoint(engine, ck);
   if (!model || !ck.refine) return undefined;
   const { model: _m, ...settings } = ck.refine.settings;
-  const refiner = new Refiner(engine, model, settings, decode ?? { method: settings.decode });
+  const refiner = new Refiner(engine, model, settings, decode ?? { method: settings.decode }, options);
   return {
     refiner,
     dispose() {

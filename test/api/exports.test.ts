@@ -21,7 +21,7 @@ const ERRORS = [
 const VALUES = ['CHECKPOINT_BEST', 'CHECKPOINT_LAST', 'LandmarkModel', 'MemoryStore', 'createEngine', 'createModel', 'decodeImage', 'evaluatePoints', 'loadModel', 'parsePointsDocument', 'readPointsText', 'serializePoints', 'synthesize', 'train', ...ERRORS].sort();
 const TYPES = [
   'CheckpointSource', 'DecodeMethod', 'Engine', 'EngineOptions', 'EvaluationReport', 'GreyImage', 'GreyPixels', 'ImageInput', 'InMemoryDataset', 'LossName', 'Model',
-  'ModelOptions', 'PixelSpacing', 'Point', 'PointRecord', 'PointsDocument', 'PointsImage', 'PredictOptions', 'Prediction', 'RunStore', 'SynthOptions', 'TrainOptions', 'TrainProgress', 'TrainRecipe', 'TrainResult', 'Trained',
+  'ModelOptions', 'PixelSpacing', 'Point', 'PointRecord', 'PointsDocument', 'PointsImage', 'PredictOptions', 'Prediction', 'RefineOptions', 'RunStore', 'SynthOptions', 'TrainOptions', 'TrainProgress', 'TrainRecipe', 'TrainResult', 'Trained', 'TtaMode',
 ].sort();
 
 /** Every exported name of a module, types included (the TypeScript checker's view). */

@@ -21,7 +21,7 @@ import { UsageError, type Command } from '../command';
 import { withEngine } from '../engine';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, SOFTWARE_OPTION } from '../options';
-import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile } from '../predictor';
+import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile, REFINE_OPTIONS, refineOptionsOf } from '../predictor';
 import { tallyText, type GuardTally } from '../../train/guards';
 import { log } from '../progress';
 
@@ -38,6 +38,7 @@ const EVAL_OPTIONS = defineOptions({
   reference: { type: 'string', value: 'SPEC', defaultText: 'none', description: 'annotated test images from the training site: the same metrics on both, their difference (bootstrap interval) and image-level shift signals', check: checks.dataSpec() },
   'reference-split': { type: 'string', value: 'NAME', defaultText: 'every image', description: 'use only this split of --reference' },
   ...GUARD_OPTIONS,
+  ...REFINE_OPTIONS,
   software: SOFTWARE_OPTION,
 });
 
@@ -60,7 +61,7 @@ export async function evalMain(argv: string[]): Promise<EvalReportWithBaseline> 
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
   const batch = Number(values.batch);
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch, guards: guardOptionsOf(values) });
+    const p = await loadPredictorFile(engine, values.model!, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), batch, guards: guardOptionsOf(values), refine: refineOptionsOf(values) });
     try {
       const data = prepareDataSpec(values.data!, { size: p.ck.train.size, strict: !!values.strict, ...(values.split ? { split: values.split } : {}), ...(limit ? { limit } : {}), log });
       if (!values.split && data.splits) log(`note: the data defines splits (${Object.keys(data.splits).join(', ')}); evaluating all ${data.set.images.length} images (use --split NAME)`);
@@ -121,7 +122,7 @@ function shiftText(s: ShiftSection): string {
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on a data set: MRE ± std, SDR at 2/2.5/3/4 mm (or px), per landmark',
-  usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--reference SPEC [--reference-split NAME]] [--orientation auto|always|off|NAME] [--flag-above X] [--no-guards] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
+  usage: 'osteo eval --model CKPT --data SPEC [--split NAME] [--decode argmax|blob] [--refine-passes N] [--tta none|shifts|shifts-scales] [--reference SPEC [--reference-split NAME]] [--orientation auto|always|off|NAME] [--flag-above X] [--no-guards] [--json] [--out FILE.json] [--strict] [--limit N] [--batch N] [--software]',
   options: EVAL_OPTIONS,
   sections: [DATA_SPEC_SECTION],
   examples: [

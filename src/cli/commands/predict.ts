@@ -21,7 +21,7 @@ import { UsageError, type Command } from '../command';
 import { DATA_SPEC_SECTION } from '../help';
 import { checks, defineOptions, parseOptions, requireExisting, SOFTWARE_OPTION } from '../options';
 import { withEngine } from '../engine';
-import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile } from '../predictor';
+import { GUARD_OPTIONS, guardOptionsOf, loadPredictorFile, REFINE_OPTIONS, refineOptionsOf } from '../predictor';
 import { tallyText } from '../../train/guards';
 import { log } from '../progress';
 
@@ -40,6 +40,7 @@ const PREDICT_OPTIONS = defineOptions({
   strict: { type: 'boolean', description: 'stop at the first unreadable image instead of skipping and reporting it' },
   limit: { type: 'string', value: 'N', defaultText: 'every image', description: 'predict at most the first N images', check: checks.int(1) },
   ...GUARD_OPTIONS,
+  ...REFINE_OPTIONS,
   software: SOFTWARE_OPTION,
 });
 
@@ -82,7 +83,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
   if (values.heatmaps === undefined && heatmaps === 'none' && overlays !== 'none') say(`heatmap montages off for ${jobs.length} images (more than ${MONTAGE_MAX_DEFAULT}); --heatmaps jpeg writes them`);
 
   return withEngine(values.software, async (engine) => {
-    const p = await loadPredictorFile(engine, modelPath, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), guards: guardOptionsOf(values) });
+    const p = await loadPredictorFile(engine, modelPath, { ...(values.decode ? { decode: values.decode as 'argmax' | 'blob' } : {}), guards: guardOptionsOf(values), refine: refineOptionsOf(values) });
     try {
       if (ds) checkK(p.ck, ds.k, values.data!);
       // the output folder is made when the first file is written: a run that fails leaves none behind
@@ -99,7 +100,7 @@ export async function predictMain(argv: string[]): Promise<PredictReport> {
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'predict landmarks on images or folders with a checkpoint: an osteo points file, overlays (error vectors with --data), heatmap montages',
-  usage: 'osteo predict IMAGE|FOLDER... --model CKPT [--out runs/predict] [--overlays none|png|jpeg] [--heatmaps none|png|jpeg] [--data SPEC (ground truth)] [--decode argmax|blob] [--strict] [--limit N] [--quiet] [--software]\nosteo predict --model CKPT --data SPEC [options]',
+  usage: 'osteo predict IMAGE|FOLDER... --model CKPT [--out runs/predict] [--overlays none|png|jpeg] [--heatmaps none|png|jpeg] [--data SPEC (ground truth)] [--decode argmax|blob] [--refine-passes N] [--tta none|shifts|shifts-scales] [--strict] [--limit N] [--quiet] [--software]\nosteo predict --model CKPT --data SPEC [options]',
   options: PREDICT_OPTIONS,
   sections: [DATA_SPEC_SECTION],
   examples: [

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Loads `*.wgsl` as a default-exported string, the same contract as esbuild's `text` loader. */
 const wgslAsText = {
@@ -17,6 +17,8 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    // tests that measure the machine's responsiveness run alone, after the rest (vitest.alone.config.ts)
+    exclude: [...configDefaults.exclude, 'test/**/*.alone.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     minWorkers: 1,

@@ -76,7 +76,7 @@ export interface ResultFiles extends RecipeFiles {
   appLongtasks: LongtasksFile;
 }
 
-/** bench/results/app-longtasks.json: the page's long tasks before and after the app's worker (longtasks.e2e.test.ts) */
+/** bench/results/app-longtasks.json: the page's long tasks before and after the app's worker (longtasks.alone.test) */
 interface LongtasksPhase { ms: number; longestTaskMs: number; tasksOver50ms: number; tasksOver200ms: number[] }
 interface LongtasksRun { when: string; commit: string; predict: LongtasksPhase; finetune: LongtasksPhase }
 interface LongtasksFile { boundMs: number; before: LongtasksRun; after: LongtasksRun; afterUnderLoad: LongtasksRun }

@@ -1,6 +1,6 @@
 /**
  * The app's engine worker (dist/app/worker.js, a dedicated module worker): everything heavy runs
- * here, off the page's thread, so the page stays responsive (test/app/longtasks.e2e.test.ts): the
+ * here, off the page's thread, so the page stays responsive (test/app/longtasks.alone.test.ts): the
  * WebGPU engine (WebGPU is available in dedicated workers), the models, predictions, training, and
  * the decoders (DICOM / TIFF / 16-bit PNG are decoded in JavaScript). It holds the decoded X-rays
  * by image id (bounded: an evicted one is decoded again from the file the page sends along) and

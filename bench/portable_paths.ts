@@ -6,8 +6,8 @@
  */
 import { basename } from 'node:path';
 
-/** A checkpoint or run folder by its file name (`/tmp/runs/coarse.safetensors` → `coarse.safetensors`). */
+/** A checkpoint or run folder by its file name (`/mnt/scratch/runs/coarse.safetensors` → `coarse.safetensors`). */
 export const byName = (path: string): string => basename(path);
 
-/** A data spec with an absolute folder by its last two segments (`isbi:/tmp/a/b/isbi2015` → `isbi:b/isbi2015`). */
+/** A data spec with an absolute folder by its last two segments (`isbi:/mnt/a/b/isbi2015` → `isbi:b/isbi2015`). */
 export const dataSpecTail = (spec: string): string => spec.replace(/^(\w+:)\/(?:[^/?]+\/)*([^/?]+\/[^/?]+)/, '$1$2');
